@@ -1,0 +1,30 @@
+// Package rtlab is a suite of small runtime experiments that turn claims
+// about Go (and, by model, JavaScript) runtimes into measurements on the
+// reader's own machine.
+//
+// Each experiment lives in its own package and is plain Go that returns a
+// typed result: stack (growable goroutine stacks vs a fixed JS-like stack),
+// alloc (size classes, tiny allocator, arenas, locality), gc (heap shapes,
+// pauses, GC CPU, settings, the cost of looking), channels (memory
+// visibility, ping-pong, Atomics-style wait/notify), sched (preemption, an
+// event loop, parallelism, false sharing) and wsconn (zero-copy WebSocket
+// framing, servers, memory per connection).
+//
+// This root package holds no code of its own: its benchmarks_*_test.go files
+// are the curated suite, which reports every figure in Go benchmark format.
+// Run it and read it with benchstat:
+//
+//	go test -run '^$' -bench . | go tool benchstat -
+//
+// To compare, save two runs that differ in one thing (a Go version, GOGC, a
+// GOEXPERIMENT) and let benchstat pair them:
+//
+//	go test -run '^$' -bench . -count 10 > old.txt
+//	GOGC=200 go test -run '^$' -bench . -count 10 > new.txt
+//	go tool benchstat old.txt new.txt
+//
+// Every sub-benchmark level is key=value, so benchstat can pivot on any of
+// them, for example -col /frame or -col /impl. The output starts with
+// configuration lines (runtime, go, gogc, gomemlimit, gc, goexperiment) so a
+// results file says what produced it. -short shrinks every experiment.
+package rtlab

@@ -1,0 +1,111 @@
+package child
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var (
+	echoEnv = Register("child_test.env", func(arg string) int {
+		fmt.Printf("arg=%s gogc=%s\n", arg, os.Getenv("GOGC"))
+		fmt.Fprintln(os.Stderr, "to stderr")
+		return 7
+	})
+	sleeper = Register("child_test.sleep", func(string) int {
+		fmt.Fprintln(os.Stderr, "going to sleep")
+		time.Sleep(time.Hour)
+		return 0
+	})
+	upper = Register("child_test.upper", func(string) int {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			fmt.Println(strings.ToUpper(sc.Text()))
+		}
+		return 0
+	})
+	crash = Register("child_test.crash", func(string) int {
+		var m map[string]int
+		m["x"] = 1 // panics: assignment to nil map
+		return 0
+	})
+)
+
+func TestRunPassesArgEnvAndExitCode(t *testing.T) {
+	r, err := echoEnv.Run(context.Background(), Options{Arg: "hello", Env: []string{"GOGC=37"}})
+	require.NoError(t, err)
+	assert.Equal(t, 7, r.ExitCode)
+	assert.Equal(t, "arg=hello gogc=37\n", string(r.Stdout))
+	assert.Equal(t, "to stderr\n", string(r.Stderr))
+	assert.ErrorContains(t, r.Err(), "exit code 7")
+	assert.ErrorContains(t, r.Err(), "to stderr")
+}
+
+func TestRunReportsCrashStderr(t *testing.T) {
+	r, err := crash.Run(context.Background(), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, r.ExitCode)
+	assert.ErrorContains(t, r.Err(), "assignment to entry in nil map")
+}
+
+func TestRunKillsAtTimeout(t *testing.T) {
+	start := time.Now()
+	r, err := sleeper.Run(context.Background(), Options{Timeout: 300 * time.Millisecond})
+	require.ErrorIs(t, err, ErrTimeout)
+	assert.ErrorContains(t, err, "going to sleep", "the error carries the child's stderr")
+	assert.Equal(t, -1, r.ExitCode)
+	assert.Less(t, time.Since(start), 10*time.Second)
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := sleeper.Run(ctx, Options{})
+	require.ErrorIs(t, err, ErrTimeout)
+}
+
+func TestStartPipes(t *testing.T) {
+	p, err := upper.Start(context.Background(), Options{Timeout: time.Minute})
+	require.NoError(t, err)
+	assert.Positive(t, p.Pid())
+	_, err = io.WriteString(p.Stdin, "abc\n")
+	require.NoError(t, err)
+	line, err := bufio.NewReader(p.Stdout).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "ABC\n", line)
+	require.NoError(t, p.Stdin.Close())
+	r, err := p.Wait()
+	require.NoError(t, err)
+	assert.Equal(t, 0, r.ExitCode)
+	r2, err2 := p.Wait()
+	assert.Equal(t, r, r2)
+	assert.Equal(t, err, err2)
+}
+
+func TestStartKill(t *testing.T) {
+	p, err := sleeper.Start(context.Background(), Options{})
+	require.NoError(t, err)
+	p.Kill()
+	r, err := p.Wait()
+	require.NoError(t, err)
+	assert.Equal(t, -1, r.ExitCode)
+}
+
+func TestErrors(t *testing.T) {
+	_, err := Func{}.Run(context.Background(), Options{})
+	assert.ErrorContains(t, err, "Register")
+	assert.Panics(t, func() { Register("child_test.env", nil) })
+	assert.False(t, InChild())
+	assert.Equal(t, "child_test.env", echoEnv.Name())
+}

@@ -1,0 +1,29 @@
+// Package procmem reads the memory a process holds as the kernel sees it.
+//
+// It exists because the figures that matter for "memory per connection" are
+// the process's resident pages, not the Go heap: stacks, runtime metadata and
+// freed-but-unreturned spans all count. Only Linux exposes them through /proc;
+// elsewhere every call returns ErrUnsupported rather than a misleading zero.
+package procmem
+
+import "errors"
+
+// ErrUnsupported is returned off Linux, where /proc is not available.
+var ErrUnsupported = errors.New("procmem: process memory is read from /proc, which this OS does not have")
+
+// Stats is a process's memory in bytes.
+type Stats struct {
+	RSS uint64 // resident set size (VmRSS)
+	VSS uint64 // virtual size (VmSize)
+	// PSS is the proportional set size from /proc/<pid>/smaps_rollup: shared
+	// pages are divided among the processes that map them. It is 0 when
+	// HasPSS is false (kernels before 4.14, or no permission to read it).
+	PSS    uint64
+	HasPSS bool
+}
+
+// Self returns the memory of the calling process.
+func Self() (Stats, error) { return Read(0) }
+
+// Read returns the memory of process pid; pid 0 means the calling process.
+func Read(pid int) (Stats, error) { return read(pid) }

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package procmem
+
+func read(int) (Stats, error) { return Stats{}, ErrUnsupported }

@@ -1,0 +1,63 @@
+//go:build linux
+
+package procmem
+
+import (
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var sink []byte
+
+func TestSelfGrowsWithTouchedMemory(t *testing.T) {
+	before, err := Self()
+	require.NoError(t, err)
+	assert.NotZero(t, before.RSS)
+	assert.GreaterOrEqual(t, before.VSS, before.RSS)
+
+	const n = 64 << 20
+	sink = make([]byte, n)
+	for i := 0; i < n; i += os.Getpagesize() {
+		sink[i] = 1 // touch every page so it becomes resident
+	}
+	after, err := Self()
+	require.NoError(t, err)
+	// At least half of the touched pages must show up as resident: the rest
+	// of the process cannot shrink by more than that in between.
+	assert.Greater(t, after.RSS, before.RSS+n/2)
+	runtime.KeepAlive(sink)
+	sink = nil
+}
+
+func TestReadByPIDMatchesSelf(t *testing.T) {
+	s, err := Read(os.Getpid())
+	require.NoError(t, err)
+	assert.NotZero(t, s.RSS)
+	if s.HasPSS {
+		assert.NotZero(t, s.PSS)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	_, err := Read(-1)
+	assert.ErrorContains(t, err, "negative")
+	_, err = Read(1 << 30) // above pid_max on every Linux
+	assert.ErrorContains(t, err, "procmem:")
+}
+
+func TestKbField(t *testing.T) {
+	data := []byte("Name:\tx\nVmRSS:\t  1234 kB\nBad:\t12 MB\n")
+	v, ok, err := kbField(data, "VmRSS:")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, uint64(1234<<10), v)
+	_, ok, err = kbField(data, "Missing:")
+	require.NoError(t, err)
+	assert.False(t, ok)
+	_, _, err = kbField(data, "Bad:")
+	assert.ErrorContains(t, err, "cannot parse")
+}

@@ -1,0 +1,85 @@
+// Package runinfo produces the configuration lines that open a results file.
+//
+// Benchmark output carries its context in "key: value" lines (benchfmt calls
+// them configuration), so that a file saved today still says which Go, which
+// GC settings and which collector produced it, and benchstat can group or
+// separate results by them.
+package runinfo
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"strings"
+)
+
+// Line is one configuration key and value.
+type Line struct{ Key, Value string }
+
+func (l Line) String() string { return l.Key + ": " + l.Value }
+
+// Lines returns the configuration of this process: runtime, go, gogc,
+// gomemlimit, gc (the collector that ran) and, when set at build time,
+// goexperiment. Values are the effective settings, read from the runtime,
+// not the environment.
+func Lines() []Line {
+	lines := []Line{
+		{"runtime", "go"},
+		{"go", runtime.Version()},
+		{"gogc", GOGC()},
+		{"gomemlimit", GOMemLimit()},
+	}
+	exp := Experiment()
+	if exp != "" {
+		lines = append(lines, Line{"goexperiment", exp})
+	}
+	return append(lines, Line{"gc", Collector(exp)})
+}
+
+// GOGC is the effective GC percent, or "off".
+func GOGC() string {
+	// SetGCPercent returns the old value; set it straight back.
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	if p < 0 {
+		return "off"
+	}
+	return fmt.Sprint(p)
+}
+
+// GOMemLimit is the effective soft memory limit in bytes, or "none".
+func GOMemLimit() string {
+	l := debug.SetMemoryLimit(-1) // a negative input reads without changing
+	if l == math.MaxInt64 {
+		return "none"
+	}
+	return fmt.Sprint(l)
+}
+
+// Experiment is the GOEXPERIMENT the binary was built with, or "".
+func Experiment() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "GOEXPERIMENT" {
+			return s.Value
+		}
+	}
+	return ""
+}
+
+// Collector names the garbage collector a binary built with experiment exp
+// runs: "greentea" (the default since Go 1.26) or "classic" when
+// nogreenteagc is set.
+func Collector(exp string) string {
+	for _, e := range strings.Split(exp, ",") {
+		switch strings.TrimSpace(e) {
+		case "nogreenteagc":
+			return "classic"
+		}
+	}
+	return "greentea"
+}
