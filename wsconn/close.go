@@ -1,0 +1,91 @@
+package wsconn
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// CloseError ends a connection: the close code and reason that were sent to
+// the peer (Remote false: this side found a violation or the message was too
+// big) or received from it (Remote true: the peer closed, and the same code
+// was echoed back).
+//
+// The reader has already written the close frame when it returns a
+// *CloseError; what is left to the caller is closing the TCP connection
+// (ideally after Linger, so the close frame is not lost to a reset).
+type CloseError struct {
+	// Code is the status code carried by the close frame; for a peer's close
+	// without a body it is ws.StatusNoStatusRcvd (1005), which is never sent.
+	Code ws.StatusCode
+	// Reason is the UTF-8 text after the code.
+	Reason string
+	// Remote reports whether the peer started the close.
+	Remote bool
+}
+
+// Error implements error.
+func (e *CloseError) Error() string {
+	who := "local"
+	if e.Remote {
+		who = "remote"
+	}
+	if e.Reason == "" {
+		return fmt.Sprintf("wsconn: %s close %d", who, e.Code)
+	}
+	return fmt.Sprintf("wsconn: %s close %d: %s", who, e.Code, e.Reason)
+}
+
+// Reasons sent with a close frame when the reader fails the connection. They
+// are short on purpose: a close payload holds at most 123 bytes of reason.
+const (
+	reasonUnmasked        = "client frame not masked"
+	reasonRsv             = "reserved bits set without extension"
+	reasonOpcode          = "reserved opcode"
+	reasonControlLen      = "control frame longer than 125 bytes"
+	reasonControlFrag     = "fragmented control frame"
+	reasonContUnexpected  = "continuation without a started message"
+	reasonContExpected    = "new message inside a fragmented one"
+	reasonTooBig          = "message too big"
+	reasonFrameTooBig     = "frame too big"
+	reasonInvalidUTF8     = "invalid UTF-8 in text message"
+	reasonCloseLen        = "close payload of 1 byte"
+	reasonCloseCode       = "invalid close code"
+	reasonCloseUTF8       = "invalid UTF-8 in close reason"
+	reasonHeaderMalformed = "malformed frame header"
+)
+
+// validCloseCode reports whether a peer may send code in a close frame
+// (RFC 6455 section 7.4): the defined 1000-1003, 1007-1011 and the 3000-4999
+// ranges for applications; 1004-1006, 1015 and undefined codes are not.
+func validCloseCode(code ws.StatusCode) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011:
+		return true
+	case code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
+}
+
+// parseClose checks the body of a close frame from the peer and returns the
+// code and reason it carries, or the *CloseError with which to fail the
+// connection instead.
+func parseClose(p []byte) (ws.StatusCode, []byte, *CloseError) {
+	switch {
+	case len(p) == 0:
+		return ws.StatusNoStatusRcvd, nil, nil
+	case len(p) == 1:
+		return 0, nil, &CloseError{Code: ws.StatusProtocolError, Reason: reasonCloseLen}
+	}
+	code := ws.StatusCode(binary.BigEndian.Uint16(p))
+	if !validCloseCode(code) {
+		return 0, nil, &CloseError{Code: ws.StatusProtocolError, Reason: reasonCloseCode}
+	}
+	if !utf8.Valid(p[2:]) {
+		return 0, nil, &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: reasonCloseUTF8}
+	}
+	return code, p[2:], nil
+}

@@ -1,0 +1,92 @@
+package wsconn
+
+import (
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// Handler handles one complete data message. payload is valid only until
+// HandleMessage returns (its buffer is reused for the next message); replies
+// go to w, the connection (or a server's write queue), with WriteMessage or a
+// FrameWriter. A returned error ends the connection.
+type Handler interface {
+	HandleMessage(w io.Writer, op ws.OpCode, payload []byte) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(w io.Writer, op ws.OpCode, payload []byte) error
+
+// HandleMessage calls f.
+func (f HandlerFunc) HandleMessage(w io.Writer, op ws.OpCode, payload []byte) error {
+	return f(w, op, payload)
+}
+
+// EchoHandler sends every message back unchanged, with the same opcode, as
+// one frame. It is the handler the conformance suite expects.
+type EchoHandler struct{}
+
+// HandleMessage echoes payload.
+func (EchoHandler) HandleMessage(w io.Writer, op ws.OpCode, payload []byte) error {
+	return WriteMessage(w, op, payload)
+}
+
+// Serve reads one message with m into buf and hands it to h. It returns the
+// buffer to keep for the next message (see ReadMessage) and the error that
+// ends the connection, if any.
+func (m *MessageReader) Serve(rw io.ReadWriter, h Handler, buf []byte) ([]byte, error) {
+	op, msg, err := m.ReadMessage(rw, buf)
+	if err != nil {
+		return msg, err
+	}
+	return msg, h.HandleMessage(rw, op, msg)
+}
+
+// ServeConn runs the frame path on an upgraded connection until it ends:
+// it reads messages with one MessageReader and one message buffer held for
+// the life of the connection and passes each to h. It returns the error that
+// ended the connection: a *CloseError for a close (sent or answered), io.EOF
+// for a peer that went away between messages, or an I/O error. It does not
+// close rw.
+func ServeConn(rw io.ReadWriter, h Handler, lim Limits) error {
+	m := MessageReader{Limits: lim}
+	var buf []byte
+	for {
+		var err error
+		if buf, err = m.Serve(rw, h, buf); err != nil {
+			return err
+		}
+	}
+}
+
+// CloseGracefully ends a TCP connection after a close frame was written: it
+// sends FIN (CloseWrite), reads and discards what the peer still sends for at
+// most d or until the peer closes, then closes c. Closing a socket with
+// unread input makes the kernel send a reset, which can destroy the close
+// frame before the peer reads it; draining first avoids that.
+func CloseGracefully(c net.Conn, d time.Duration) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(d))
+	var scratch [512]byte
+	for {
+		if _, err := c.Read(scratch[:]); err != nil {
+			break
+		}
+	}
+	return c.Close()
+}
+
+// IsNormalClose reports whether err is the peer closing normally: a close
+// frame with 1000, 1001 or no code, or io.EOF between messages.
+func IsNormalClose(err error) bool {
+	var ce *CloseError
+	if errors.As(err, &ce) {
+		return ce.Remote && (ce.Code == ws.StatusNormalClosure || ce.Code == ws.StatusGoingAway || ce.Code == ws.StatusNoStatusRcvd)
+	}
+	return errors.Is(err, io.EOF)
+}

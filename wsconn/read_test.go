@@ -1,0 +1,274 @@
+package wsconn
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/gobwas/ws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// clientFrame encodes a masked client frame.
+func clientFrame(op ws.OpCode, fin bool, payload []byte) []byte {
+	f := ws.NewFrame(op, fin, append([]byte(nil), payload...))
+	f = ws.MaskFrameWith(f, [4]byte{0x37, 0xfa, 0x21, 0x3d})
+	return ws.MustCompileFrame(f)
+}
+
+// rawFrame encodes a frame from a header as given (mask included or not).
+func rawFrame(h ws.Header, payload []byte) []byte {
+	p := append([]byte(nil), payload...)
+	if h.Masked {
+		ws.Cipher(p, h.Mask, 0)
+	}
+	h.Length = int64(len(p))
+	var b bytes.Buffer
+	if err := ws.WriteHeader(&b, h); err != nil {
+		panic(err)
+	}
+	b.Write(p)
+	return b.Bytes()
+}
+
+// conn is an in-memory connection: reads from in, writes to out.
+type conn struct {
+	in  *bytes.Reader
+	out bytes.Buffer
+}
+
+func newConn(frames ...[]byte) *conn {
+	return &conn{in: bytes.NewReader(bytes.Join(frames, nil))}
+}
+
+func (c *conn) Read(p []byte) (int, error)  { return c.in.Read(p) }
+func (c *conn) Write(p []byte) (int, error) { return c.out.Write(p) }
+
+// serverFrames decodes what the reader wrote back.
+func serverFrames(t *testing.T, b []byte) []ws.Frame {
+	t.Helper()
+	var fs []ws.Frame
+	r := bytes.NewReader(b)
+	for r.Len() > 0 {
+		h, err := ws.ReadHeader(r)
+		require.NoError(t, err)
+		f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
+		_, err = io.ReadFull(r, f.Payload)
+		require.NoError(t, err)
+		require.False(t, f.Header.Masked, "server frames are never masked")
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+func TestReadMessage(t *testing.T) {
+	masked := ws.Header{Fin: true, OpCode: ws.OpText, Masked: true, Mask: [4]byte{1, 2, 3, 4}}
+	tests := []struct {
+		name    string
+		frames  [][]byte
+		limits  Limits
+		op      ws.OpCode
+		msg     string
+		code    ws.StatusCode // expected close code, 0 for a message
+		replies []ws.OpCode
+	}{
+		{
+			name:   "text",
+			frames: [][]byte{clientFrame(ws.OpText, true, []byte("hello"))},
+			op:     ws.OpText,
+			msg:    "hello",
+		},
+		{
+			name:   "empty binary",
+			frames: [][]byte{clientFrame(ws.OpBinary, true, nil)},
+			op:     ws.OpBinary,
+			msg:    "",
+		},
+		{
+			name: "fragments with ping between",
+			frames: [][]byte{
+				clientFrame(ws.OpText, false, []byte("héllo \xe2\x82")),
+				clientFrame(ws.OpPing, true, []byte("p")),
+				clientFrame(ws.OpContinuation, false, []byte("\xac ")),
+				clientFrame(ws.OpPong, true, nil),
+				clientFrame(ws.OpContinuation, true, []byte("world")),
+			},
+			op:      ws.OpText,
+			msg:     "héllo € world",
+			replies: []ws.OpCode{ws.OpPong},
+		},
+		{
+			name:    "unmasked",
+			frames:  [][]byte{rawFrame(ws.Header{Fin: true, OpCode: ws.OpText}, []byte("x"))},
+			code:    ws.StatusProtocolError,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "rsv",
+			frames:  [][]byte{rawFrame(ws.Header{Fin: true, Rsv: 4, OpCode: ws.OpText, Masked: true}, []byte("x"))},
+			code:    ws.StatusProtocolError,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "reserved opcode",
+			frames:  [][]byte{rawFrame(ws.Header{Fin: true, OpCode: 3, Masked: true}, nil)},
+			code:    ws.StatusProtocolError,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "long ping",
+			frames:  [][]byte{clientFrame(ws.OpPing, true, make([]byte, 126))},
+			code:    ws.StatusProtocolError,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "fragmented ping",
+			frames:  [][]byte{clientFrame(ws.OpPing, false, nil)},
+			code:    ws.StatusProtocolError,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "continuation first",
+			frames:  [][]byte{clientFrame(ws.OpContinuation, true, []byte("x"))},
+			code:    ws.StatusProtocolError,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "new message inside fragmented",
+			frames:  [][]byte{clientFrame(ws.OpText, false, []byte("a")), clientFrame(ws.OpText, true, []byte("b"))},
+			code:    ws.StatusProtocolError,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "invalid utf8",
+			frames:  [][]byte{rawFrame(masked, []byte("a\xc0\xafb"))},
+			code:    ws.StatusInvalidFramePayloadData,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "utf8 cut at end",
+			frames:  [][]byte{rawFrame(masked, []byte("a\xe2\x82"))},
+			code:    ws.StatusInvalidFramePayloadData,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "frame too big",
+			frames:  [][]byte{clientFrame(ws.OpBinary, true, make([]byte, 100))},
+			limits:  Limits{MaxFrame: 99},
+			code:    ws.StatusMessageTooBig,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "message too big",
+			frames:  [][]byte{clientFrame(ws.OpBinary, false, make([]byte, 60)), clientFrame(ws.OpContinuation, true, make([]byte, 60))},
+			limits:  Limits{MaxMessage: 100},
+			code:    ws.StatusMessageTooBig,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "close echoed",
+			frames:  [][]byte{clientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1000, "bye"))},
+			code:    ws.StatusNormalClosure,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "close empty",
+			frames:  [][]byte{clientFrame(ws.OpClose, true, nil)},
+			code:    ws.StatusNoStatusRcvd,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "close 1 byte",
+			frames:  [][]byte{clientFrame(ws.OpClose, true, []byte{3})},
+			code:    ws.StatusProtocolError,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "close 1005",
+			frames:  [][]byte{clientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1005, ""))},
+			code:    ws.StatusProtocolError,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+		{
+			name:    "close bad utf8 reason",
+			frames:  [][]byte{clientFrame(ws.OpClose, true, append(ws.NewCloseFrameBody(1000, ""), 0xff))},
+			code:    ws.StatusInvalidFramePayloadData,
+			replies: []ws.OpCode{ws.OpClose},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConn(tc.frames...)
+			m := MessageReader{Limits: tc.limits}
+			op, msg, err := m.ReadMessage(c, nil)
+			if tc.code == 0 {
+				require.NoError(t, err)
+				assert.Equal(t, tc.op, op)
+				assert.Equal(t, tc.msg, string(msg))
+			} else {
+				var ce *CloseError
+				require.True(t, errors.As(err, &ce), "error %v", err)
+				assert.Equal(t, tc.code, ce.Code)
+			}
+			fs := serverFrames(t, c.out.Bytes())
+			require.Len(t, fs, len(tc.replies))
+			for i, f := range fs {
+				assert.Equal(t, tc.replies[i], f.Header.OpCode)
+				if f.Header.OpCode == ws.OpClose && tc.code != ws.StatusNoStatusRcvd {
+					code, _ := ws.ParseCloseFrameData(f.Payload)
+					assert.Equal(t, tc.code, code)
+				}
+				if f.Header.OpCode == ws.OpPong {
+					assert.Equal(t, "p", string(f.Payload))
+				}
+			}
+		})
+	}
+}
+
+func TestReadMessageEOF(t *testing.T) {
+	m := MessageReader{}
+	_, _, err := m.ReadMessage(newConn(), nil)
+	assert.ErrorIs(t, err, io.EOF)
+	full := clientFrame(ws.OpText, true, []byte("hello"))
+	_, _, err = m.ReadMessage(newConn(full[:len(full)-1]), nil)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	frag := clientFrame(ws.OpText, false, []byte("hello"))
+	_, _, err = m.ReadMessage(newConn(frag), nil)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+}
+
+func TestReadMessageReusesBuffer(t *testing.T) {
+	payload := []byte(strings.Repeat("x", 3000))
+	c := newConn(clientFrame(ws.OpBinary, true, payload), clientFrame(ws.OpBinary, true, payload[:10]))
+	var m MessageReader
+	_, msg, err := m.ReadMessage(c, nil)
+	require.NoError(t, err)
+	require.Equal(t, payload, msg)
+	first := &msg[:1][0]
+	_, msg, err = m.ReadMessage(c, msg)
+	require.NoError(t, err)
+	assert.Equal(t, payload[:10], msg)
+	assert.Same(t, first, &msg[:1][0], "second message reads into the first one's buffer")
+}
+
+func TestServeConnEcho(t *testing.T) {
+	c := newConn(
+		clientFrame(ws.OpText, true, []byte("one")),
+		clientFrame(ws.OpBinary, false, []byte("tw")),
+		clientFrame(ws.OpContinuation, true, []byte("o")),
+		clientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1001, "")),
+	)
+	err := ServeConn(c, EchoHandler{}, Limits{})
+	assert.True(t, IsNormalClose(err), "err %v", err)
+	fs := serverFrames(t, c.out.Bytes())
+	require.Len(t, fs, 3)
+	assert.Equal(t, "one", string(fs[0].Payload))
+	assert.Equal(t, ws.OpText, fs[0].Header.OpCode)
+	assert.Equal(t, "two", string(fs[1].Payload))
+	assert.Equal(t, ws.OpBinary, fs[1].Header.OpCode)
+	assert.Equal(t, ws.OpClose, fs[2].Header.OpCode)
+}
