@@ -1,0 +1,410 @@
+package channels
+
+import (
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Litmus names a litmus test: two tiny threads whose possible outcomes a
+// memory model allows or forbids.
+type Litmus string
+
+const (
+	// SB is store buffering: thread 0 runs x=1; r1=y, thread 1 runs y=1;
+	// r2=x. Under sequential consistency r1=r2=0 is forbidden: one of the
+	// stores comes first, and the other thread's load must see it.
+	SB Litmus = "sb"
+	// MP is message passing: thread 0 runs data=1; flag=1, thread 1 runs
+	// r1=flag; if r1==1 { r2=data }. Seeing the flag but stale data
+	// (r1=1, r2=0) is forbidden once flag publishes data.
+	MP Litmus = "mp"
+)
+
+// Sync names how the two threads of a litmus test are synchronized.
+type Sync string
+
+const (
+	// Plain uses ordinary int64 fields: a data race on purpose. It is
+	// compiled only without -race (the race detector would rightly report
+	// it), see Syncs. Its outcomes are whatever the compiler and the CPU
+	// make of the race.
+	Plain Sync = "plain"
+	// Atomic uses sync/atomic loads and stores, which the Go memory model
+	// makes sequentially consistent. In MP only the flag is atomic: data
+	// stays a plain field that the flag publishes.
+	Atomic Sync = "atomic"
+	// Chan uses a channel. In SB a buffered channel of capacity 1 holding
+	// one token is a lock around each thread's pair; in MP the flag is a
+	// message on a channel of capacity 1 (received with select/default, so
+	// thread 1 does not wait for it).
+	Chan Sync = "chan"
+	// Mutex puts each thread's accesses inside a sync.Mutex critical section.
+	Mutex Sync = "mutex"
+)
+
+// Litmuses returns every litmus test, in a stable order.
+func Litmuses() []Litmus { return []Litmus{SB, MP} }
+
+// Syncs returns the variants compiled into this binary, in a stable order:
+// Plain (only in builds without -race), Atomic, Chan, Mutex.
+func Syncs() []Sync {
+	if plainBuilt {
+		return []Sync{Plain, Atomic, Chan, Mutex}
+	}
+	return []Sync{Atomic, Chan, Mutex}
+}
+
+// Outcome is what the threads read in one trial. In SB, R1 is thread 0's
+// read of y and R2 thread 1's read of x. In MP, R1 is the flag thread 1 read
+// and R2 the data it read (0 when it did not see the flag).
+type Outcome struct{ R1, R2 int }
+
+// String formats o as "r1=0 r2=1".
+func (o Outcome) String() string { return fmt.Sprintf("r1=%d r2=%d", o.R1, o.R2) }
+
+// Forbidden reports whether o is forbidden for l under sequential
+// consistency: r1=r2=0 for SB, r1=1 r2=0 for MP.
+func (l Litmus) Forbidden(o Outcome) bool {
+	switch l {
+	case SB:
+		return o.R1 == 0 && o.R2 == 0
+	case MP:
+		return o.R1 == 1 && o.R2 == 0
+	}
+	return false
+}
+
+// LitmusResult counts the outcomes of many trials of one litmus test.
+type LitmusResult struct {
+	Litmus Litmus
+	Sync   Sync
+	Trials int
+	// Counts holds how many trials ended in each outcome seen; the counts
+	// sum to Trials.
+	Counts map[Outcome]int
+	// Forbidden is the number of trials whose outcome Litmus.Forbidden
+	// rejects.
+	Forbidden int
+	// Elapsed is the wall time of all trials, barriers included.
+	Elapsed time.Duration
+	// Parallel is true when GOMAXPROCS allowed the two threads to run at
+	// the same time on two Ps. Without it the threads only alternate and
+	// no reordering can be observed.
+	Parallel bool
+}
+
+// PerMillion returns the forbidden outcomes per million trials.
+func (r LitmusResult) PerMillion() float64 {
+	if r.Trials == 0 {
+		return 0
+	}
+	return float64(r.Forbidden) * 1e6 / float64(r.Trials)
+}
+
+// TrialsPerSec returns the trial rate, barriers included.
+func (r LitmusResult) TrialsPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Trials) / r.Elapsed.Seconds()
+}
+
+// Outcomes returns the outcomes seen, sorted by R1 then R2.
+func (r LitmusResult) Outcomes() []Outcome {
+	return slices.SortedFunc(maps.Keys(r.Counts), func(a, b Outcome) int {
+		if a.R1 != b.R1 {
+			return a.R1 - b.R1
+		}
+		return a.R2 - b.R2
+	})
+}
+
+// slot holds the shared variables of one trial. x and y sit on their own
+// cache lines, as two unrelated variables usually do; the atomic variants
+// use the same fields through sync/atomic.
+type slot struct {
+	x  int64
+	_  [56]byte
+	y  int64
+	_  [56]byte
+	mu sync.Mutex
+	ch chan struct{}
+	_  [48]byte
+}
+
+// side is one thread's part of a trial. It returns what that thread read,
+// encoded by the litmus test (see outcome).
+type side func(s *slot) uint8
+
+// variant is one litmus test with one synchronization.
+type variant struct {
+	t0, t1 side
+	reset  func(s *slot)
+}
+
+// batchSize bounds the slots in use: each trial gets fresh zeroed
+// variables, and thread 0 clears a whole batch between two barriers.
+const batchSize = 1024
+
+// spinYield is how many failed polls a spinning thread makes before it
+// yields its P, so that the trials still end with GOMAXPROCS=1; after
+// spinSleep yields it sleeps instead, giving its CPU back to the OS when the
+// other thread has been descheduled (a loaded machine).
+const (
+	spinYield = 1 << 10
+	spinSleep = 16
+)
+
+// RunLitmus runs trials trials of litmus test l synchronized by s and counts
+// every outcome. Thread 0 is the calling goroutine and thread 1 a goroutine
+// of its own; both spin (never park) at a barrier before each trial, so with
+// GOMAXPROCS >= 2 each keeps a P and they start a trial within a cache-line
+// transfer of each other. Every trial uses fresh variables.
+func RunLitmus(l Litmus, s Sync, trials int) (LitmusResult, error) {
+	if trials <= 0 {
+		return LitmusResult{}, fmt.Errorf("channels: trials %d must be > 0", trials)
+	}
+	v, err := lookup(l, s)
+	if err != nil {
+		return LitmusResult{}, err
+	}
+	n := min(trials, batchSize)
+	slots := make([]slot, n)
+	for i := range slots {
+		v.reset(&slots[i])
+	}
+	res0 := make([]uint8, n)
+	res1 := make([]uint8, n)
+	var counts [16]int
+	tally := func(k int) {
+		for i := range k {
+			counts[res0[i]<<2|res1[i]]++
+			v.reset(&slots[i])
+		}
+	}
+
+	// arrived[p] is one more than the last trial thread p arrived at.
+	// Thread 1 storing t+1 also says that it finished trial t-1, so thread
+	// 0 may read its results and clear the batch.
+	var arrived [2]struct {
+		n atomic.Int64
+		_ [56]byte
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for t := range trials {
+			arrived[1].n.Store(int64(t + 1))
+			spinUntil(&arrived[0].n, int64(t+1))
+			res1[t%n] = v.t1(&slots[t%n])
+		}
+		arrived[1].n.Store(int64(trials + 1))
+	})
+	start := time.Now()
+	for t := range trials {
+		i := t % n
+		if i == 0 && t > 0 {
+			spinUntil(&arrived[1].n, int64(t+1))
+			tally(n)
+		}
+		arrived[0].n.Store(int64(t + 1))
+		spinUntil(&arrived[1].n, int64(t+1))
+		res0[i] = v.t0(&slots[i])
+	}
+	spinUntil(&arrived[1].n, int64(trials+1))
+	elapsed := time.Since(start)
+	tally((trials-1)%n + 1)
+	wg.Wait()
+
+	r := LitmusResult{
+		Litmus:   l,
+		Sync:     s,
+		Trials:   trials,
+		Counts:   map[Outcome]int{},
+		Elapsed:  elapsed,
+		Parallel: runtime.GOMAXPROCS(0) >= 2,
+	}
+	for code, c := range counts {
+		if c == 0 {
+			continue
+		}
+		o := outcome(l, uint8(code>>2), uint8(code&3))
+		r.Counts[o] += c
+		if l.Forbidden(o) {
+			r.Forbidden += c
+		}
+	}
+	return r, nil
+}
+
+// outcome decodes what the two sides returned.
+func outcome(l Litmus, a, b uint8) Outcome {
+	if l == MP {
+		return Outcome{R1: int(b >> 1), R2: int(b & 1)}
+	}
+	return Outcome{R1: int(a), R2: int(b)}
+}
+
+func spinUntil(c *atomic.Int64, v int64) {
+	for i := 1; c.Load() < v; i++ {
+		switch {
+		case i%spinYield != 0:
+		case i < spinSleep*spinYield:
+			runtime.Gosched()
+		default:
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+}
+
+func lookup(l Litmus, s Sync) (variant, error) {
+	if l != SB && l != MP {
+		return variant{}, fmt.Errorf("channels: litmus %q is not one of sb, mp", l)
+	}
+	switch s {
+	case Plain:
+		v, ok := plainVariant(l)
+		if !ok {
+			return variant{}, fmt.Errorf("channels: sync %q is a data race on purpose and is not built with -race", s)
+		}
+		return v, nil
+	case Atomic:
+		if l == SB {
+			return variant{t0: sbAtomic0, t1: sbAtomic1, reset: resetXY}, nil
+		}
+		return variant{t0: mpAtomic0, t1: mpAtomic1, reset: resetXY}, nil
+	case Chan:
+		if l == SB {
+			return variant{t0: sbChan0, t1: sbChan1, reset: resetToken}, nil
+		}
+		return variant{t0: mpChan0, t1: mpChan1, reset: resetEmpty}, nil
+	case Mutex:
+		if l == SB {
+			return variant{t0: sbMutex0, t1: sbMutex1, reset: resetXY}, nil
+		}
+		return variant{t0: mpMutex0, t1: mpMutex1, reset: resetXY}, nil
+	}
+	return variant{}, fmt.Errorf("channels: sync %q is not one of plain, atomic, chan, mutex", s)
+}
+
+func resetXY(s *slot) { s.x, s.y = 0, 0 }
+
+// resetToken leaves one token in s.ch: the channel is a lock that is free.
+func resetToken(s *slot) {
+	resetXY(s)
+	if s.ch == nil {
+		s.ch = make(chan struct{}, 1)
+	}
+	select {
+	case s.ch <- struct{}{}:
+	default:
+	}
+}
+
+// resetEmpty leaves s.ch empty: no message sent yet.
+func resetEmpty(s *slot) {
+	resetXY(s)
+	if s.ch == nil {
+		s.ch = make(chan struct{}, 1)
+	}
+	select {
+	case <-s.ch:
+	default:
+	}
+}
+
+// SB: thread 0 returns r1 (its read of y), thread 1 returns r2 (x).
+
+func sbAtomic0(s *slot) uint8 {
+	atomic.StoreInt64(&s.x, 1)
+	return uint8(atomic.LoadInt64(&s.y))
+}
+
+func sbAtomic1(s *slot) uint8 {
+	atomic.StoreInt64(&s.y, 1)
+	return uint8(atomic.LoadInt64(&s.x))
+}
+
+func sbChan0(s *slot) uint8 {
+	<-s.ch
+	s.x = 1
+	r := s.y
+	s.ch <- struct{}{}
+	return uint8(r)
+}
+
+func sbChan1(s *slot) uint8 {
+	<-s.ch
+	s.y = 1
+	r := s.x
+	s.ch <- struct{}{}
+	return uint8(r)
+}
+
+func sbMutex0(s *slot) uint8 {
+	s.mu.Lock()
+	s.x = 1
+	r := s.y
+	s.mu.Unlock()
+	return uint8(r)
+}
+
+func sbMutex1(s *slot) uint8 {
+	s.mu.Lock()
+	s.y = 1
+	r := s.x
+	s.mu.Unlock()
+	return uint8(r)
+}
+
+// MP: x is data, y is the flag. Thread 0 returns 0; thread 1 returns
+// flag<<1 | data.
+
+func mpAtomic0(s *slot) uint8 {
+	s.x = 1
+	atomic.StoreInt64(&s.y, 1)
+	return 0
+}
+
+func mpAtomic1(s *slot) uint8 {
+	if atomic.LoadInt64(&s.y) == 1 {
+		return 2 | uint8(s.x)
+	}
+	return 0
+}
+
+func mpChan0(s *slot) uint8 {
+	s.x = 1
+	s.ch <- struct{}{}
+	return 0
+}
+
+func mpChan1(s *slot) uint8 {
+	select {
+	case <-s.ch:
+		return 2 | uint8(s.x)
+	default:
+		return 0
+	}
+}
+
+func mpMutex0(s *slot) uint8 {
+	s.mu.Lock()
+	s.x = 1
+	s.y = 1
+	s.mu.Unlock()
+	return 0
+}
+
+func mpMutex1(s *slot) uint8 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.y == 1 {
+		return 2 | uint8(s.x)
+	}
+	return 0
+}
