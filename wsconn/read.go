@@ -147,8 +147,13 @@ type MessageReader struct {
 // errors of rw (io.EOF when the peer closed between messages).
 func (m *MessageReader) ReadMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []byte, error) {
 	op, buf, err := m.readMessage(rw, buf[:0])
-	var ce *CloseError
-	if errors.As(err, &ce) && !ce.Remote {
+	if err == nil {
+		return op, buf, nil
+	}
+	// A type assertion, not errors.As: the reader returns its *CloseError
+	// unwrapped, and errors.As would make the target escape (an allocation
+	// per message) and run reflection on the hot path.
+	if ce, ok := err.(*CloseError); ok && !ce.Remote {
 		// Fail the connection: tell the peer why. A write error here is
 		// less useful than the reason, so it is dropped.
 		_ = m.fw.WriteClose(rw, ce.Code, ce.Reason)

@@ -1,0 +1,129 @@
+//go:build !race
+
+// The race detector instruments allocations and makes sync.Pool drop items
+// on purpose, so allocation counts only mean something without it.
+
+package wsconn
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/gobwas/ws"
+	"github.com/stretchr/testify/require"
+)
+
+// discardRW reads a fixed stream (rewound by the caller) and drops writes.
+type discardRW struct{ r *bytes.Reader }
+
+func (d discardRW) Read(p []byte) (int, error)  { return d.r.Read(p) }
+func (d discardRW) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestReadFrameAllocs(t *testing.T) {
+	stream := clientFrame(ws.OpBinary, true, bytes.Repeat([]byte("z"), 4096))
+	r := bytes.NewReader(stream)
+	hdr := make([]byte, ws.MaxHeaderSize)
+	buf := make([]byte, 4096)
+	allocs := testing.AllocsPerRun(200, func() {
+		r.Reset(stream)
+		_, p, err := ReadFrame(r, hdr, buf, false)
+		if err != nil || len(p) != 4096 || p[0] != 'z' {
+			t.Fatalf("ReadFrame: %d bytes, %v", len(p), err)
+		}
+	})
+	require.Zero(t, allocs, "ReadFrame allocations per frame")
+}
+
+func TestReadMessageAllocs(t *testing.T) {
+	// A fragmented text message with a ping and a pong between fragments:
+	// assembly, UTF-8 state, the pong answer and the pong frame write all run.
+	stream := bytes.Join([][]byte{
+		clientFrame(ws.OpText, false, bytes.Repeat([]byte("é"), 700)),
+		clientFrame(ws.OpPing, true, []byte("ping")),
+		clientFrame(ws.OpContinuation, false, bytes.Repeat([]byte("€"), 500)),
+		clientFrame(ws.OpPong, true, nil),
+		clientFrame(ws.OpContinuation, true, []byte("end")),
+	}, nil)
+	r := bytes.NewReader(stream)
+	rw := discardRW{r}
+	var m MessageReader
+	var buf []byte
+	// The first message grows the buffer; from then on it is reused.
+	_, buf, err := m.ReadMessage(rw, buf)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(200, func() {
+		r.Reset(stream)
+		op, msg, err := m.ReadMessage(rw, buf)
+		if err != nil || op != ws.OpText || len(msg) != 1400+1500+3 {
+			t.Fatalf("ReadMessage: op %v, %d bytes, %v", op, len(msg), err)
+		}
+		buf = msg
+	})
+	require.Zero(t, allocs, "ReadMessage allocations per message")
+}
+
+func TestWriteAllocs(t *testing.T) {
+	p := bytes.Repeat([]byte("w"), 4096)
+	var fw FrameWriter
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := fw.WriteMessage(io.Discard, ws.OpBinary, p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs, "FrameWriter.WriteMessage allocations per message")
+	allocs = testing.AllocsPerRun(200, func() {
+		if err := WriteMessage(io.Discard, ws.OpText, p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs, "pooled WriteMessage allocations per message")
+}
+
+// TestWriteTCPAllocs writes to a real TCP connection, where net.Buffers
+// takes the writev path: still no allocation per message, and the peer
+// receives header and payload intact.
+func TestWriteTCPAllocs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var (
+		wg       sync.WaitGroup
+		received int64
+		first    []byte
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		first = make([]byte, 4+4096)
+		if _, err := io.ReadFull(c, first); err != nil {
+			return
+		}
+		n, _ := io.Copy(io.Discard, c)
+		received = int64(len(first)) + n
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	p := bytes.Repeat([]byte("t"), 4096)
+	var fw FrameWriter
+	const runs = 200
+	allocs := testing.AllocsPerRun(runs, func() {
+		if err := fw.WriteMessage(c, ws.OpBinary, p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.NoError(t, c.Close())
+	wg.Wait()
+	require.Zero(t, allocs, "WriteMessage on a TCP conn allocations per message")
+	// AllocsPerRun runs the function once more to warm up.
+	require.Equal(t, int64(runs+1)*(4+4096), received)
+	require.Equal(t, []byte{0x82, 126, 0x10, 0x00}, first[:4], "header: FIN|binary, 16-bit length 4096, unmasked")
+	require.Equal(t, p, first[4:])
+}
