@@ -1,0 +1,687 @@
+package wsconn
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"maps"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// LoadMinMsgSize is the smallest message a load can send: 24 bytes hold the
+// sequence number, the connection id, a CRC-32 of the rest and the send time.
+const LoadMinMsgSize = 24
+
+// Load describes a population of WebSocket clients: how many connections to
+// open against Addr and how fast, and what each sends once open. Every
+// message carries a sequence number, the connection's id, its send time and a
+// CRC-32 of its payload, and every echo is checked against them, so a lost,
+// reordered or corrupted message is counted, never assumed away.
+//
+// A Load runs in this process (Open, Run) or in child processes of the
+// running binary (OpenChild), which keeps the clients' memory and file
+// descriptors out of a server measured in this process or another one. Addr
+// may name another host, which is how a load goes past one machine's
+// open-files limit.
+type Load struct {
+	Addr     string        // server address, "host:port" or a ws:// URL
+	Conns    int           // connections to open, > 0
+	Rate     float64       // connections opened per second; 0 opens as fast as Dialers allow
+	Dialers  int           // dials in flight at once; 0 means 64
+	MsgSize  int           // bytes per message, >= LoadMinMsgSize; 0 means 64
+	Messages int           // messages per connection sent by Run
+	MsgRate  float64       // messages per second per connection during a flood; 0 sends each as soon as the last echo is back
+	Timeout  time.Duration // bound on a dial, an echo or a pong; 0 means 10s
+	// Heartbeat, if > 0, pings every open connection at this interval while
+	// the load holds it, flood or idle, and expects the pong within Timeout.
+	Heartbeat time.Duration
+	// Reconnect redials a connection lost during a flood (counted in
+	// LoadResult.Reconnects) and goes on with its remaining messages.
+	Reconnect bool
+	// ConnsPerProc bounds the connections of one child process started by
+	// OpenChild; 0 means 9000, which with the server's own descriptors fits
+	// an open-files limit of 20000 per process.
+	ConnsPerProc int
+}
+
+func (l Load) withDefaults() Load {
+	if l.Dialers == 0 {
+		l.Dialers = 64
+	}
+	if l.MsgSize == 0 {
+		l.MsgSize = 64
+	}
+	if l.Timeout == 0 {
+		l.Timeout = 10 * time.Second
+	}
+	if l.ConnsPerProc == 0 {
+		l.ConnsPerProc = 9000
+	}
+	return l
+}
+
+func (l Load) validate() error {
+	switch {
+	case l.Addr == "":
+		return errors.New("wsconn: Load.Addr is empty; give host:port or a ws:// URL")
+	case l.Conns <= 0:
+		return fmt.Errorf("wsconn: Load.Conns %d must be > 0", l.Conns)
+	case l.Rate < 0:
+		return fmt.Errorf("wsconn: Load.Rate %v must be >= 0", l.Rate)
+	case l.Dialers < 0:
+		return fmt.Errorf("wsconn: Load.Dialers %d must be >= 0", l.Dialers)
+	case l.MsgSize != 0 && l.MsgSize < LoadMinMsgSize:
+		return fmt.Errorf("wsconn: Load.MsgSize %d must be >= %d", l.MsgSize, LoadMinMsgSize)
+	case l.Messages < 0:
+		return fmt.Errorf("wsconn: Load.Messages %d must be >= 0", l.Messages)
+	case l.MsgRate < 0:
+		return fmt.Errorf("wsconn: Load.MsgRate %v must be >= 0", l.MsgRate)
+	case l.Timeout < 0:
+		return fmt.Errorf("wsconn: Load.Timeout %v must be >= 0", l.Timeout)
+	case l.Heartbeat < 0:
+		return fmt.Errorf("wsconn: Load.Heartbeat %v must be >= 0", l.Heartbeat)
+	case l.ConnsPerProc < 0:
+		return fmt.Errorf("wsconn: Load.ConnsPerProc %d must be >= 0", l.ConnsPerProc)
+	}
+	return nil
+}
+
+func (l Load) url() string {
+	if strings.Contains(l.Addr, "://") {
+		return l.Addr
+	}
+	return "ws://" + l.Addr + "/"
+}
+
+// Error kinds counted in LoadResult.Errors.
+const (
+	LoadErrDial      = "dial"      // TCP connect failed
+	LoadErrHandshake = "handshake" // the upgrade was refused or malformed
+	LoadErrTimeout   = "timeout"   // no echo or pong within Load.Timeout
+	LoadErrClosed    = "closed"    // the server sent a close frame
+	LoadErrReset     = "reset"     // the connection ended without a close frame
+	LoadErrProtocol  = "protocol"  // a frame no echo server should send
+	LoadErrIO        = "io"        // any other read or write error
+)
+
+// LoadResult is what a load saw. Sent, Received, Lost and Corrupted count
+// messages; a healthy echo server leaves Lost and Corrupted at 0.
+type LoadResult struct {
+	Conns      int // connections open when the result was taken
+	Opened     int // successful dials, reconnects included
+	Reconnects int
+	Sent       uint64
+	Received   uint64 // echoes that matched what was sent
+	Lost       uint64 // sent but never echoed (a gap in the sequence, or in flight when the connection failed)
+	Corrupted  uint64 // echoes with a wrong length, connection id, sequence or checksum
+	Pings      uint64 // heartbeat pings sent
+	Pongs      uint64 // pongs received in time
+	Errors     map[string]uint64
+	Connect    *LatencyHist  // TCP connect plus WebSocket handshake
+	Echo       *LatencyHist  // from writing a message to reading its echo back
+	FloodTime  time.Duration // wall time spent in floods
+}
+
+// MsgsPerSec is the echo throughput over the time spent in floods.
+func (r LoadResult) MsgsPerSec() float64 {
+	if r.FloodTime <= 0 {
+		return 0
+	}
+	return float64(r.Received) / r.FloodTime.Seconds()
+}
+
+// Err is nil when no message was lost or corrupted and no error happened,
+// and otherwise summarises what went wrong.
+func (r LoadResult) Err() error {
+	if r.Lost == 0 && r.Corrupted == 0 && len(r.Errors) == 0 {
+		return nil
+	}
+	var kinds []string
+	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
+		kinds = append(kinds, fmt.Sprintf("%s=%d", k, r.Errors[k]))
+	}
+	return fmt.Errorf("wsconn: load: %d lost, %d corrupted of %d sent; errors: %s",
+		r.Lost, r.Corrupted, r.Sent, strings.Join(kinds, " "))
+}
+
+// add merges o into r (results of several child processes).
+func (r *LoadResult) add(o LoadResult) {
+	r.Conns += o.Conns
+	r.Opened += o.Opened
+	r.Reconnects += o.Reconnects
+	r.Sent += o.Sent
+	r.Received += o.Received
+	r.Lost += o.Lost
+	r.Corrupted += o.Corrupted
+	r.Pings += o.Pings
+	r.Pongs += o.Pongs
+	for k, v := range o.Errors {
+		if r.Errors == nil {
+			r.Errors = map[string]uint64{}
+		}
+		r.Errors[k] += v
+	}
+	if r.Connect == nil {
+		r.Connect, r.Echo = new(LatencyHist), new(LatencyHist)
+	}
+	r.Connect.Add(o.Connect)
+	r.Echo.Add(o.Echo)
+	r.FloodTime = max(r.FloodTime, o.FloodTime)
+}
+
+// LoadSession is an open load in this process: its connections stay open,
+// idle, between floods until Close.
+type LoadSession struct {
+	cfg   Load
+	start time.Time
+	conns []*loadConn
+
+	opened, reconnects, open      atomic.Int64
+	sent, received, lost, corrupt atomic.Uint64
+	pings, pongs                  atomic.Uint64
+	connect, echo                 LatencyHist
+	floodTime                     atomic.Int64
+
+	errMu  sync.Mutex
+	errors map[string]uint64
+
+	floodMu sync.Mutex // one flood at a time
+	hbStop  chan struct{}
+	hbDone  chan struct{}
+}
+
+// loadConn is one client connection. mu is held by whoever uses it: a
+// flood's goroutine or the heartbeat.
+type loadConn struct {
+	mu   sync.Mutex
+	id   uint32
+	nc   net.Conn
+	br   *bufio.Reader
+	seq  uint64 // next sequence number to send
+	hdr  [ws.MaxHeaderSize]byte
+	out  []byte // message being sent, masked in place
+	in   []byte // echo being read
+	ping [8]byte
+}
+
+// Run opens the load's connections, sends Messages messages on each, closes
+// them all and returns what it saw. The error is for a load that could not
+// run (bad configuration, connections that could not be opened); lost or
+// corrupted messages are in the result (see LoadResult.Err).
+func (l Load) Run(ctx context.Context) (LoadResult, error) {
+	s, err := l.Open(ctx)
+	if err != nil {
+		return LoadResult{}, err
+	}
+	ferr := s.Flood(ctx, l.Messages)
+	res := s.Close()
+	return res, ferr
+}
+
+// Open opens Conns connections at Rate and returns when all are open (and
+// their heartbeat started). If any cannot be opened, it closes the others
+// and returns an error counting the failures by kind.
+func (l Load) Open(ctx context.Context) (*LoadSession, error) {
+	if err := l.validate(); err != nil {
+		return nil, err
+	}
+	s := &LoadSession{cfg: l.withDefaults(), start: time.Now(), errors: map[string]uint64{}}
+	s.conns = make([]*loadConn, l.Conns)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, s.cfg.Dialers)
+		fail atomic.Bool
+	)
+	var tick *time.Ticker
+	if l.Rate > 0 {
+		tick = time.NewTicker(time.Duration(float64(time.Second) / l.Rate))
+		defer tick.Stop()
+	}
+dialing:
+	for i := range s.conns {
+		if tick != nil && i > 0 {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				break dialing
+			}
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			break dialing
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			c := &loadConn{id: uint32(i)}
+			if err := s.dial(ctx, c); err != nil {
+				fail.Store(true)
+				cancel()
+				return
+			}
+			s.conns[i] = c
+		})
+	}
+	wg.Wait()
+	if fail.Load() || ctx.Err() != nil {
+		res := s.Close()
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("wsconn: load: could not open %d connections to %s: %w", l.Conns, l.Addr, err)
+		}
+		return nil, fmt.Errorf("wsconn: load: opening %d connections to %s: %w", l.Conns, l.Addr, context.Cause(ctx))
+	}
+	if s.cfg.Heartbeat > 0 {
+		s.hbStop, s.hbDone = make(chan struct{}), make(chan struct{})
+		go s.heartbeat()
+	}
+	return s, nil
+}
+
+func (s *LoadSession) dial(ctx context.Context, c *loadConn) error {
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	nc, br, _, err := ws.Dialer{}.Dial(ctx, s.cfg.url())
+	if err != nil {
+		kind := LoadErrHandshake
+		if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
+			kind = LoadErrDial
+		} else if ctx.Err() != nil {
+			kind = LoadErrTimeout
+		}
+		s.countErr(kind)
+		return err
+	}
+	s.connect.Record(time.Since(t0))
+	s.opened.Add(1)
+	if br == nil {
+		br = bufio.NewReaderSize(nc, 512)
+	}
+	c.nc, c.br = nc, br
+	s.open.Add(1)
+	return nil
+}
+
+func (s *LoadSession) countErr(kind string) {
+	s.errMu.Lock()
+	s.errors[kind]++
+	s.errMu.Unlock()
+}
+
+func classify(err error) string {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return LoadErrTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
+		return LoadErrReset
+	case errors.Is(err, errLoadClosed):
+		return LoadErrClosed
+	case errors.Is(err, errLoadProtocol):
+		return LoadErrProtocol
+	}
+	return LoadErrIO
+}
+
+var (
+	errLoadClosed   = errors.New("server sent close")
+	errLoadProtocol = errors.New("unexpected frame from server")
+)
+
+// Flood sends perConn messages on every open connection, all connections at
+// once, each at MsgRate, and checks every echo. Failures are counted in the
+// result, not returned; the error is for a cancelled ctx.
+func (s *LoadSession) Flood(ctx context.Context, perConn int) error {
+	if perConn < 0 {
+		return fmt.Errorf("wsconn: load: flood of %d messages per connection must be >= 0", perConn)
+	}
+	if perConn == 0 {
+		return nil
+	}
+	s.floodMu.Lock()
+	defer s.floodMu.Unlock()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for _, c := range s.conns {
+		if c == nil {
+			continue
+		}
+		wg.Go(func() { s.floodConn(ctx, c, perConn) })
+	}
+	wg.Wait()
+	s.floodTime.Add(int64(time.Since(t0)))
+	return ctx.Err()
+}
+
+func (s *LoadSession) floodConn(ctx context.Context, c *loadConn, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nc == nil && !s.redial(ctx, c) {
+		return
+	}
+	if c.out == nil {
+		c.out = make([]byte, s.cfg.MsgSize)
+		c.in = make([]byte, s.cfg.MsgSize)
+	}
+	var period time.Duration
+	next := time.Now()
+	if s.cfg.MsgRate > 0 {
+		period = time.Duration(float64(time.Second) / s.cfg.MsgRate)
+		// Spread the connections over one period so they do not send in step.
+		next = next.Add(period * time.Duration(c.id%1024) / 1024)
+	}
+	for range n {
+		if ctx.Err() != nil {
+			return
+		}
+		if period > 0 {
+			if d := time.Until(next); d > 0 {
+				time.Sleep(d)
+			}
+			next = next.Add(period)
+		}
+		if err := s.echoOne(c); err != nil {
+			s.countErr(classify(err))
+			s.closeConn(c)
+			if !s.cfg.Reconnect || !s.redial(ctx, c) {
+				return
+			}
+		}
+	}
+}
+
+func (s *LoadSession) redial(ctx context.Context, c *loadConn) bool {
+	if !s.cfg.Reconnect {
+		return false
+	}
+	if s.dial(ctx, c) != nil {
+		return false
+	}
+	s.reconnects.Add(1)
+	return true
+}
+
+// echoOne sends one message on c and reads frames until its echo is back.
+func (s *LoadSession) echoOne(c *loadConn) error {
+	seq := c.seq
+	c.seq++
+	p := c.out
+	binary.LittleEndian.PutUint64(p[0:], seq)
+	binary.LittleEndian.PutUint32(p[8:], c.id)
+	binary.LittleEndian.PutUint64(p[16:], uint64(time.Since(s.start)))
+	for i := 24; i < len(p); i++ {
+		p[i] = byte(seq) + byte(i)
+	}
+	binary.LittleEndian.PutUint32(p[12:], crc32.ChecksumIEEE(p[16:]))
+	t0 := time.Now()
+	deadline := t0.Add(s.cfg.Timeout)
+	_ = c.nc.SetDeadline(deadline)
+	if err := c.write(ws.OpBinary, p, seq); err != nil {
+		return err
+	}
+	s.sent.Add(1)
+	for {
+		h, err := c.readFrame(c.in)
+		if err != nil {
+			s.lost.Add(1)
+			return err
+		}
+		switch h.OpCode {
+		case ws.OpPong:
+			s.pongs.Add(1)
+			continue
+		case ws.OpBinary, ws.OpText:
+		default:
+			s.lost.Add(1)
+			return errLoadProtocol
+		}
+		if int(h.Length) != len(c.in) {
+			s.corrupt.Add(1)
+			return fmt.Errorf("%w: echo of %d bytes for %d sent", errLoadProtocol, h.Length, len(c.in))
+		}
+		got := binary.LittleEndian.Uint64(c.in[0:])
+		switch {
+		case binary.LittleEndian.Uint32(c.in[8:]) != c.id,
+			binary.LittleEndian.Uint32(c.in[12:]) != crc32.ChecksumIEEE(c.in[16:]):
+			// The answer to this message, damaged.
+			s.corrupt.Add(1)
+			return nil
+		case got < seq:
+			// A duplicate of an earlier echo: the awaited one may follow.
+			s.corrupt.Add(1)
+			continue
+		case got > seq:
+			// An echo ahead of the one awaited: everything between is lost.
+			s.lost.Add(got - seq)
+			c.seq = got + 1
+		}
+		s.received.Add(1)
+		s.echo.Record(time.Since(t0))
+		return nil
+	}
+}
+
+// write sends one masked frame: header and payload in one vectored write.
+func (c *loadConn) write(op ws.OpCode, p []byte, seed uint64) error {
+	var mask [4]byte
+	binary.LittleEndian.PutUint32(mask[:], uint32(seed*0x9e3779b9)^c.id|1)
+	hdr := c.hdr[:0]
+	hdr = append(hdr, 0x80|byte(op))
+	switch n := len(p); {
+	case n <= 125:
+		hdr = append(hdr, 0x80|byte(n))
+	case n <= 0xffff:
+		hdr = append(hdr, 0x80|126, byte(n>>8), byte(n))
+	default:
+		hdr = append(hdr, 0x80|127)
+		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
+	}
+	hdr = append(hdr, mask[:]...)
+	ws.Cipher(p, mask, 0)
+	bufs := net.Buffers{hdr, p}
+	_, err := bufs.WriteTo(c.nc)
+	ws.Cipher(p, mask, 0) // leave p as it was
+	return err
+}
+
+// readFrame reads one frame from the server into buf if it fits (a data
+// frame larger than buf is read and dropped), answers a ping, and turns a
+// close frame into errLoadClosed.
+func (c *loadConn) readFrame(buf []byte) (ws.Header, error) {
+	h, err := ws.ReadHeaderBuffer(c.br, c.hdr[:])
+	if err != nil {
+		return h, err
+	}
+	if h.Masked || !h.Fin {
+		return h, fmt.Errorf("%w: masked=%v fin=%v", errLoadProtocol, h.Masked, h.Fin)
+	}
+	if int(h.Length) > len(buf) || h.OpCode.IsControl() {
+		var ctl [125]byte
+		dst := io.Discard
+		if h.OpCode.IsControl() && h.Length <= 125 {
+			dst = &sliceWriter{b: ctl[:0]}
+		}
+		if _, err := io.CopyN(dst, c.br, int64(h.Length)); err != nil {
+			return h, err
+		}
+		switch h.OpCode {
+		case ws.OpClose:
+			return h, errLoadClosed
+		case ws.OpPing:
+			payload := dst.(*sliceWriter).b
+			if err := c.write(ws.OpPong, payload, uint64(len(payload))); err != nil {
+				return h, err
+			}
+		}
+		return h, nil
+	}
+	_, err = io.ReadFull(c.br, buf[:h.Length])
+	return h, err
+}
+
+type sliceWriter struct{ b []byte }
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+func (s *LoadSession) closeConn(c *loadConn) {
+	if c.nc != nil {
+		_ = c.nc.Close()
+		c.nc, c.br = nil, nil
+		s.open.Add(-1)
+	}
+}
+
+// closeHandshake sends a close frame, waits for the server's (or EOF) so the
+// server closes the TCP connection first, as RFC 6455 asks, and closes.
+func (s *LoadSession) closeHandshake(c *loadConn, timeout time.Duration) {
+	if c.nc == nil {
+		return
+	}
+	defer s.closeConn(c)
+	_ = c.nc.SetDeadline(time.Now().Add(timeout))
+	body := ws.NewCloseFrameBody(ws.StatusNormalClosure, "")
+	if c.write(ws.OpClose, body, 0) != nil {
+		return
+	}
+	var buf [LoadMinMsgSize]byte
+	for {
+		if _, err := c.readFrame(buf[:0]); err != nil {
+			return
+		}
+	}
+}
+
+// heartbeat pings every connection not busy in a flood, once per interval.
+func (s *LoadSession) heartbeat() {
+	defer close(s.hbDone)
+	t := time.NewTicker(s.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.hbStop:
+			return
+		case <-t.C:
+		}
+		for _, c := range s.conns {
+			select {
+			case <-s.hbStop:
+				return
+			default:
+			}
+			if c == nil || !c.mu.TryLock() {
+				continue
+			}
+			if c.nc != nil {
+				if err := s.pingOne(c); err != nil {
+					s.countErr(classify(err))
+					s.closeConn(c)
+				}
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+func (s *LoadSession) pingOne(c *loadConn) error {
+	_ = c.nc.SetDeadline(time.Now().Add(s.cfg.Timeout))
+	binary.LittleEndian.PutUint64(c.ping[:], uint64(time.Since(s.start)))
+	if err := c.write(ws.OpPing, c.ping[:], uint64(c.id)); err != nil {
+		return err
+	}
+	s.pings.Add(1)
+	for {
+		h, err := c.readFrame(nil)
+		if err != nil {
+			return err
+		}
+		if h.OpCode == ws.OpPong {
+			s.pongs.Add(1)
+			return nil
+		}
+		if h.OpCode.IsData() {
+			return fmt.Errorf("%w: data frame while idle", errLoadProtocol)
+		}
+	}
+}
+
+// Result returns what the load has seen so far.
+func (s *LoadSession) Result() LoadResult {
+	r := LoadResult{
+		Opened:     int(s.opened.Load()),
+		Reconnects: int(s.reconnects.Load()),
+		Sent:       s.sent.Load(),
+		Received:   s.received.Load(),
+		Lost:       s.lost.Load(),
+		Corrupted:  s.corrupt.Load(),
+		Pings:      s.pings.Load(),
+		Pongs:      s.pongs.Load(),
+		Connect:    new(LatencyHist),
+		Echo:       new(LatencyHist),
+		FloodTime:  time.Duration(s.floodTime.Load()),
+	}
+	r.Connect.Add(&s.connect)
+	r.Echo.Add(&s.echo)
+	s.errMu.Lock()
+	if len(s.errors) > 0 {
+		r.Errors = maps.Clone(s.errors)
+	}
+	s.errMu.Unlock()
+	r.Conns = int(s.open.Load())
+	return r
+}
+
+// Close stops the heartbeat, closes every connection with a close handshake
+// and returns the final result. Calling it again returns the same figures.
+func (s *LoadSession) Close() LoadResult {
+	s.floodMu.Lock()
+	defer s.floodMu.Unlock()
+	if s.hbStop != nil {
+		close(s.hbStop)
+		<-s.hbDone
+		s.hbStop = nil
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, s.cfg.Dialers)
+	for _, c := range s.conns {
+		if c == nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			s.closeHandshake(c, min(s.cfg.Timeout, 2*time.Second))
+		})
+	}
+	wg.Wait()
+	return s.Result()
+}
+
+// openFDs counts this process's open file descriptors (Linux), or -1.
+func openFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}

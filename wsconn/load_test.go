@@ -1,0 +1,331 @@
+package wsconn
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// serveGorillaEcho is a reference echo server (gorilla/websocket over
+// net/http) the load generator is tested against.
+func serveGorillaEcho(ln net.Listener) (func(context.Context) error, error) {
+	up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			op, p, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(op, p); err != nil {
+				return
+			}
+		}
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return srv.Shutdown, nil
+}
+
+var gorillaChild = RegisterServerChild("test.gorilla", serveGorillaEcho)
+
+// rawEcho serves WebSocket connections on ln with fn called for each
+// message (gobwas/ws directly), for servers that misbehave on purpose.
+func rawEcho(t *testing.T, fn func(n int, p []byte) (reply []byte, closeConn bool)) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	conns := make(chan net.Conn, 64)
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+			go func() {
+				defer c.Close()
+				if _, err := ws.Upgrade(c); err != nil {
+					return
+				}
+				hdr, buf := make([]byte, ws.MaxHeaderSize), make([]byte, 1<<16)
+				for n := 0; ; n++ {
+					h, p, err := ReadFrame(c, hdr, buf, false)
+					if err != nil || h.OpCode == ws.OpClose {
+						return
+					}
+					if h.OpCode == ws.OpPing {
+						_ = ws.WriteFrame(c, ws.NewPongFrame(p))
+						continue
+					}
+					reply, closeConn := fn(n, p)
+					if closeConn {
+						return
+					}
+					if reply != nil {
+						_ = ws.WriteFrame(c, ws.NewBinaryFrame(reply))
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for {
+			select {
+			case c := <-conns:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
+	return ln.Addr().String()
+}
+
+func TestLoadValidate(t *testing.T) {
+	ok := Load{Addr: "127.0.0.1:1", Conns: 1}
+	for _, tc := range []struct {
+		name string
+		mod  func(*Load)
+		want string
+	}{
+		{"addr", func(l *Load) { l.Addr = "" }, "Load.Addr is empty"},
+		{"conns", func(l *Load) { l.Conns = 0 }, "Load.Conns 0 must be > 0"},
+		{"rate", func(l *Load) { l.Rate = -1 }, "Load.Rate -1"},
+		{"msgsize", func(l *Load) { l.MsgSize = 8 }, "Load.MsgSize 8 must be >= 24"},
+		{"messages", func(l *Load) { l.Messages = -1 }, "Load.Messages -1"},
+		{"msgrate", func(l *Load) { l.MsgRate = -2 }, "Load.MsgRate -2"},
+		{"heartbeat", func(l *Load) { l.Heartbeat = -1 }, "Load.Heartbeat"},
+		{"perproc", func(l *Load) { l.ConnsPerProc = -1 }, "Load.ConnsPerProc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := ok
+			tc.mod(&l)
+			_, err := l.Run(context.Background())
+			require.ErrorContains(t, err, "wsconn: "+tc.want)
+			_, err = l.OpenChild(context.Background())
+			require.ErrorContains(t, err, "wsconn: "+tc.want)
+		})
+	}
+}
+
+func TestLoadDialFails(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	_, err = Load{Addr: addr, Conns: 3, Timeout: 2 * time.Second}.Open(context.Background())
+	require.ErrorContains(t, err, "dial=")
+}
+
+// TestLoadEcho is the invariant the benchmarks rely on: at 1000 connections
+// every message comes back intact, and when the load and the server are
+// gone, so are their goroutines and descriptors.
+func TestLoadEcho(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	conns := 1000
+	if testing.Short() {
+		conns = 200
+	}
+	g0, fd0 := runtime.NumGoroutine(), openFDs()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	stop, err := serveGorillaEcho(ln)
+	require.NoError(t, err)
+
+	res, err := Load{Addr: ln.Addr().String(), Conns: conns, Messages: 5, MsgSize: 100}.Run(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, res.Err())
+	assert.Equal(t, uint64(conns*5), res.Sent)
+	assert.Equal(t, res.Sent, res.Received)
+	assert.Zero(t, res.Lost)
+	assert.Zero(t, res.Corrupted)
+	assert.Equal(t, conns, res.Opened)
+	assert.Zero(t, res.Conns, "all closed")
+	assert.Equal(t, uint64(conns), res.Connect.Count())
+	assert.Equal(t, res.Received, res.Echo.Count())
+	assert.Positive(t, res.Echo.Quantile(0.99))
+	assert.Positive(t, res.MsgsPerSec())
+
+	require.NoError(t, stop(context.Background()))
+	waitBaseline(t, g0, fd0)
+}
+
+// waitBaseline waits up to 10s for this process's goroutines and open
+// descriptors to come back to g0 and fd0. (Not require.Eventually: its
+// condition runs on goroutines of its own, which would be counted.)
+func waitBaseline(t *testing.T, g0, fd0 int) {
+	t.Helper()
+	var g, fd int
+	for range 500 {
+		if g, fd = runtime.NumGoroutine(), openFDs(); g <= g0 && fd <= fd0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("goroutines %d (baseline %d), descriptors %d (baseline %d)", g, g0, fd, fd0)
+}
+
+func TestLoadCountsCorruption(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	addr := rawEcho(t, func(n int, p []byte) ([]byte, bool) {
+		if n == 2 {
+			p[len(p)-1] ^= 1
+		}
+		return p, false
+	})
+	res, err := Load{Addr: addr, Conns: 2, Messages: 4}.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), res.Corrupted, "one flipped bit per connection")
+	assert.Equal(t, uint64(6), res.Received)
+	assert.Error(t, res.Err())
+}
+
+func TestLoadCountsLoss(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	addr := rawEcho(t, func(n int, p []byte) ([]byte, bool) {
+		if n == 1 {
+			return nil, false // swallowed: the client times out
+		}
+		return p, false
+	})
+	res, err := Load{Addr: addr, Conns: 1, Messages: 3, Timeout: 200 * time.Millisecond}.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), res.Lost)
+	assert.Equal(t, uint64(1), res.Received, "no reconnect: the connection's run ends at the loss")
+	assert.Equal(t, uint64(1), res.Errors[LoadErrTimeout])
+	assert.ErrorContains(t, res.Err(), "1 lost")
+}
+
+func TestLoadReconnects(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	addr := rawEcho(t, func(n int, p []byte) ([]byte, bool) {
+		return p, n == 2 // every connection dies at its third message
+	})
+	res, err := Load{Addr: addr, Conns: 2, Messages: 5, Reconnect: true}.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Reconnects)
+	assert.Equal(t, 4, res.Opened)
+	assert.Equal(t, uint64(10), res.Sent)
+	assert.Equal(t, uint64(8), res.Received)
+	assert.Equal(t, uint64(2), res.Lost, "the message in flight when each connection died")
+	assert.Equal(t, uint64(2), res.Errors[LoadErrReset])
+}
+
+func TestLoadHeartbeat(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	addr := rawEcho(t, func(n int, p []byte) ([]byte, bool) { return p, false })
+	s, err := Load{Addr: addr, Conns: 3, Heartbeat: 10 * time.Millisecond}.Open(context.Background())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return s.Result().Pongs >= 6 }, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, s.Flood(context.Background(), 3))
+	res := s.Close()
+	assert.GreaterOrEqual(t, res.Pings, res.Pongs)
+	assert.Equal(t, uint64(9), res.Received)
+	assert.NoError(t, res.Err())
+}
+
+func TestLoadChild(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	srv, err := gorillaChild.Start(context.Background())
+	require.NoError(t, err)
+	defer srv.Close()
+	base, err := srv.GC()
+	require.NoError(t, err)
+	assert.Positive(t, base.RSS)
+
+	lc, err := Load{Addr: srv.Addr(), Conns: 30, ConnsPerProc: 16, MsgSize: 4096}.OpenChild(context.Background())
+	require.NoError(t, err)
+	assert.Len(t, lc.Pids(), 2, "30 connections at 16 per process")
+	st, err := srv.Stats()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, st.FDs, base.FDs+30, "the server holds the connections")
+
+	res, err := lc.Flood(4)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(120), res.Received)
+	assert.Equal(t, 30, res.Conns)
+	res, err = lc.Close()
+	require.NoError(t, err)
+	require.NoError(t, res.Err())
+	assert.Equal(t, uint64(120), res.Echo.Count())
+	assert.Zero(t, res.Conns)
+	require.Eventually(t, func() bool {
+		st, err := srv.Stats()
+		return err == nil && st.FDs <= base.FDs
+	}, 5*time.Second, 10*time.Millisecond, "server descriptors back to baseline")
+	require.NoError(t, srv.Close())
+}
+
+func TestServerChildErrors(t *testing.T) {
+	_, err := ServerChild{}.Start(context.Background())
+	require.ErrorContains(t, err, "wsconn: ServerChild is zero")
+	srv, err := gorillaChild.Start(context.Background())
+	require.NoError(t, err)
+	err = srv.ctl.call("bogus", nil)
+	require.ErrorContains(t, err, `unknown command "bogus"`)
+	require.NoError(t, srv.Close())
+	require.Error(t, srv.ctl.call("stats", nil), "a closed server answers nothing")
+}
+
+func TestLatencyHist(t *testing.T) {
+	var h LatencyHist
+	assert.Zero(t, h.Quantile(0.5))
+	r := rand.New(rand.NewPCG(1, 2))
+	vals := make([]time.Duration, 100000)
+	for i := range vals {
+		// Log-uniform from 1 ns to about 1 s.
+		vals[i] = time.Duration(math.Exp(r.Float64() * 20.7))
+		h.Record(vals[i])
+	}
+	slices.Sort(vals)
+	for _, q := range []float64{0.01, 0.5, 0.9, 0.99, 0.999, 1} {
+		exact := vals[int(math.Ceil(q*float64(len(vals))))-1]
+		got := h.Quantile(q)
+		assert.InEpsilon(t, float64(exact)+1, float64(got)+1, 1.0/32+0.01, "q=%v exact %v got %v", q, exact, got)
+	}
+	assert.Equal(t, vals[len(vals)-1], h.Max())
+	assert.Equal(t, uint64(len(vals)), h.Count())
+
+	b, err := json.Marshal(&h)
+	require.NoError(t, err)
+	var h2 LatencyHist
+	require.NoError(t, json.Unmarshal(b, &h2))
+	assert.Equal(t, h.Quantile(0.99), h2.Quantile(0.99))
+	h2.Add(&h)
+	assert.Equal(t, 2*h.Count(), h2.Count())
+	assert.Equal(t, h.Quantile(0.5), h2.Quantile(0.5), "merging a copy keeps the quantiles")
+	assert.Equal(t, h.Mean(), h2.Mean())
+	require.ErrorContains(t, json.Unmarshal([]byte(`{"buckets":[[99999,1]]}`), &h2), "out of range")
+}
+
+func TestLatencyHistBuckets(t *testing.T) {
+	// Every value falls in a bucket whose reported value is within 1/32.
+	for v := uint64(0); v < 1<<20; v = v*9/8 + 1 {
+		i := histIndex(v)
+		require.Less(t, i, histBuckets)
+		mid := histValue(i)
+		assert.InDelta(t, float64(v), float64(mid), float64(v)/32+1, "v=%d", v)
+	}
+	assert.Less(t, histIndex(math.MaxUint64), histBuckets)
+}

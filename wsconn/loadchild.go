@@ -1,0 +1,443 @@
+package wsconn
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rtlab/rtlab/internal/child"
+	"github.com/rtlab/rtlab/internal/procmem"
+	"github.com/rtlab/rtlab/internal/rtmetrics"
+	"github.com/rtlab/rtlab/internal/sampler"
+)
+
+// Child processes here talk to their parent over a line protocol: the parent
+// writes one command per line on the child's stdin ("flood 10", "gc"), the
+// child answers each with one JSON line {"data":...} or {"err":"..."}. The
+// child's first line, before any command, says it is ready.
+
+type ctlReply struct {
+	Data json.RawMessage `json:"data,omitempty"`
+	Err  string          `json:"err,omitempty"`
+}
+
+// ctlServe runs in the child: it sends ready, then answers each command with
+// handle until stdin ends or handle says stop.
+func ctlServe(in io.Reader, out io.Writer, ready any, readyErr error, handle func(cmd, arg string) (v any, stop bool, err error)) {
+	enc := json.NewEncoder(out)
+	reply := func(v any, err error) {
+		var r ctlReply
+		if err != nil {
+			r.Err = err.Error()
+		} else if r.Data, err = json.Marshal(v); err != nil {
+			r.Err = err.Error()
+		}
+		_ = enc.Encode(r)
+	}
+	reply(ready, readyErr)
+	if readyErr != nil {
+		return
+	}
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		cmd, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+		v, stop, err := handle(cmd, arg)
+		reply(v, err)
+		if stop {
+			return
+		}
+	}
+}
+
+// ctlProc is the parent's side of a child speaking the protocol.
+type ctlProc struct {
+	p    *child.Proc
+	mu   sync.Mutex
+	resp *bufio.Scanner
+}
+
+// startCtl starts f and waits for its ready line, decoded into ready.
+func startCtl(ctx context.Context, f child.Func, arg string, ready any) (*ctlProc, error) {
+	timeout := time.Hour
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	p, err := f.Start(ctx, child.Options{Arg: arg, Timeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	c := &ctlProc{p: p, resp: bufio.NewScanner(p.Stdout)}
+	c.resp.Buffer(nil, 64<<20)
+	if err := c.read(ready); err != nil {
+		c.kill()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *ctlProc) read(v any) error {
+	if !c.resp.Scan() {
+		c.p.Kill()
+		res, err := c.p.Wait()
+		if err == nil {
+			err = fmt.Errorf("exited: %w", res.Err())
+		}
+		return fmt.Errorf("wsconn: child %d gave no answer: %w", c.p.Pid(), err)
+	}
+	var r ctlReply
+	if err := json.Unmarshal(c.resp.Bytes(), &r); err != nil {
+		return fmt.Errorf("wsconn: child %d: bad answer %.200q: %w", c.p.Pid(), c.resp.Bytes(), err)
+	}
+	if r.Err != "" {
+		return errors.New(r.Err)
+	}
+	if v == nil {
+		return nil
+	}
+	return json.Unmarshal(r.Data, v)
+}
+
+// call sends one command and decodes its answer into v (which may be nil).
+func (c *ctlProc) call(cmd string, v any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := io.WriteString(c.p.Stdin, cmd+"\n"); err != nil {
+		return fmt.Errorf("wsconn: child %d: %s: %w", c.p.Pid(), cmd, err)
+	}
+	return c.read(v)
+}
+
+// end closes the child's stdin (which ends its loop) and reaps it.
+func (c *ctlProc) end() error {
+	_ = c.p.Stdin.Close()
+	res, err := c.p.Wait()
+	if err != nil {
+		return err
+	}
+	return res.Err()
+}
+
+func (c *ctlProc) kill() {
+	c.p.Kill()
+	_, _ = c.p.Wait()
+}
+
+var loadChild = child.Register("wsconn.load", func(arg string) int {
+	var l Load
+	if err := json.Unmarshal([]byte(arg), &l); err != nil {
+		fmt.Fprintln(os.Stderr, "wsconn: load child: bad argument:", err)
+		return 2
+	}
+	ctx := context.Background()
+	s, err := l.Open(ctx)
+	var ready any
+	if err == nil {
+		ready = s.Result()
+	}
+	ctlServe(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
+		switch cmd {
+		case "flood":
+			n, err := strconv.Atoi(arg)
+			if err != nil {
+				return nil, false, fmt.Errorf("wsconn: load child: flood %q: %w", arg, err)
+			}
+			err = s.Flood(ctx, n)
+			return s.Result(), false, err
+		case "result":
+			return s.Result(), false, nil
+		case "close":
+			return s.Close(), true, nil
+		}
+		return nil, false, fmt.Errorf("wsconn: load child: unknown command %q", cmd)
+	})
+	if s != nil {
+		s.Close()
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+})
+
+// LoadChild is a load running in child processes of this binary: one per
+// ConnsPerProc connections, so that neither the clients' memory nor their
+// descriptors count against the process that measures the server.
+type LoadChild struct {
+	procs []*ctlProc
+}
+
+// OpenChild starts the load in child processes and returns once all their
+// connections are open. The children exit when Close is called, when ctx is
+// done, or when this process dies.
+func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
+	if err := l.validate(); err != nil {
+		return nil, err
+	}
+	l = l.withDefaults()
+	n := (l.Conns + l.ConnsPerProc - 1) / l.ConnsPerProc
+	lc := &LoadChild{procs: make([]*ctlProc, n)}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		part := l
+		part.Conns = l.Conns / n
+		if i < l.Conns%n {
+			part.Conns++
+		}
+		part.Rate = l.Rate / float64(n)
+		arg, err := json.Marshal(part)
+		if err != nil {
+			return nil, fmt.Errorf("wsconn: load: %w", err)
+		}
+		wg.Go(func() {
+			lc.procs[i], errs[i] = startCtl(ctx, loadChild, string(arg), nil)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, p := range lc.procs {
+			if p != nil {
+				p.kill()
+			}
+		}
+		return nil, err
+	}
+	return lc, nil
+}
+
+// Pids are the child processes' IDs.
+func (lc *LoadChild) Pids() []int {
+	var pids []int
+	for _, p := range lc.procs {
+		pids = append(pids, p.p.Pid())
+	}
+	return pids
+}
+
+// all sends cmd to every child at once and merges their results.
+func (lc *LoadChild) all(cmd string) (LoadResult, error) {
+	res := make([]LoadResult, len(lc.procs))
+	errs := make([]error, len(lc.procs))
+	var wg sync.WaitGroup
+	for i, p := range lc.procs {
+		wg.Go(func() { errs[i] = p.call(cmd, &res[i]) })
+	}
+	wg.Wait()
+	var sum LoadResult
+	for _, r := range res {
+		if r.Connect != nil {
+			sum.add(r)
+		}
+	}
+	return sum, errors.Join(errs...)
+}
+
+// Flood sends perConn messages on every connection of every child (see
+// LoadSession.Flood) and returns the cumulative result of the load.
+func (lc *LoadChild) Flood(perConn int) (LoadResult, error) {
+	return lc.all("flood " + strconv.Itoa(perConn))
+}
+
+// Result is what the load has seen so far, over all children.
+func (lc *LoadChild) Result() (LoadResult, error) { return lc.all("result") }
+
+// Close closes every connection, ends the children and returns the final
+// result.
+func (lc *LoadChild) Close() (LoadResult, error) {
+	res, err := lc.all("close")
+	var errs []error
+	for _, p := range lc.procs {
+		errs = append(errs, p.end())
+	}
+	return res, errors.Join(err, errors.Join(errs...))
+}
+
+// ServeFunc starts an echo server on ln, serving in the background, and
+// returns a function that shuts it down.
+type ServeFunc func(ln net.Listener) (stop func(context.Context) error, err error)
+
+// ServerChild is an echo server that runs in a child process of this
+// binary, so that its memory can be read from outside, with procmem, while
+// its clients live in other processes.
+type ServerChild struct {
+	name string
+	f    child.Func
+}
+
+// RegisterServerChild makes serve runnable in a child process under name.
+// Like child.Register, it must be called from a package-level variable
+// initialiser, once per name in a binary: the child process is this binary
+// started again, and it finds serve during its own initialisation.
+func RegisterServerChild(name string, serve ServeFunc) ServerChild {
+	return ServerChild{name: name, f: child.Register("wsconn.server."+name, func(arg string) int {
+		return serverChildMain(arg, serve)
+	})}
+}
+
+// Name is the name the server was registered under.
+func (s ServerChild) Name() string { return s.name }
+
+// ProcStats is a server process's memory: the kernel's view, read from
+// outside the process, and the Go runtime's, reported by the process.
+type ProcStats struct {
+	RSS, VSS   uint64 // from /proc/<pid>/status, read by the parent
+	HeapLive   uint64 // bytes marked live by the last GC
+	HeapGoal   uint64
+	Stacks     uint64 // goroutine stack bytes
+	Goroutines uint64
+	GCCycles   uint64
+	FDs        int // open file descriptors, -1 if unknown
+}
+
+func selfStats() ProcStats {
+	m := rtmetrics.Read()
+	return ProcStats{
+		HeapLive: m.HeapLive, HeapGoal: m.HeapGoal, Stacks: m.StackBytes,
+		Goroutines: m.Goroutines, GCCycles: m.GCCycles, FDs: openFDs(),
+	}
+}
+
+// phaseMark is the moment a lifecycle phase began, in the server child.
+type phaseMark struct {
+	Name string
+	Time time.Time
+}
+
+type samplesReply struct {
+	Series sampler.Series
+	Phases []phaseMark
+}
+
+func serverChildMain(addr string, serve ServeFunc) int {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	var stop func(context.Context) error
+	if err == nil {
+		if stop, err = serve(ln); err != nil {
+			_ = ln.Close()
+		}
+	}
+	var ready any
+	if err == nil {
+		ready = ln.Addr().String()
+	}
+	var (
+		smp    *sampler.Sampler
+		phases []phaseMark
+	)
+	ctlServe(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
+		switch cmd {
+		case "stats":
+		case "gc":
+			runtime.GC()
+		case "free":
+			debug.FreeOSMemory()
+		case "sample":
+			d, err := time.ParseDuration(arg)
+			if err != nil {
+				return nil, false, err
+			}
+			if smp, err = sampler.Start(d, nil); err != nil {
+				return nil, false, err
+			}
+			phases = nil
+		case "phase":
+			phases = append(phases, phaseMark{Name: arg, Time: time.Now()})
+		case "samples":
+			if smp == nil {
+				return nil, false, errors.New("wsconn: server child: not sampling")
+			}
+			ser, err := smp.Stop()
+			smp = nil
+			return samplesReply{Series: ser, Phases: phases}, false, err
+		case "quit":
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := stop(ctx)
+			stop = nil
+			return nil, true, err
+		default:
+			return nil, false, fmt.Errorf("wsconn: server child: unknown command %q", cmd)
+		}
+		return selfStats(), false, nil
+	})
+	if smp != nil {
+		_, _ = smp.Stop()
+	}
+	if stop != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = stop(ctx)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// ServerProc is a ServerChild running.
+type ServerProc struct {
+	ctl  *ctlProc
+	addr string
+}
+
+// Start runs the server in a child process listening on 127.0.0.1 at a
+// free port, and returns once it accepts connections. The child is killed
+// when ctx is done; Close ends it normally.
+func (s ServerChild) Start(ctx context.Context) (*ServerProc, error) {
+	if s.f.Name() == "" {
+		return nil, errors.New("wsconn: ServerChild is zero; obtain one from RegisterServerChild")
+	}
+	p := &ServerProc{}
+	var err error
+	if p.ctl, err = startCtl(ctx, s.f, "", &p.addr); err != nil {
+		return nil, fmt.Errorf("wsconn: server %s: %w", s.name, err)
+	}
+	return p, nil
+}
+
+// Addr is the address the server listens on.
+func (p *ServerProc) Addr() string { return p.addr }
+
+// Pid is the server process's ID.
+func (p *ServerProc) Pid() int { return p.ctl.p.Pid() }
+
+func (p *ServerProc) stats(cmd string) (ProcStats, error) {
+	var st ProcStats
+	if err := p.ctl.call(cmd, &st); err != nil {
+		return st, err
+	}
+	m, err := procmem.Read(p.Pid())
+	st.RSS, st.VSS = m.RSS, m.VSS
+	return st, err
+}
+
+// Stats reads the server's memory now.
+func (p *ServerProc) Stats() (ProcStats, error) { return p.stats("stats") }
+
+// GC runs a garbage collection in the server, then reads its memory.
+func (p *ServerProc) GC() (ProcStats, error) { return p.stats("gc") }
+
+// FreeOSMemory runs debug.FreeOSMemory in the server (a GC that also returns
+// every free page to the OS at once), then reads its memory.
+func (p *ServerProc) FreeOSMemory() (ProcStats, error) { return p.stats("free") }
+
+// Close shuts the server down and waits for its process to exit.
+func (p *ServerProc) Close() error {
+	err := p.ctl.call("quit", nil)
+	return errors.Join(err, p.ctl.end())
+}
