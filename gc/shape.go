@@ -1,0 +1,234 @@
+package gc
+
+import (
+	"fmt"
+	"math"
+)
+
+// Density is how many pointers the objects of a heap carry.
+type Density int
+
+// The pointer densities a Shape can have. Every density allocates the same
+// 512 bytes per unit (the thing that survives or dies as a whole); only the
+// objects inside the unit and their pointers differ.
+const (
+	// PtrsNone: one pointer-free 512-byte block per unit. The collector never
+	// looks inside it; the only pointers are the heap's table of units.
+	PtrsNone Density = iota
+	// PtrsLow: two 256-byte structs per unit, each a pointer (to the other)
+	// followed by 248 bytes of data: one pointer per 256 bytes.
+	PtrsLow
+	// PtrsHigh: eight 64-byte linked nodes per unit, each seven pointers (to
+	// the other nodes of its unit) and one data word: mostly pointers.
+	PtrsHigh
+)
+
+// Densities lists every Density, lowest first.
+var Densities = []Density{PtrsNone, PtrsLow, PtrsHigh}
+
+func (d Density) String() string {
+	switch d {
+	case PtrsNone:
+		return "none"
+	case PtrsLow:
+		return "low"
+	case PtrsHigh:
+		return "high"
+	}
+	return fmt.Sprintf("Density(%d)", int(d))
+}
+
+// unitBytes is the heap a unit's objects take. All three layouts are exact
+// size classes (512, 2x256, 8x64), so no byte is lost to rounding and the
+// live size by construction is what the runtime counts.
+const unitBytes = 512
+
+// slotBytes is the table's pointer to a unit.
+const slotBytes = 8
+
+// ptrsPerUnit is the number of non-nil pointers inside a unit's objects.
+func (d Density) ptrsPerUnit() int {
+	switch d {
+	case PtrsLow:
+		return 2
+	case PtrsHigh:
+		return 8 * 7
+	}
+	return 0
+}
+
+type noneUnit [unitBytes]byte
+
+type lowNode struct {
+	next *lowNode // first, as in most structs: the scannable prefix is 8 bytes
+	data [248]byte
+}
+
+type highNode struct {
+	next [7]*highNode
+	val  uint64
+}
+
+// Shape is a heap to build and churn. The zero value of every field but Live
+// means its default.
+type Shape struct {
+	// Live is the heap to keep alive, in bytes (at least 520: one unit and
+	// its table slot).
+	Live int64
+	// Survival is the fraction, from 0 to 1, of newly allocated units that
+	// stay alive. Each survivor replaces the oldest live unit, so the live
+	// heap stays at Live whatever the survival: the dial moves only how long
+	// objects live (the generational hypothesis says most die young).
+	Survival float64
+	// PointerDensity chooses the objects a unit is made of.
+	PointerDensity Density
+	// Alloc is the bytes Run allocates while churning: the fixed work of one
+	// run. 0 means 8 x Live.
+	Alloc int64
+}
+
+func (s Shape) String() string {
+	return fmt.Sprintf("live=%d/survival=%g/ptrs=%v", s.Live, s.Survival, s.PointerDensity)
+}
+
+func (s Shape) validate() error {
+	if s.Live < unitBytes+slotBytes {
+		return fmt.Errorf("gc: Shape.Live %d must be >= %d bytes (one unit)", s.Live, unitBytes+slotBytes)
+	}
+	if !(s.Survival >= 0 && s.Survival <= 1) { // also rejects NaN
+		return fmt.Errorf("gc: Shape.Survival %v must be in [0, 1]", s.Survival)
+	}
+	if s.PointerDensity < PtrsNone || s.PointerDensity > PtrsHigh {
+		return fmt.Errorf("gc: Shape.PointerDensity %v must be PtrsNone, PtrsLow or PtrsHigh", s.PointerDensity)
+	}
+	if s.Alloc < 0 {
+		return fmt.Errorf("gc: Shape.Alloc %d must be >= 0", s.Alloc)
+	}
+	return nil
+}
+
+func (s Shape) alloc() int64 {
+	if s.Alloc == 0 {
+		return 8 * s.Live
+	}
+	return s.Alloc
+}
+
+// Heap is a live heap of a given Shape, kept alive until Release. It is not
+// safe for concurrent use.
+type Heap struct {
+	shape Shape
+	units int
+	churn func(units int)
+	free  func()
+}
+
+// NewHeap allocates the live heap of shape s. Everything it allocates stays
+// reachable from the Heap until Release.
+func NewHeap(s Shape) (*Heap, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	h := &Heap{shape: s, units: int(s.Live / (unitBytes + slotBytes))}
+	switch s.PointerDensity {
+	case PtrsNone:
+		h.churn, h.free = newStore(h.units, s.Survival, func() *noneUnit { return new(noneUnit) })
+	case PtrsLow:
+		h.churn, h.free = newStore(h.units, s.Survival, newLowUnit)
+	case PtrsHigh:
+		h.churn, h.free = newStore(h.units, s.Survival, newHighUnit)
+	}
+	return h, nil
+}
+
+func newLowUnit() *lowNode {
+	a, b := new(lowNode), new(lowNode)
+	a.next, b.next = b, a
+	return a
+}
+
+func newHighUnit() *highNode {
+	var n [8]*highNode
+	for i := range n {
+		n[i] = &highNode{val: uint64(i)}
+	}
+	for i, x := range n {
+		for j := range x.next {
+			x.next[j] = n[(i+j+1)%len(n)] // the seven others
+		}
+	}
+	return n[0]
+}
+
+// Shape returns the shape the heap was built with.
+func (h *Heap) Shape() Shape { return h.shape }
+
+// LiveBytes is the live heap by construction: units of 512 bytes plus the
+// table that holds them.
+func (h *Heap) LiveBytes() int64 { return int64(h.units) * (unitBytes + slotBytes) }
+
+// Pointers is the number of non-nil pointers in the live heap: one per unit
+// in the table plus those inside the units.
+func (h *Heap) Pointers() int64 {
+	return int64(h.units) * int64(1+h.shape.PointerDensity.ptrsPerUnit())
+}
+
+// PtrsPerKiB is Pointers per KiB of LiveBytes: the shape's real pointer
+// density (about 2, 6 and 110 for none, low and high).
+func (h *Heap) PtrsPerKiB() float64 {
+	return float64(h.Pointers()) / (float64(h.LiveBytes()) / 1024)
+}
+
+// Churn allocates about n bytes of new units (rounded up to whole units) and
+// keeps Survival of them alive in place of the oldest live ones.
+func (h *Heap) Churn(n int64) {
+	if n <= 0 {
+		return
+	}
+	h.churn(int((n + unitBytes - 1) / unitBytes))
+}
+
+// Release drops the live heap; the next GC frees it. The Heap is empty after.
+func (h *Heap) Release() {
+	h.free()
+	h.units = 0
+}
+
+// newStore builds a FIFO table of units made by mk and returns its churn and
+// free functions. Generic over the unit type so each density allocates its
+// own concrete objects with no interface boxing in the way.
+func newStore[T any](units int, survival float64, mk func() *T) (churn func(int), free func()) {
+	slots := make([]*T, units)
+	for i := range slots {
+		slots[i] = mk()
+	}
+	// batch holds a batch of new units so they are heap objects that die
+	// only when overwritten by the next batch (or cleared at the end).
+	batch := make([]*T, 64)
+	next := 0  // the oldest slot, replaced by the next survivor
+	acc := 0.0 // fractional survivors carried between batches
+	churn = func(n int) {
+		for n > 0 {
+			k := min(n, len(batch))
+			for i := range k {
+				batch[i] = mk()
+			}
+			acc += survival * float64(k)
+			keep := int(math.Floor(acc))
+			acc -= float64(keep)
+			for i := range keep {
+				if len(slots) > 0 {
+					slots[next] = batch[i]
+					next = (next + 1) % len(slots)
+				}
+			}
+			n -= k
+		}
+		clear(batch)
+	}
+	free = func() {
+		clear(slots)
+		slots = slots[:0]
+	}
+	return churn, free
+}
