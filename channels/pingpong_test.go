@@ -2,9 +2,9 @@ package channels
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
