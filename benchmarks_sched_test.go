@@ -1,0 +1,137 @@
+package rtlab
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rtlab/rtlab/sched"
+)
+
+// BenchmarkSchedPreempt: with GOMAXPROCS=1 a call-free loop runs while a
+// goroutine asks for a 1 ms timer; each op is one child process. With
+// asynchronous preemption on, the delays stay near the 10 ms time slice;
+// off, the timer due during the loop waits for all of it (max-delay-ns is
+// about the loop length).
+func BenchmarkSchedPreempt(b *testing.B) {
+	loop := 200 * time.Millisecond
+	if testing.Short() {
+		loop = 50 * time.Millisecond
+	}
+	for _, on := range []bool{true, false} {
+		b.Run(fmt.Sprintf("asyncpreempt=%s", onOff(on)), func(b *testing.B) {
+			var p50, maxd, length time.Duration
+			ops := 0
+			for b.Loop() {
+				res, err := sched.Preempt(context.Background(), sched.PreemptConfig{Loop: loop, AsyncPreemptOff: !on})
+				if err != nil {
+					b.Fatal(err)
+				}
+				p50 += res.P50Delay
+				maxd += res.MaxDelay
+				length += res.Loop
+				ops++
+			}
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(float64(p50.Nanoseconds())/float64(ops), "p50-delay-ns")
+			b.ReportMetric(float64(maxd.Nanoseconds())/float64(ops), "max-delay-ns")
+			b.ReportMetric(float64(length.Nanoseconds())/float64(ops), "loop-ns")
+		})
+	}
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// BenchmarkSchedParallel hashes the same bytes split across 1, 2 and 4
+// goroutines or event-loop tasks. speedup is the time of one goroutine
+// (measured before the timed loop) over ns/op: about 2 on two cores for
+// goroutines with 2 or more workers, about 1 for the event loop.
+func BenchmarkSchedParallel(b *testing.B) {
+	bytes := 64 << 20
+	if testing.Short() {
+		bytes = 8 << 20
+	}
+	for _, model := range []sched.Model{sched.Goroutines, sched.EventLoop} {
+		for _, workers := range []int{1, 2, 4} {
+			b.Run(fmt.Sprintf("model=%s/workers=%d", model, workers), func(b *testing.B) {
+				base := time.Duration(1<<63 - 1)
+				for range 3 {
+					res, err := sched.Parallel(sched.ParallelConfig{Model: sched.Goroutines, Workers: 1, Bytes: bytes})
+					if err != nil {
+						b.Fatal(err)
+					}
+					base = min(base, res.Elapsed)
+				}
+				b.SetBytes(int64(bytes))
+				cfg := sched.ParallelConfig{Model: model, Workers: workers, Bytes: bytes}
+				for b.Loop() {
+					if _, err := sched.Parallel(cfg); err != nil {
+						b.Fatal(err)
+					}
+				}
+				perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+				b.ReportMetric(float64(base.Nanoseconds())/perOp, "speedup")
+			})
+		}
+	}
+}
+
+// BenchmarkSchedBlocking: N goroutines block in read(2) on pipes in a child
+// process while a goroutine ticks every 1 ms. threads grows by about one per
+// blocked goroutine; p99-delay-ns stays flat.
+func BenchmarkSchedBlocking(b *testing.B) {
+	d := 200 * time.Millisecond
+	if testing.Short() {
+		d = 50 * time.Millisecond
+	}
+	for _, n := range []int{0, 100, 1000} {
+		b.Run(fmt.Sprintf("blocked=%d", n), func(b *testing.B) {
+			var p99 time.Duration
+			var threads uint64
+			ops := 0
+			for b.Loop() {
+				res, err := sched.Blocking(context.Background(), sched.BlockingConfig{Blocked: n, Duration: d})
+				if err != nil {
+					b.Fatal(err)
+				}
+				p99 += res.P99Delay
+				threads += res.Threads
+				ops++
+			}
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(float64(p99.Nanoseconds())/float64(ops), "p99-delay-ns")
+			b.ReportMetric(float64(threads)/float64(ops), "threads")
+		})
+	}
+}
+
+// BenchmarkSchedFalseSharing: two goroutines increment their own atomic
+// counters; ns/op is per increment. packed (one cache line) is several
+// times slower than pad64 and pad128.
+func BenchmarkSchedFalseSharing(b *testing.B) {
+	n := 1 << 20
+	if testing.Short() {
+		n = 1 << 16
+	}
+	for _, layout := range []sched.Layout{sched.Packed, sched.Pad64, sched.Pad128} {
+		b.Run(fmt.Sprintf("layout=%s", layout), func(b *testing.B) {
+			var ns float64
+			ops := 0
+			for b.Loop() {
+				res, err := sched.FalseSharing(layout, n)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ns += res.NsPerIncrement
+				ops++
+			}
+			b.ReportMetric(ns/float64(ops), "ns/op")
+		})
+	}
+}

@@ -1,0 +1,48 @@
+package sched
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// BenchmarkHandOff: a channel ping-pong in a child with GOMAXPROCS=procs;
+// ns/handoff is one goroutine waking the other and blocking.
+func BenchmarkHandOff(b *testing.B) {
+	n := 1 << 20
+	if testing.Short() {
+		n = 1 << 14
+	}
+	for _, procs := range []int{1, 2} {
+		b.Run(fmt.Sprintf("procs=%d", procs), func(b *testing.B) {
+			var ns float64
+			ops := 0
+			for b.Loop() {
+				res, err := HandOff(context.Background(), procs, n)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ns += res.NsPerHandOff
+				ops++
+			}
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(ns/float64(ops), "ns/handoff")
+		})
+	}
+}
+
+// BenchmarkLoopTask is the event loop's own cost: post a macrotask that
+// queues a microtask, and run it.
+func BenchmarkLoopTask(b *testing.B) {
+	var l Loop
+	ctx := context.Background()
+	nop := func() {}
+	task := func() { l.Microtask(nop) }
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Post(task)
+		if err := l.Run(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

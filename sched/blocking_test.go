@@ -1,0 +1,70 @@
+package sched
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// openFDs counts this process's open descriptors, or -1 without /proc.
+func openFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// The experiment run in this process releases every reader and closes
+// every pipe it opened.
+func TestMeasureBlockingCleansUp(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("blocking pipes are unix only")
+	}
+	fds, goroutines := openFDs(), runtime.NumGoroutine()
+	res, err := measureBlocking(BlockingConfig{Blocked: 50, Duration: 20 * time.Millisecond})
+	require.NoError(t, err)
+	assert.Equal(t, 50, res.Blocked)
+	assert.Positive(t, res.Ticks)
+	assert.Equal(t, fds, openFDs(), "every pipe closed")
+	assert.Equal(t, goroutines, runtime.NumGoroutine(), "every reader returned")
+}
+
+// In a child of its own, each goroutine blocked in read(2) holds a thread.
+func TestBlockingCostsAThreadEach(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("blocking pipes are unix only")
+	}
+	const n = 40
+	res, err := Blocking(context.Background(), BlockingConfig{Blocked: n, Duration: 20 * time.Millisecond})
+	require.NoError(t, err)
+	assert.Equal(t, n, res.Blocked)
+	require.GreaterOrEqual(t, res.InSyscall, uint64(n), "the readers reached the kernel")
+	assert.Greater(t, res.Threads, uint64(n))
+	assert.GreaterOrEqual(t, res.ThreadsCreated, n)
+	assert.Positive(t, res.Ticks)
+	assert.LessOrEqual(t, res.P50Delay, res.P99Delay)
+	assert.LessOrEqual(t, res.P99Delay, res.MaxDelay)
+}
+
+func TestBlockingErrors(t *testing.T) {
+	for _, tc := range []struct {
+		cfg BlockingConfig
+		msg string
+	}{
+		{BlockingConfig{Blocked: -1}, "sched: blocked -1 must be in [0, 5000]"},
+		{BlockingConfig{Blocked: 5001}, "sched: blocked 5001 must be in [0, 5000]"},
+		{BlockingConfig{Duration: -time.Second}, "sched: duration -1s must be in (0, 1m]"},
+		{BlockingConfig{Tick: -time.Second}, "sched: tick -1s must be in (0, duration 200ms]"},
+	} {
+		t.Run(tc.msg, func(t *testing.T) {
+			_, err := Blocking(context.Background(), tc.cfg)
+			assert.ErrorContains(t, err, tc.msg)
+		})
+	}
+}

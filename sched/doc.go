@@ -1,0 +1,91 @@
+// Package sched measures what Go's scheduler does for latency, blocking and
+// CPU-bound work, next to the single-threaded run-to-completion event loop
+// of JavaScript.
+//
+// Go multiplexes goroutines (G) onto OS threads (M) through GOMAXPROCS
+// processors (P), and since Go 1.14 can preempt a goroutine anywhere with a
+// signal. JavaScript runs one thread: each task runs to completion, then
+// the microtasks it queued, then the next task. Each experiment below turns
+// one consequence of that difference into a figure.
+//
+// # Preemption (Preempt, PreemptEventLoop)
+//
+// In a child process with GOMAXPROCS=1, one goroutine spins in a loop with
+// no function calls (200 ms by default) while another sleeps 1 ms over and
+// over and records how late it wakes. The figures are the p50 and maximum
+// lateness of the wake-ups that overlap the loop.
+//
+//   - asyncpreempt=on (Go's default): sysmon notices the loop has run past
+//     its 10 ms time slice and interrupts it with a signal; the timer
+//     goroutine runs, and the loop resumes. Expect both p50 and max near
+//     10-20 ms (sysmon checks every 10 ms at most when the program is busy),
+//     however long the loop.
+//   - asyncpreempt=off (GODEBUG=asyncpreemptoff=1, the scheduler before Go
+//     1.14): only a function call can yield, and the loop makes none. One
+//     wake-up is late by the whole loop: p50 = max ≈ 200 ms.
+//
+// PreemptEventLoop runs the same long task on a Loop: a run-to-completion
+// loop has no way to interrupt a task, so its timer is late by the whole
+// task too, whatever GOMAXPROCS is. That is why JavaScript code splits long
+// work into chunks (or moves it to a worker) by hand.
+//
+// # The event loop (Loop)
+//
+// Loop is a small event loop in the JavaScript model, exported for class
+// use: Post queues a macrotask, Microtask a microtask, SetTimeout a timer.
+// Microtasks are drained after every task, before the next task or timer;
+// due timers run in deadline order. The tests pin these orderings down.
+//
+// # CPU-bound parallelism (Parallel)
+//
+// The same work (FNV-1a over 64 MiB, in 16 KiB chunks that stay in cache)
+// is split across 1, 2 and 4 goroutines, or 1, 2 and 4 tasks of one Loop.
+// Speedup is the time of one goroutine over the time of the split. On a
+// 2-core machine expect about 2x for 2 and 4 goroutines (no more: there are
+// two cores, and 4 goroutines just take turns on them) and about 1x for the
+// event loop however the work is split, since its tasks run one after
+// another on one thread. On a loaded machine the goroutine speedup falls
+// toward 1: it can only use the cores nobody else is using.
+//
+// # Blocking (Blocking)
+//
+// In a child process, N goroutines each block in a read(2) on their own
+// pipe (blocking descriptors, raw system calls: os.Pipe would park them in
+// the network poller instead, which holds no thread). A goroutine ticking
+// every 1 ms records its lateness. The scheduler takes the P away from a
+// thread stuck in the kernel and gives it to another thread, so expect
+// threads to grow by about one per blocked goroutine (about 6, 105 and 1005
+// for 0, 100 and 1000) while the ticker's p99 delay stays about where it is
+// with none blocked. Every reader is woken by closing its pipe's write end
+// and waited for, and every descriptor is closed, before Blocking returns.
+//
+// # False sharing and hand-offs (FalseSharing, HandOff)
+//
+// Two goroutines atomically increment their own counters. packed puts the
+// counters in one 64-byte cache line, which then travels between the two
+// cores on every write; pad64 and pad128 put them in different lines
+// (pad128 also clear of the adjacent-line prefetcher that fetches 128-byte
+// pairs on some x86 cores). Expect packed to be several times slower per
+// increment than pad64, and pad128 about equal to pad64. With GOMAXPROCS=1
+// there is no difference.
+//
+// HandOff ping-pongs a value between two goroutines over unbuffered
+// channels in a child with GOMAXPROCS=1 or 2. On one P a hand-off is a
+// direct switch on one thread (the woken goroutine runs next on the same
+// P); with two Ps, readying a goroutine also wakes the idle P, and a
+// hand-off can cross threads. Expect the one-P hand-off to be cheaper.
+//
+// # Commands
+//
+// The suite rows, compared with benchstat:
+//
+//	go test -run '^$' -bench 'BenchmarkSched(Preempt|Parallel)' -count 3 . | go tool benchstat -
+//	go test -run '^$' -bench 'BenchmarkSched(Blocking|FalseSharing)' -count 3 . | go tool benchstat -
+//
+// and the finer detail kept in this package:
+//
+//	go test -run '^$' -bench . ./sched/
+//
+// Figures are wall-clock: on a busy machine the delays grow and the speedup
+// shrinks. Run with -count 5 or more and compare with benchstat.
+package sched

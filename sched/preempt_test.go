@@ -1,0 +1,72 @@
+package sched
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// With asynchronous preemption off and one P, nothing can stop a call-free
+// loop: the timer goroutine's wake-up waits for the whole loop.
+func TestPreemptOffWaitsForWholeLoop(t *testing.T) {
+	cfg := PreemptConfig{Loop: 100 * time.Millisecond, AsyncPreemptOff: true}
+	res, err := Preempt(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.GOMAXPROCS)
+	assert.False(t, res.AsyncPreempt)
+	assert.Positive(t, res.Loop)
+	assert.Equal(t, 1, res.Ticks, "exactly one wake-up overlaps the loop")
+	assert.GreaterOrEqual(t, res.MaxGap, res.Loop)
+	// The timer was due at most one tick after the loop began.
+	assert.GreaterOrEqual(t, res.MaxDelay, res.Loop-res.Tick)
+}
+
+func TestPreemptOnRunsInChildWithOneP(t *testing.T) {
+	res, err := Preempt(context.Background(), PreemptConfig{Loop: 50 * time.Millisecond})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.GOMAXPROCS)
+	assert.True(t, res.AsyncPreempt)
+	assert.Equal(t, time.Millisecond, res.Tick)
+	assert.Positive(t, res.Ticks)
+	assert.LessOrEqual(t, res.P50Delay, res.MaxDelay)
+}
+
+func TestPreemptConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  PreemptConfig
+		msg  string
+	}{
+		{"negative loop", PreemptConfig{Loop: -1}, "sched: loop -1ns must be > 0"},
+		{"negative tick", PreemptConfig{Tick: -1}, "sched: tick -1ns must be > 0"},
+		{"long loop", PreemptConfig{Loop: time.Hour}, "longer than a minute"},
+		{"coarse tick", PreemptConfig{Loop: 10 * time.Millisecond, Tick: 5 * time.Millisecond}, "at most a tenth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Preempt(context.Background(), tc.cfg)
+			assert.ErrorContains(t, err, tc.msg)
+			_, err = PreemptEventLoop(tc.cfg)
+			assert.ErrorContains(t, err, tc.msg)
+		})
+	}
+}
+
+func TestAsyncPreemptOffReadsLastSetting(t *testing.T) {
+	for _, tc := range []struct {
+		godebug string
+		off     bool
+	}{
+		{"", false},
+		{"asyncpreemptoff=1", true},
+		{"gctrace=1,asyncpreemptoff=1", true},
+		{"asyncpreemptoff=1,asyncpreemptoff=0", false},
+	} {
+		t.Run(tc.godebug, func(t *testing.T) {
+			t.Setenv("GODEBUG", tc.godebug)
+			assert.Equal(t, tc.off, asyncPreemptOff())
+		})
+	}
+}
