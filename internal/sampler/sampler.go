@@ -1,7 +1,8 @@
 // Package sampler records a process's memory and collector state as a time
-// series: RSS and VSS from /proc, heap live and goal, stacks, goroutines, GC
-// cycles and the longest GC pause, one sample per interval, optionally
-// written as CSV while it runs.
+// series: RSS and VSS from /proc/self/statm, heap live and goal, stacks,
+// goroutines, GC cycles and the longest GC pause, one sample per interval,
+// optionally written as CSV while it runs. It also measures its own cost:
+// the CPU time of the OS thread it samples on (Series.CPU, Overhead).
 //
 // It lives in internal/ because two experiments use it: gc studies what
 // sampling costs and how the heap moves under a workload, and wsconn traces
@@ -14,12 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/rtlab/rtlab/internal/rtmetrics"
 )
 
@@ -50,10 +52,15 @@ var Header = []string{
 type Series struct {
 	Interval time.Duration
 	Samples  []Sample // in time order; the first taken at start, the last at Stop
-	// Busy is the wall time the sampler spent taking and writing samples.
-	// It also counts any time its thread was descheduled mid-sample, so it
-	// is an upper bound on the sampler's CPU time.
+	// Busy is the wall time the sampler spent taking and writing the
+	// samples after the first (the ones inside Elapsed). It also counts any
+	// time its thread waited for a CPU mid-sample, so on a loaded machine it
+	// overstates the cost.
 	Busy time.Duration
+	// CPU is the CPU time (user + system) of the sampler's own OS thread
+	// from the first sample to Stop: the samples after the first plus the
+	// timer wakeups between them. 0 where it cannot be read (off Linux).
+	CPU time.Duration
 }
 
 // Elapsed is the time from the first sample to the last.
@@ -65,15 +72,19 @@ func (s Series) Elapsed() time.Duration {
 }
 
 // Overhead is the sampler's share of the CPU the process could use over the
-// series: Busy / (Elapsed x GOMAXPROCS), from 0 to 1. It is the same
-// denominator the runtime uses for GC CPU (/cpu/classes/total), so the two
-// compare directly.
+// series: CPU / (Elapsed x GOMAXPROCS), from 0 to 1, with Busy standing in
+// for CPU where CPU is 0. The denominator is the one the runtime uses for
+// GC CPU (/cpu/classes/total), so the two compare directly.
 func (s Series) Overhead() float64 {
 	e := s.Elapsed()
 	if e <= 0 {
 		return 0
 	}
-	return s.Busy.Seconds() / (e.Seconds() * float64(runtime.GOMAXPROCS(0)))
+	used := s.CPU
+	if used == 0 {
+		used = s.Busy
+	}
+	return used.Seconds() / (e.Seconds() * float64(runtime.GOMAXPROCS(0)))
 }
 
 // PeakRSS is the largest RSS in the series.
@@ -107,7 +118,7 @@ type Sampler struct {
 // Stop. If w is not nil, it writes Header and then one CSV row per
 // sample to w as it goes (flushed each row, so a run cut short keeps what
 // it had). A sample reads runtime/metrics (which does not stop the world)
-// and, on Linux, /proc/self/status.
+// and, on Linux, /proc/self/statm.
 func Start(interval time.Duration, w io.Writer) (*Sampler, error) {
 	if interval <= 0 {
 		return nil, fmt.Errorf("sampler: interval %v must be > 0", interval)
@@ -135,6 +146,16 @@ func Start(interval time.Duration, w io.Writer) (*Sampler, error) {
 
 func (s *Sampler) run() {
 	defer close(s.done)
+	// Own a thread so its CPU time is the sampler's alone. When the
+	// goroutine waits for the ticker, the thread sleeps and costs nothing.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0, ok := threadCPU()
+	defer func() {
+		if cpu1, ok1 := threadCPU(); ok && ok1 {
+			s.series.CPU = cpu1 - cpu0
+		}
+	}()
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	for {
@@ -164,25 +185,29 @@ func (s *Sampler) take() {
 		x.LastPause = time.Duration(d.Max() * float64(time.Second))
 	}
 	s.pauses = m.GCPauses
-	if pm, err := procmem.Self(); err == nil {
-		x.RSS, x.VSS = pm.RSS, pm.VSS
+	if rss, vss, err := readStatm(); err == nil {
+		x.RSS, x.VSS = rss, vss
 	} else if !s.memErr { // report once, not once per sample
 		s.memErr = true
 		s.errs = append(s.errs, fmt.Errorf("sampler: reading RSS: %w", err))
 	}
 	s.series.Samples = append(s.series.Samples, x)
 	if s.w != nil && !s.dropCSV {
-		s.w.Write(row(x, x.Time.Sub(s.start)))
+		s.w.Write(Row(x, x.Time.Sub(s.start)))
 		s.w.Flush()
 		if err := s.w.Error(); err != nil {
 			s.dropCSV = true // one write error is enough; keep sampling
 			s.errs = append(s.errs, fmt.Errorf("sampler: writing CSV: %w", err))
 		}
 	}
-	s.series.Busy += time.Since(t0)
+	if len(s.series.Samples) > 1 {
+		s.series.Busy += time.Since(t0)
+	}
 }
 
-func row(x Sample, elapsed time.Duration) []string {
+// Row is x as a CSV row under Header, elapsed being its time since the
+// series began; a caller that adds its own columns (a phase) reuses it.
+func Row(x Sample, elapsed time.Duration) []string {
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	return []string{
 		strconv.FormatFloat(elapsed.Seconds(), 'f', 6, 64),
@@ -199,4 +224,28 @@ func (s *Sampler) Stop() (Series, error) {
 	s.once.Do(func() { close(s.stop) })
 	<-s.done
 	return s.series, errors.Join(s.errs...)
+}
+
+// pageSize converts /proc/self/statm's pages to bytes.
+var pageSize = uint64(os.Getpagesize())
+
+// readStatm returns the RSS and VSS of this process from /proc/self/statm.
+// internal/procmem reads /proc/self/status and smaps_rollup, which gives PSS
+// too but costs some 200us a call (the kernel walks every mapping for the
+// rollup): too much to pay every 10ms. statm is one line and costs a few us.
+func readStatm() (rss, vss uint64, err error) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, 0, fmt.Errorf("/proc/self/statm: %d fields, want at least 2", len(f))
+	}
+	size, err1 := strconv.ParseUint(f[0], 10, 64)
+	res, err2 := strconv.ParseUint(f[1], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, fmt.Errorf("/proc/self/statm: %w", err)
+	}
+	return res * pageSize, size * pageSize, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -54,6 +55,10 @@ func TestSeries(t *testing.T) {
 	assert.GreaterOrEqual(t, ser.PeakRSS(), first.RSS)
 	assert.GreaterOrEqual(t, ser.Overhead(), 0.0)
 	assert.Positive(t, ser.Busy)
+	if runtime.GOOS == "linux" {
+		assert.Positive(t, ser.CPU, "the sampler thread's CPU time")
+	}
+	assert.Less(t, ser.Overhead(), 1.0)
 
 	rows, err := csv.NewReader(&out).ReadAll()
 	require.NoError(t, err)
@@ -62,6 +67,22 @@ func TestSeries(t *testing.T) {
 	for _, r := range rows[1:] {
 		assert.Len(t, r, len(Header))
 	}
+}
+
+// TestStatmMatchesProcmem checks the cheap RSS and VSS read agrees with
+// internal/procmem's /proc/self/status read. Both are kernel counters of
+// the same pages, read a moment apart: 5% covers what the process maps or
+// touches in between.
+func TestStatmMatchesProcmem(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc is Linux only")
+	}
+	rss, vss, err := readStatm()
+	require.NoError(t, err)
+	pm, err := procmem.Self()
+	require.NoError(t, err)
+	assert.InEpsilon(t, float64(pm.RSS), float64(rss), 0.05)
+	assert.InEpsilon(t, float64(pm.VSS), float64(vss), 0.05)
 }
 
 type failWriter struct{}
