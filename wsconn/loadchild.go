@@ -293,6 +293,7 @@ func (s ServerChild) Name() string { return s.name }
 type ProcStats struct {
 	RSS, VSS   uint64 // from /proc/<pid>/status, read by the parent
 	HeapLive   uint64 // bytes marked live by the last GC
+	HeapInUse  uint64 // bytes in heap objects now, live or not yet collected
 	HeapGoal   uint64
 	Stacks     uint64 // goroutine stack bytes
 	Goroutines uint64
@@ -304,6 +305,7 @@ func selfStats() ProcStats {
 	m := rtmetrics.Read()
 	return ProcStats{
 		HeapLive: m.HeapLive, HeapGoal: m.HeapGoal, Stacks: m.StackBytes,
+		HeapInUse:  rtmetrics.Uint64("/memory/classes/heap/objects:bytes"),
 		Goroutines: m.Goroutines, GCCycles: m.GCCycles, FDs: openFDs(),
 	}
 }

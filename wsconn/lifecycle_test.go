@@ -1,0 +1,93 @@
+package wsconn
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestLifecycleValidate(t *testing.T) {
+	ok := Lifecycle{Server: gorillaChild, Conns: 1}
+	for _, tc := range []struct {
+		name string
+		mod  func(*Lifecycle)
+		want string
+	}{
+		{"server", func(l *Lifecycle) { l.Server = ServerChild{} }, "Lifecycle.Server is zero"},
+		{"conns", func(l *Lifecycle) { l.Conns = -1 }, "Lifecycle.Conns -1 must be > 0"},
+		{"messages", func(l *Lifecycle) { l.Messages = -1 }, "Lifecycle.Messages -1"},
+		{"idle", func(l *Lifecycle) { l.Idle = -1 }, "Lifecycle.Idle"},
+		{"interval", func(l *Lifecycle) { l.Interval = -1 }, "Lifecycle.Interval"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := ok
+			tc.mod(&l)
+			_, err := l.Run(context.Background())
+			require.ErrorContains(t, err, "wsconn: "+tc.want)
+		})
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	const conns = 200
+	r, err := Lifecycle{
+		Server: gorillaChild, Conns: conns, Messages: 5, MsgSize: 512,
+		Idle: 100 * time.Millisecond, Interval: 20 * time.Millisecond,
+	}.Run(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, r.Load.Err())
+	assert.Equal(t, uint64(conns*5), r.Load.Received)
+
+	var names []string
+	for _, p := range r.Phases {
+		names = append(names, p.Phase)
+		t.Logf("%-9s rss %+9d vss %+10d heap %+9d (live %+9d) stacks %+8d goroutines %+5d  (rss %d)",
+			p.Phase, p.DRSS, p.DVSS, p.DHeapInUse, p.DHeapLive, p.DStacks, p.DGoroutines, p.End.RSS)
+	}
+	require.Equal(t, lifecyclePhases, names)
+	base, _ := r.Phase(PhaseBaseline)
+	est, _ := r.Phase(PhaseEstablish)
+	closed, _ := r.Phase(PhaseClose)
+	// gorilla over net/http holds one goroutine per connection.
+	assert.GreaterOrEqual(t, est.End.Goroutines, base.End.Goroutines+conns)
+	assert.GreaterOrEqual(t, est.End.FDs, base.End.FDs+conns)
+	assert.LessOrEqual(t, closed.End.FDs, base.End.FDs)
+	assert.Equal(t, int64(est.End.RSS)-int64(base.End.RSS), est.DRSS)
+	assert.Positive(t, r.EstablishPerConn(), "connections cost the server memory")
+	assert.LessOrEqual(t, r.FreeReturned(), 100.0+1e-9)
+	_, ok := r.Phase("nope")
+	assert.False(t, ok)
+
+	// Every phase has samples, in phase order and time order.
+	require.NotEmpty(t, r.Samples)
+	seen := map[string]bool{}
+	for i, s := range r.Samples {
+		seen[s.Phase] = true
+		assert.Positive(t, s.RSS)
+		if i > 0 {
+			prev := r.Samples[i-1]
+			assert.GreaterOrEqual(t, s.Elapsed, prev.Elapsed)
+			assert.GreaterOrEqual(t, slices.Index(lifecyclePhases, s.Phase), slices.Index(lifecyclePhases, prev.Phase))
+		}
+	}
+	for _, p := range []string{PhaseBaseline, PhaseGC, PhaseFree} {
+		assert.True(t, seen[p], "samples in phase %s", p)
+	}
+
+	var buf bytes.Buffer
+	require.NoError(t, r.WriteCSV(&buf))
+	rows, err := csv.NewReader(&buf).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, len(r.Samples)+1)
+	assert.Equal(t, CSVHeader, rows[0])
+	assert.Equal(t, PhaseBaseline, rows[1][0])
+	assert.Equal(t, PhaseFree, rows[len(rows)-1][0])
+}
