@@ -11,11 +11,11 @@ import (
 var allocKinds = []alloc.Kind{alloc.Noscan, alloc.Scan}
 
 // BenchmarkAllocSize is the cost of one heap allocation by size and kind,
-// across the size classes and the small/large boundary (32768 | 32769).
-// B/op shows the block the request was rounded to, waste-% the share of it
-// lost to rounding (alloc.WasteOf).
+// across the size classes and the small/large boundary (32760 is the last
+// small request, see alloc.IsLarge). B/op shows the block the request was
+// rounded to, waste-% the share of it lost to rounding (alloc.WasteOf).
 func BenchmarkAllocSize(b *testing.B) {
-	sizes := []int{8, 16, 24, 32, 48, 64, 128, 512, 1024, 4096, 8192, 32768, 32769, 65536}
+	sizes := []int{8, 16, 24, 32, 48, 64, 128, 512, 1024, 4096, 8192, 32760, 32768, 32769, 65536}
 	for _, k := range allocKinds {
 		b.Run("kind="+k.String(), func(b *testing.B) {
 			for _, n := range sizes {

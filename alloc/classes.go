@@ -108,6 +108,18 @@ func ClassOf(n int) int {
 	return c[i]
 }
 
+// IsLarge reports whether a request of n bytes is served as a large object,
+// with a span of its own taken from the page heap under its lock, rather
+// than from a size class through the P's cache. The boundary is not
+// MaxSmall but MaxSmall-8 (32760 bytes), for pointer-free and pointerful
+// objects alike: the runtime keeps the small path for sizes that still fit
+// a class after an 8-byte malloc header. A 32768-byte []byte is therefore
+// large, though its block is 32768 bytes either way. Measure counts large
+// allocations, and the tests check this boundary with it.
+func IsLarge(n int) bool {
+	return n > MaxSmall()-mallocHeaderSize
+}
+
 // BlockOf returns the heap block an object of n bytes of kind k occupies.
 // For Noscan it is ClassOf(n). A Scan object is made of whole pointer
 // words, so n is first rounded up to a multiple of 8; above 512 bytes the
@@ -122,7 +134,6 @@ func BlockOf(n int, k Kind) int {
 	if n == 0 {
 		return 0
 	}
-	maxSmall := MaxSmall()
 	switch k {
 	case Noscan:
 		return ClassOf(n)
@@ -131,7 +142,7 @@ func BlockOf(n int, k Kind) int {
 		switch {
 		case n <= minSizeForMallocHeader:
 			return ClassOf(n)
-		case n <= maxSmall-mallocHeaderSize:
+		case !IsLarge(n):
 			return ClassOf(n + mallocHeaderSize)
 		default:
 			return roundUp(n, PageSize)

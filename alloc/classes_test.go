@@ -83,6 +83,13 @@ func TestWaste(t *testing.T) {
 			t.Fatalf("Waste(%d).Percent = %v, want %v", n, l.Percent, want)
 		}
 	}
+	// The claim of the package doc: above 112 bytes the classes are close
+	// enough that no request loses 16% of its block.
+	for n := 113; n <= MaxSmall(); n++ {
+		if p := Waste(n).Percent; p >= 16 {
+			t.Fatalf("Waste(%d) = %.2f%%, want < 16%%", n, p)
+		}
+	}
 	assert.Equal(t, Loss{}, Waste(0))
 	assert.Equal(t, Loss{Request: 1024, Block: BlockOf(1024, Scan), Bytes: BlockOf(1024, Scan) - 1024,
 		Percent: 100 * float64(BlockOf(1024, Scan)-1024) / float64(BlockOf(1024, Scan))}, WasteOf(1024, Scan))

@@ -20,9 +20,11 @@
 // one. On Go 1.26 there are 67 classes, from 8 to 32768 bytes. ClassOf(n)
 // is the size a pointer-free request of n bytes really gets: the smallest
 // class that holds it, or, above the largest class, n rounded up to whole
-// pages (PageSize). Waste(n) is what the rounding loses: up to 12.5% of a
-// block within the classes (they are spaced so), up to a whole page short
-// of 8 KiB for a large object (32769 bytes take 40960, 20% lost).
+// pages (PageSize). Waste(n) is what the rounding loses. Above 112 bytes
+// the classes are spaced about an eighth apart, so a request loses under
+// 16% of its block; below, they are 8 or 16 bytes apart and the share can
+// be large (9 bytes take 16, 44% lost). A large object loses up to a page
+// short of 8 KiB (32769 bytes take 40960, 20% lost).
 //
 // Pointers change the picture: a pointerful object over 512 bytes carries an
 // 8-byte header with its type (smaller ones keep their pointer bitmap at the
@@ -42,12 +44,16 @@
 //
 // One New per op, by kind= and size=. B/op is the block the runtime
 // accounted, so it shows the rounding (kind=scan/size=1024 reports 1152
-// B/op), and waste-% is WasteOf for that size and kind. Expect ns/op to grow
-// with size, mostly because the block must be zeroed, to step up past
-// 32768 where each object needs its own span from the page heap under a
-// lock, and scan objects to cost somewhat more than noscan ones of the same
-// size (their pointer bitmap or header must be written, and zeroing cannot
-// be skipped). Every op really allocates: TestNewAllocates checks one
+// B/op, kind=noscan/size=32769 40960), and waste-% is WasteOf for that size
+// and kind. kind=noscan/size=8 goes through the tiny allocator, two objects
+// to a 16-byte block (B/op 8). ns/op is the allocation itself plus its share
+// of the garbage collection the garbage causes, and grows with size, mostly
+// for zeroing the block and for the GC cycles a bigger object brings
+// sooner. It steps up at the large boundary: from 32761 bytes (IsLarge, the
+// size=32760 row is the last small one) each object needs a span of its own
+// from the page heap under a lock. Scan objects cost more than noscan ones
+// of the same size: their pointer bitmap or header must be written and the
+// GC must scan them. Every op really allocates: TestNewAllocates checks one
 // allocation per call, since Go 1.25 and later keep small non-escaping make
 // slices on the stack.
 //
@@ -72,7 +78,8 @@
 // close to 1/GOMAXPROCS; large ones (size=65536) go to the shared page heap
 // under its lock every time and zeroing 64 KiB is bound by memory
 // bandwidth, so they scale far less. On a machine with few cores, or cores
-// shared with other work, the gap shrinks.
+// busy with other work, there is little to gain: with GOMAXPROCS=2 the best
+// case is half the ns/op of procs=1.
 //
 // # BenchmarkAllocReuse: ns/op, B/op, gcs/Mobj
 //
@@ -80,7 +87,9 @@
 // impl=new allocates afresh and leaves it to the GC, impl=pool recycles
 // through a sync.Pool, impl=bump takes it from an Arena over a 1 MiB
 // pointer-free slab and resets the arena when it is full. gcs/Mobj is the
-// GC cycles the loop caused per million objects. Expect new to allocate
+// GC cycles the loop caused per million objects. Pool objects come back
+// dirty, new and bump ones zeroed, so at 1 KiB pool can beat bump. Expect
+// new to allocate
 // size B/op and cause GCs in proportion to its bytes (the heap goal of a
 // small program is 4 MiB, so about 16 cycles per million 64-byte objects
 // and 250 per million 1 KiB ones), pool and bump to allocate nothing and

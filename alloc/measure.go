@@ -28,6 +28,10 @@ type Footprint struct {
 	// TinyAllocs is how many of the allocations the tiny allocator packed
 	// into an existing 16-byte block (/gc/heap/tiny/allocs:objects).
 	TinyAllocs uint64
+	// LargeAllocs is how many allocations the runtime served as large
+	// objects, each with a span of its own: the last, open-ended bucket of
+	// /gc/heap/allocs-by-size:bytes.
+	LargeAllocs uint64
 }
 
 // PerObject is HeapBytes / Objects: the heap an object really costs. It
@@ -68,6 +72,9 @@ func Measure(n int, k Kind, count int) (Footprint, error) {
 		return Footprint{}, fmt.Errorf("alloc: count %d must be > 0", count)
 	}
 	hold := make([]unsafe.Pointer, count)
+	// The first read of runtime/metrics in a process builds the runtime's
+	// table of metrics, which stays live: build it before the baseline.
+	largeAllocs()
 	// The GC flushes every P's cache, so the counters below are exact
 	// at both ends rather than lagging by a cached span. Two cycles at the
 	// start empty sync.Pool victim caches, which would otherwise die during
@@ -76,16 +83,26 @@ func Measure(n int, k Kind, count int) (Footprint, error) {
 	runtime.GC()
 	live0 := rtmetrics.Uint64(rtmetrics.HeapLive)
 	tiny0 := rtmetrics.Uint64(tinyAllocsMetric)
+	large0 := largeAllocs()
 	for i := range hold {
 		hold[i] = New(n, k)
 	}
 	runtime.GC()
 	live1 := rtmetrics.Uint64(rtmetrics.HeapLive)
 	tiny1 := rtmetrics.Uint64(tinyAllocsMetric)
+	large1 := largeAllocs()
 	runtime.KeepAlive(hold)
-	f := Footprint{Size: n, Kind: k, Objects: count, Block: BlockOf(n, k), TinyAllocs: tiny1 - tiny0}
+	f := Footprint{Size: n, Kind: k, Objects: count, Block: BlockOf(n, k),
+		TinyAllocs: tiny1 - tiny0, LargeAllocs: large1 - large0}
 	if live1 > live0 {
 		f.HeapBytes = live1 - live0
 	}
 	return f, nil
+}
+
+// largeAllocs is the count of the last bucket of classesMetric, where the
+// runtime puts every large object whatever its size.
+func largeAllocs() uint64 {
+	h := rtmetrics.ReadHistogram(classesMetric)
+	return h.Counts[len(h.Counts)-1]
 }

@@ -18,7 +18,7 @@ func countFor(n int) int {
 // across the header boundary (512) and the small/large one (32768), and
 // compares it with the class table derived from runtime/metrics.
 func TestCrossCheck(t *testing.T) {
-	sizes := []int{16, 17, 24, 100, 500, 512, 513, 1000, 1024, 3000, 6784, 8192, 9000, 20000, 32760, 32768, 32769, 40000, 65536, 100000}
+	sizes := []int{16, 17, 24, 100, 500, 512, 513, 1000, 1024, 3000, 6784, 8192, 9000, 20000, 32760, 32761, 32768, 32769, 40000, 65536, 100000}
 	for _, k := range []Kind{Noscan, Scan} {
 		for _, n := range sizes {
 			t.Run(fmt.Sprintf("kind=%v/size=%d", k, n), func(t *testing.T) {
@@ -27,6 +27,11 @@ func TestCrossCheck(t *testing.T) {
 				assert.Equal(t, BlockOf(n, k), f.Block)
 				assert.InEpsilon(t, float64(f.Block), f.PerObject(), 0.005,
 					"heap grew %d bytes for %d objects", f.HeapBytes, f.Objects)
+				if IsLarge(n) {
+					assert.Equal(t, uint64(f.Objects), f.LargeAllocs, "every object large")
+				} else {
+					assert.Less(t, f.LargeAllocs, uint64(f.Objects)/10, "objects small")
+				}
 			})
 		}
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // suiteSizes are the sizes of BenchmarkAllocSize at the root.
-var suiteSizes = []int{8, 16, 24, 32, 48, 64, 128, 512, 1024, 4096, 8192, 32768, 32769, 65536}
+var suiteSizes = []int{8, 16, 24, 32, 48, 64, 128, 512, 1024, 4096, 8192, 32760, 32768, 32769, 65536}
 
 // TestNewAllocates proves that every benchmark built on New measures a heap
 // allocation, not a stack one: exactly one allocation per call.
