@@ -1,0 +1,126 @@
+//go:build linux
+
+package wsconn
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// epoll is one epoll instance plus an eventfd that wakes its waiter.
+//
+// Connections are registered with EPOLLONESHOT: once an event is reported
+// for a descriptor it stays disarmed until rearm, so exactly one worker owns
+// a connection between an event and its rearm, whatever the event mix. Go's
+// own netpoller watches the same descriptors (edge-triggered, in its own
+// epoll instance); the two do not interfere, because readiness is a property
+// of the socket and each instance keeps its own interest list.
+//
+// Each registration carries the descriptor and a generation number in the
+// 64-bit event data, so an event that was already queued for a descriptor
+// that has since been closed and reused by a new connection is recognised
+// as stale and dropped.
+type epoll struct {
+	fd   int
+	wake int // eventfd, registered level-triggered with data fd=-1
+}
+
+const (
+	evRead   = unix.EPOLLIN | unix.EPOLLRDHUP
+	evWrite  = unix.EPOLLOUT
+	evOnce   = unix.EPOLLONESHOT
+	evHangup = unix.EPOLLHUP | unix.EPOLLERR | unix.EPOLLRDHUP
+)
+
+func newEpoll() (*epoll, error) {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("wsconn: epoll_create1: %w", err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("wsconn: eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}
+	if err := unix.EpollCtl(fd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		unix.Close(wake)
+		unix.Close(fd)
+		return nil, fmt.Errorf("wsconn: epoll_ctl add eventfd: %w", err)
+	}
+	return &epoll{fd: fd, wake: wake}, nil
+}
+
+// add registers fd for the events in mask, one-shot.
+func (e *epoll) add(fd int, gen int32, mask uint32) error {
+	ev := unix.EpollEvent{Events: mask | evOnce, Fd: int32(fd), Pad: gen}
+	return os.NewSyscallError("epoll_ctl add", unix.EpollCtl(e.fd, unix.EPOLL_CTL_ADD, fd, &ev))
+}
+
+// rearm re-enables a disarmed (or changes an armed) one-shot registration.
+func (e *epoll) rearm(fd int, gen int32, mask uint32) error {
+	ev := unix.EpollEvent{Events: mask | evOnce, Fd: int32(fd), Pad: gen}
+	return os.NewSyscallError("epoll_ctl mod", unix.EpollCtl(e.fd, unix.EPOLL_CTL_MOD, fd, &ev))
+}
+
+// del removes fd; it must be called before fd is closed, so a reused
+// descriptor number never inherits the registration.
+func (e *epoll) del(fd int) error {
+	err := unix.EpollCtl(e.fd, unix.EPOLL_CTL_DEL, fd, nil)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EBADF) {
+		return nil
+	}
+	return os.NewSyscallError("epoll_ctl del", err)
+}
+
+// wait fills events and returns how many are valid. It retries on EINTR
+// and returns 0 at timeout (msec < 0 waits for ever). A wake-up through
+// the eventfd is reported as an event with Fd -1.
+func (e *epoll) wait(events []unix.EpollEvent, msec int) (int, error) {
+	for {
+		n, err := unix.EpollWait(e.fd, events, msec)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0, os.NewSyscallError("epoll_wait", err)
+		}
+		return n, nil
+	}
+}
+
+// signal wakes a goroutine blocked in wait.
+func (e *epoll) signal() {
+	var one = [8]byte{1}
+	_, _ = unix.Write(e.wake, one[:])
+}
+
+// drainWake resets the eventfd counter after a wake-up.
+func (e *epoll) drainWake() {
+	var buf [8]byte
+	_, _ = unix.Read(e.wake, buf[:])
+}
+
+func (e *epoll) close() error {
+	err1 := unix.Close(e.wake)
+	err2 := unix.Close(e.fd)
+	return errors.Join(err1, err2)
+}
+
+// connFD returns the descriptor of a net.Conn and its RawConn. The
+// descriptor stays owned by the conn: it is valid until the conn is closed.
+func connFD(sc syscall.Conn) (int, syscall.RawConn, error) {
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1, nil, err
+	}
+	fd := -1
+	if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		return -1, nil, err
+	}
+	return fd, raw, nil
+}

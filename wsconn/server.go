@@ -1,0 +1,678 @@
+package wsconn
+
+// # Servers
+//
+// Two designs share one Handler, one frame path (MessageReader, FrameWriter)
+// and the options, counters, handshake and shutdown in this file:
+//
+//   - DesignGoroutine: one goroutine per connection, blocked in Read while
+//     the connection is idle. It holds, for the life of the connection, a
+//     bufio.Reader and a bufio.Writer (Options.ReadBufferSize and
+//     WriteBufferSize), a MessageReader and the message buffer of the last
+//     message (dropped when it grew past 64 KiB), plus the goroutine's stack.
+//     Writes go through the per-connection bufio.Writer and block up to
+//     WriteTimeout: the kernel's socket buffer is its write queue.
+//   - DesignReactor (Linux): connections registered with one epoll instance
+//     (EPOLLONESHOT); a readiness event hands the connection to one of a
+//     bounded pool of workers, which borrows a reader, a MessageReader and a
+//     message buffer from sync.Pools, reads what is buffered (one lone
+//     control frame or whole messages), calls the Handler and gives every
+//     buffer back before re-arming the descriptor. An idle connection holds
+//     no goroutine and no buffer: only its net.Conn and a small struct.
+//     Writes never block a worker: what the socket does not take at once is
+//     copied to a per-connection queue bounded by WriteQueueBytes and
+//     flushed when epoll reports the socket writable. Off Linux a reactor
+//     server runs the goroutine design (server_reactor_other.go).
+//
+// Timers: the goroutine design keeps its deadlines on its own connection
+// (an idle read deadline that, when it passes, sends a ping and then waits
+// PongTimeout). The reactor keeps none per connection: the epoll goroutine
+// sweeps all connections every tick (a quarter of the shortest timeout,
+// between 10 ms and 1 s) for pings due, pong and close timeouts, and write
+// queues older than WriteTimeout.
+//
+// Liveness: any frame from the peer proves it alive. A connection from which
+// nothing has arrived for PingInterval is sent a ping; if nothing at all
+// (pong or otherwise) arrives within PongTimeout after it, the connection is
+// closed and counted in Stats.PongTimeouts.
+//
+// Close: whichever side starts it, once the close frame is written the
+// server flushes it, sends FIN (CloseWrite), discards what the peer still
+// sends until it closes or CloseTimeout passes, and then closes the socket,
+// so the close frame is never lost to a reset.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// Design names a server design.
+type Design string
+
+const (
+	// DesignGoroutine runs one goroutine per connection, with buffers held
+	// for the connection's life.
+	DesignGoroutine Design = "goroutine"
+	// DesignReactor registers connections with epoll and serves readiness
+	// with a bounded worker pool; idle connections hold no goroutine and no
+	// buffer. Off Linux it falls back to DesignGoroutine.
+	DesignReactor Design = "reactor"
+)
+
+// Default option values, used where an Options field is zero.
+const (
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultReadTimeout      = 10 * time.Second
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultCloseTimeout     = time.Second
+	DefaultMaxHeaderBytes   = 8 << 10
+	DefaultReadBufferSize   = 4 << 10
+	DefaultWriteBufferSize  = 4 << 10
+	DefaultWriteQueueBytes  = 4 << 20
+)
+
+// Options configure a Server. The zero value of every field means its
+// default; a negative value is an error, except PingInterval where a
+// negative value disables pings.
+type Options struct {
+	// HandshakeTimeout bounds the whole opening handshake, from accept to
+	// the 101 response. A peer still sending headers then (slowloris) is
+	// closed and counted in Stats.HandshakeTimeouts.
+	HandshakeTimeout time.Duration
+	// MaxHeaderBytes bounds the size of the upgrade request; a larger one is
+	// answered 431 Request Header Fields Too Large.
+	MaxHeaderBytes int
+	// ReadTimeout bounds the reading of one frame or message once its first
+	// byte has arrived (a peer that stops mid-frame is closed).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds one blocking write (goroutine design) or the age of
+	// the oldest byte in a connection's write queue (reactor).
+	WriteTimeout time.Duration
+	// CloseTimeout bounds the wait for the peer to close the TCP connection
+	// after the close frame was sent.
+	CloseTimeout time.Duration
+	// Limits bound frame and message sizes (1009 when exceeded).
+	Limits Limits
+	// PingInterval is how long a connection may stay silent before the
+	// server pings it; 0 means no pings, as does a negative value.
+	PingInterval time.Duration
+	// PongTimeout is how long after a ping the peer has to send something;
+	// 0 means PingInterval.
+	PongTimeout time.Duration
+	// ReadBufferSize is the bufio.Reader size: held per connection by the
+	// goroutine design, borrowed while reading by the reactor.
+	ReadBufferSize int
+	// WriteBufferSize is the bufio.Writer size of the goroutine design.
+	WriteBufferSize int
+	// WriteQueueBytes bounds a reactor connection's queue of bytes the
+	// socket did not take; a write that would exceed it closes the
+	// connection (Stats.SlowConsumers).
+	WriteQueueBytes int
+	// Workers is the reactor's worker pool size; 0 means 4×GOMAXPROCS, at
+	// least 4.
+	Workers int
+}
+
+func (o Options) withDefaults() (Options, error) {
+	durs := []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"HandshakeTimeout", &o.HandshakeTimeout, DefaultHandshakeTimeout},
+		{"ReadTimeout", &o.ReadTimeout, DefaultReadTimeout},
+		{"WriteTimeout", &o.WriteTimeout, DefaultWriteTimeout},
+		{"CloseTimeout", &o.CloseTimeout, DefaultCloseTimeout},
+		{"PongTimeout", &o.PongTimeout, 0},
+	}
+	for _, d := range durs {
+		if *d.v < 0 {
+			return o, fmt.Errorf("wsconn: Options.%s %v must be >= 0", d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	ints := []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"MaxHeaderBytes", &o.MaxHeaderBytes, DefaultMaxHeaderBytes},
+		{"ReadBufferSize", &o.ReadBufferSize, DefaultReadBufferSize},
+		{"WriteBufferSize", &o.WriteBufferSize, DefaultWriteBufferSize},
+		{"WriteQueueBytes", &o.WriteQueueBytes, DefaultWriteQueueBytes},
+		{"Workers", &o.Workers, defaultWorkers()},
+	}
+	for _, d := range ints {
+		if *d.v < 0 {
+			return o, fmt.Errorf("wsconn: Options.%s %d must be >= 0", d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if o.Limits.MaxFrame < 0 || o.Limits.MaxMessage < 0 {
+		return o, fmt.Errorf("wsconn: Options.Limits %+v must be >= 0", o.Limits)
+	}
+	if o.ReadBufferSize < 16 {
+		return o, fmt.Errorf("wsconn: Options.ReadBufferSize %d must be >= 16", o.ReadBufferSize)
+	}
+	if o.PingInterval < 0 {
+		o.PingInterval = 0
+	}
+	if o.PongTimeout == 0 {
+		o.PongTimeout = o.PingInterval
+	}
+	return o, nil
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("wsconn: server closed")
+
+// errSlowConsumer ends a reactor connection whose write queue would pass
+// its bound.
+var errSlowConsumer = errors.New("wsconn: write queue full (slow consumer)")
+
+// Stats is a snapshot of a server's counters.
+type Stats struct {
+	// Accepted counts TCP connections accepted; Upgraded those whose
+	// handshake succeeded; Open those upgraded and not yet closed.
+	Accepted, Upgraded uint64
+	Open               int64
+	// HandshakeErrors counts handshakes answered with a 4xx/5xx or dropped;
+	// HandshakeTimeouts those (among them) cut at HandshakeTimeout.
+	HandshakeErrors, HandshakeTimeouts uint64
+	// Goroutines is how many goroutines the server runs now (handshakes,
+	// connections, reactor workers and poller; not the caller of Serve);
+	// PeakGoroutines the most at once.
+	Goroutines, PeakGoroutines int64
+	// MessagesIn and BytesIn count data messages received and their payload
+	// bytes; BytesOut counts bytes written to connections (frames of every
+	// kind, headers included).
+	MessagesIn, BytesIn, BytesOut uint64
+	// PingsSent counts server pings; PongTimeouts connections closed because
+	// nothing arrived within PongTimeout after a ping.
+	PingsSent, PongTimeouts uint64
+	// SlowConsumers counts connections closed because a write queue would
+	// pass WriteQueueBytes or a write did not finish within WriteTimeout.
+	SlowConsumers uint64
+	// QueuedBytes is the number of bytes waiting in reactor write queues now;
+	// PeakQueuedBytes the most at once.
+	QueuedBytes, PeakQueuedBytes int64
+	// ProtocolErrors counts connections the server failed, by the close code
+	// it sent (1002 protocol error, 1007 invalid payload, 1009 too big, ...).
+	ProtocolErrors map[ws.StatusCode]uint64
+	// PeerCloses counts close frames received from peers, by their code.
+	PeerCloses map[ws.StatusCode]uint64
+}
+
+// codeCounter counts close codes 1000..1015 in an array, others in a map.
+type codeCounter struct {
+	known [16]atomic.Uint64
+	mu    sync.Mutex
+	other map[ws.StatusCode]uint64
+}
+
+func (cc *codeCounter) add(code ws.StatusCode) {
+	if code >= 1000 && code < 1016 {
+		cc.known[code-1000].Add(1)
+		return
+	}
+	cc.mu.Lock()
+	if cc.other == nil {
+		cc.other = map[ws.StatusCode]uint64{}
+	}
+	cc.other[code]++
+	cc.mu.Unlock()
+}
+
+func (cc *codeCounter) snapshot() map[ws.StatusCode]uint64 {
+	m := map[ws.StatusCode]uint64{}
+	for i := range cc.known {
+		if v := cc.known[i].Load(); v != 0 {
+			m[ws.StatusCode(1000+i)] = v
+		}
+	}
+	cc.mu.Lock()
+	for k, v := range cc.other {
+		m[k] = v
+	}
+	cc.mu.Unlock()
+	return m
+}
+
+type counters struct {
+	accepted, upgraded, hsErrors, hsTimeouts atomic.Uint64
+	open, goroutines, peakGoroutines         atomic.Int64
+	msgsIn, bytesIn, bytesOut                atomic.Uint64
+	pings, pongTimeouts, slow                atomic.Uint64
+	queued, peakQueued                       atomic.Int64
+	protoErrs, peerCloses                    codeCounter
+}
+
+func raiseTo(peak *atomic.Int64, v int64) {
+	for {
+		p := peak.Load()
+		if v <= p || peak.CompareAndSwap(p, v) {
+			return
+		}
+	}
+}
+
+// Server is a WebSocket server of one Design. It upgrades connections
+// itself with ws.Upgrader on the accepted net.Conn (no net/http) and runs
+// the frame path of this package on them. Create it with NewServer, run it
+// with Serve, stop it with Shutdown; one Server serves one listener once.
+type Server struct {
+	design Design
+	h      Handler
+	o      Options
+
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[*srvConn]struct{}
+	shutting bool
+	served   bool
+
+	connsWG sync.WaitGroup // one per accepted connection until it is closed
+	goWG    sync.WaitGroup // every goroutine the server starts
+	ctr     counters
+	r       *reactor // nil for the goroutine design
+}
+
+// NewServer returns a server of design d that passes every data message to
+// h. It checks the options and fills in their defaults.
+func NewServer(d Design, h Handler, o Options) (*Server, error) {
+	if h == nil {
+		return nil, errors.New("wsconn: handler is nil")
+	}
+	if d != DesignGoroutine && d != DesignReactor {
+		return nil, fmt.Errorf("wsconn: design %q must be %q or %q", d, DesignGoroutine, DesignReactor)
+	}
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if d == DesignReactor && !reactorSupported {
+		d = DesignGoroutine
+	}
+	return &Server{design: d, h: h, o: o, conns: map[*srvConn]struct{}{}}, nil
+}
+
+// Design reports the design the server runs: DesignReactor falls back to
+// DesignGoroutine where epoll is not available.
+func (s *Server) Design() Design { return s.design }
+
+// Options returns the options in effect, defaults filled in.
+func (s *Server) Options() Options { return s.o }
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats {
+	c := &s.ctr
+	return Stats{
+		Accepted: c.accepted.Load(), Upgraded: c.upgraded.Load(), Open: c.open.Load(),
+		HandshakeErrors: c.hsErrors.Load(), HandshakeTimeouts: c.hsTimeouts.Load(),
+		Goroutines: c.goroutines.Load(), PeakGoroutines: c.peakGoroutines.Load(),
+		MessagesIn: c.msgsIn.Load(), BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
+		PingsSent: c.pings.Load(), PongTimeouts: c.pongTimeouts.Load(),
+		SlowConsumers: c.slow.Load(),
+		QueuedBytes:   c.queued.Load(), PeakQueuedBytes: c.peakQueued.Load(),
+		ProtocolErrors: c.protoErrs.snapshot(), PeerCloses: c.peerCloses.snapshot(),
+	}
+}
+
+// goFunc runs f in a goroutine counted in Stats.Goroutines and waited for
+// by Shutdown.
+func (s *Server) goFunc(f func()) {
+	s.goWG.Add(1)
+	raiseTo(&s.ctr.peakGoroutines, s.ctr.goroutines.Add(1))
+	go func() {
+		defer s.goWG.Done()
+		defer s.ctr.goroutines.Add(-1)
+		f()
+	}()
+}
+
+// Serve accepts connections on ln until Shutdown, and returns
+// ErrServerClosed then (or the listener's error if it fails first). ln is
+// closed by Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	switch {
+	case s.shutting:
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	case s.served:
+		s.mu.Unlock()
+		return errors.New("wsconn: Serve called twice")
+	}
+	s.served = true
+	s.ln = ln
+	if s.design == DesignReactor {
+		r, err := newReactor(s)
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		s.r = r
+	}
+	s.mu.Unlock()
+
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			shutting := s.shutting
+			s.mu.Unlock()
+			if shutting {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) || isTemporary(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.ctr.accepted.Add(1)
+		c := &srvConn{srv: s, nc: nc}
+		if !s.track(c) {
+			nc.Close()
+			continue
+		}
+		s.goFunc(func() { s.handshake(c) })
+	}
+}
+
+// isTemporary reports accept errors worth retrying (out of descriptors).
+func isTemporary(err error) bool {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err.Error() == "too many open files"
+	}
+	return false
+}
+
+// track registers an accepted connection; false once shutting down.
+func (s *Server) track(c *srvConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.connsWG.Add(1)
+	return true
+}
+
+// untrack forgets a connection whose socket has been closed.
+func (s *Server) untrack(c *srvConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	if c.upgraded.Load() {
+		s.ctr.open.Add(-1)
+	}
+	s.connsWG.Done()
+}
+
+// handshake upgrades c and hands it to the design. It runs on its own
+// goroutine, so a slow handshake never holds up accept.
+func (s *Server) handshake(c *srvConn) {
+	if _, err := Handshake(c.nc, s.o.HandshakeTimeout, int64(s.o.MaxHeaderBytes)); err != nil {
+		s.ctr.hsErrors.Add(1)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.ctr.hsTimeouts.Add(1)
+		}
+		c.nc.Close()
+		s.untrack(c)
+		return
+	}
+	s.ctr.upgraded.Add(1)
+	s.ctr.open.Add(1)
+	c.upgraded.Store(true)
+	c.lastRead.Store(time.Now().UnixNano())
+	if s.r != nil {
+		s.r.register(c)
+		return
+	}
+	s.serveGoroutine(c)
+}
+
+// Shutdown stops accepting, sends close 1001 (going away) to every
+// connection and waits until all of them are closed and every goroutine of
+// the server has returned. If ctx ends first, the remaining connections are
+// closed at once (after which Shutdown still waits for the goroutines, which
+// then return promptly) and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	first := !s.shutting
+	s.shutting = true
+	ln := s.ln
+	conns := make([]*srvConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	if first && ln != nil {
+		ln.Close()
+	}
+	for _, c := range conns {
+		c.goAway()
+	}
+
+	done := make(chan struct{})
+	go func() {
+		s.connsWG.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.kill()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	if s.r != nil {
+		s.r.stop()
+	}
+	s.goWG.Wait()
+	if s.r != nil {
+		s.r.closeEpoll()
+	}
+	return err
+}
+
+// srvConn is one accepted connection. Design-specific fields are documented
+// where they are used.
+type srvConn struct {
+	srv      *Server
+	nc       net.Conn
+	upgraded atomic.Bool
+
+	lastRead  atomic.Int64 // unix ns of the last byte read
+	pingSent  atomic.Int64 // unix ns of an unanswered ping, 0 if none
+	closeAt   atomic.Int64 // unix ns the close frame was queued, 0 if not
+	goingAway atomic.Bool  // Shutdown asked for a close 1001
+
+	// reactor state, guarded by mu except where noted.
+	mu      sync.Mutex
+	idle    bool // goroutine design: waiting for the next unit
+	fd      int
+	gen     int32
+	busy    bool   // a goroutine owns the connection's I/O
+	pend    uint32 // events that arrived while busy
+	dead    bool   // closed or being closed; no more I/O
+	killed  bool   // kill was called (owner must close)
+	wq      []byte // owner only: bytes the socket has not taken yet
+	wqSince atomic.Int64
+	finSent bool // owner only: CloseWrite done
+	closing bool // owner only: close frame sent, draining
+}
+
+// goAway asks the connection to close with 1001.
+func (c *srvConn) goAway() {
+	c.goingAway.Store(true)
+	if !c.upgraded.Load() {
+		// Still in the handshake: its deadline bounds it, and handshake
+		// checks goingAway once upgraded.
+		return
+	}
+	if c.srv.r != nil {
+		c.srv.r.goAway(c)
+		return
+	}
+	// Wake the connection's goroutine if it waits idle in Read: it sends
+	// the close frame itself, so its writes stay on one goroutine. A busy
+	// one sees goingAway when it next goes idle.
+	c.mu.Lock()
+	if c.idle {
+		_ = c.nc.SetReadDeadline(time.Now())
+	}
+	c.mu.Unlock()
+}
+
+// kill closes the connection without a close frame (Shutdown's context
+// ended). For the goroutine design, closing the socket wakes the goroutine
+// that owns it; the reactor defers to the owner if there is one.
+func (c *srvConn) kill() {
+	if c.srv.r != nil && c.upgraded.Load() {
+		c.srv.r.kill(c)
+		return
+	}
+	_ = c.nc.SetDeadline(time.Now())
+}
+
+// countReader records when bytes were last read from a connection.
+type countReader struct{ c *srvConn }
+
+func (r countReader) Read(p []byte) (int, error) {
+	n, err := r.c.nc.Read(p)
+	if n > 0 {
+		r.c.lastRead.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// countWriter writes to a connection with a deadline and counts bytes.
+type countWriter struct{ c *srvConn }
+
+func (w countWriter) Write(p []byte) (int, error) {
+	_ = w.c.nc.SetWriteDeadline(time.Now().Add(w.c.srv.o.WriteTimeout))
+	n, err := w.c.nc.Write(p)
+	w.c.srv.ctr.bytesOut.Add(uint64(n))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		w.c.srv.ctr.slow.Add(1)
+	}
+	return n, err
+}
+
+// readWriter is the io.ReadWriter the frame path reads and answers on.
+type readWriter struct {
+	io.Reader
+	io.Writer
+}
+
+// maxKeptBuf is the largest message buffer kept for reuse; a larger one
+// (after a big message) is dropped so it does not stay pinned.
+const maxKeptBuf = 64 << 10
+
+func keepBuf(b []byte) []byte {
+	if cap(b) > maxKeptBuf {
+		return nil
+	}
+	return b[:0]
+}
+
+// scratch is what reading a connection needs: held per connection by the
+// goroutine design, borrowed from a pool per readiness event by the reactor.
+type scratch struct {
+	br  *bufio.Reader
+	m   MessageReader
+	fw  FrameWriter
+	hdr [ws.MaxHeaderSize]byte
+	ctl [ws.MaxControlFramePayloadSize]byte
+	buf []byte // message buffer, reused while small
+}
+
+// unit reads and handles the next unit of input, whose first byte is
+// already buffered in sc.br: a lone ping or pong (answered or noted without
+// waiting for a data message), or one whole message (with any control frames
+// between its fragments), which goes to the handler with w as its writer.
+// It returns the error that ends the connection; a *CloseError means a close
+// frame was written to w.
+func (s *Server) unit(c *srvConn, sc *scratch, w io.Writer) error {
+	b, err := sc.br.Peek(1)
+	if err != nil {
+		return err
+	}
+	if op := ws.OpCode(b[0] & 0x0f); b[0]&0x80 != 0 && (op == ws.OpPing || op == ws.OpPong) {
+		h, p, err := ReadFrame(sc.br, sc.hdr[:], sc.ctl[:], false)
+		if err != nil {
+			return s.failed(w, &sc.fw, err)
+		}
+		c.pingSent.Store(0)
+		if h.OpCode == ws.OpPing {
+			return sc.fw.WriteFrame(w, ws.Header{Fin: true, OpCode: ws.OpPong}, p)
+		}
+		return nil
+	}
+	op, msg, err := sc.m.ReadMessage(readWriter{sc.br, w}, sc.buf)
+	defer func() { sc.buf = keepBuf(msg) }()
+	if err != nil {
+		s.noteClose(err)
+		return err
+	}
+	c.pingSent.Store(0)
+	s.ctr.msgsIn.Add(1)
+	s.ctr.bytesIn.Add(uint64(len(msg)))
+	if c.closeAt.Load() != 0 {
+		// After our close frame, data is read and dropped (RFC 6455 1.4).
+		return nil
+	}
+	return s.h.HandleMessage(w, op, msg)
+}
+
+// failed writes the close frame for a *CloseError found outside
+// ReadMessage (which writes its own) and counts it.
+func (s *Server) failed(w io.Writer, fw *FrameWriter, err error) error {
+	var ce *CloseError
+	if errors.As(err, &ce) && !ce.Remote {
+		_ = fw.WriteClose(w, ce.Code, ce.Reason)
+	}
+	s.noteClose(err)
+	return err
+}
+
+// noteClose counts the close code of a *CloseError.
+func (s *Server) noteClose(err error) {
+	var ce *CloseError
+	if !errors.As(err, &ce) {
+		return
+	}
+	if ce.Remote {
+		s.ctr.peerCloses.add(ce.Code)
+	} else {
+		s.ctr.protoErrs.add(ce.Code)
+	}
+}

@@ -1,0 +1,23 @@
+//go:build !linux
+
+package wsconn
+
+import "runtime"
+
+// reactorSupported is false off Linux: the reactor needs epoll, so
+// NewServer turns DesignReactor into DesignGoroutine (Server.Design reports
+// which one runs). Porting it to kqueue would change only epoll_linux.go.
+const reactorSupported = false
+
+func defaultWorkers() int { return max(4, 4*runtime.GOMAXPROCS(0)) }
+
+// reactor is never created off Linux; its methods exist so that the server
+// code compiles unchanged.
+type reactor struct{}
+
+func newReactor(*Server) (*reactor, error) { panic("wsconn: no reactor off Linux") }
+func (*reactor) register(*srvConn)         {}
+func (*reactor) goAway(*srvConn)           {}
+func (*reactor) kill(*srvConn)             {}
+func (*reactor) stop()                     {}
+func (*reactor) closeEpoll()               {}

@@ -1,0 +1,483 @@
+package wsconn
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var designs = []Design{DesignGoroutine, DesignReactor}
+
+// startServer serves h on a loopback port and shuts the server down (and
+// checks that Serve returned ErrServerClosed) when the test ends.
+func startServer(t testing.TB, d Design, h Handler, o Options) (*Server, string) {
+	t.Helper()
+	s, err := NewServer(d, h, o)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, s.Shutdown(ctx))
+		require.ErrorIs(t, <-served, ErrServerClosed)
+		st := s.Stats()
+		require.Zero(t, st.Open, "open connections after Shutdown")
+		require.Zero(t, st.Goroutines, "server goroutines after Shutdown")
+		require.Zero(t, st.QueuedBytes, "queued bytes after Shutdown")
+	})
+	return s, ln.Addr().String()
+}
+
+// dialRaw opens a WebSocket client connection with gobwas, for tests that
+// write frames by hand.
+func dialRaw(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	nc, br, _, err := ws.Dialer{}.Dial(ctx, "ws://"+addr+"/")
+	require.NoError(t, err)
+	t.Cleanup(func() { nc.Close() })
+	if br == nil {
+		br = bufio.NewReader(nc)
+	}
+	return nc, br
+}
+
+// readServerFrame reads one frame from the server within d.
+func readServerFrame(t testing.TB, nc net.Conn, br *bufio.Reader, d time.Duration) (ws.Frame, error) {
+	t.Helper()
+	_ = nc.SetReadDeadline(time.Now().Add(d))
+	defer nc.SetReadDeadline(time.Time{})
+	return readFrame(br)
+}
+
+// readFrame reads one unmasked server frame.
+func readFrame(br *bufio.Reader) (ws.Frame, error) {
+	h, err := ws.ReadHeader(br)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	p := make([]byte, h.Length)
+	_, err = io.ReadFull(br, p)
+	return ws.Frame{Header: h, Payload: p}, err
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestNewServerOptions(t *testing.T) {
+	_, err := NewServer("threads", EchoHandler{}, Options{})
+	require.ErrorContains(t, err, `wsconn: design "threads"`)
+	_, err = NewServer(DesignGoroutine, nil, Options{})
+	require.ErrorContains(t, err, "wsconn: handler is nil")
+	_, err = NewServer(DesignGoroutine, EchoHandler{}, Options{ReadTimeout: -time.Second})
+	require.ErrorContains(t, err, "wsconn: Options.ReadTimeout -1s must be >= 0")
+	_, err = NewServer(DesignReactor, EchoHandler{}, Options{WriteQueueBytes: -1})
+	require.ErrorContains(t, err, "wsconn: Options.WriteQueueBytes -1 must be >= 0")
+	s, err := NewServer(DesignReactor, EchoHandler{}, Options{PingInterval: time.Second})
+	require.NoError(t, err)
+	require.Equal(t, time.Second, s.Options().PongTimeout)
+	require.Equal(t, DefaultHandshakeTimeout, s.Options().HandshakeTimeout)
+	if runtime.GOOS == "linux" {
+		require.Equal(t, DesignReactor, s.Design())
+	} else {
+		require.Equal(t, DesignGoroutine, s.Design())
+	}
+}
+
+func TestServerEcho(t *testing.T) {
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			s, addr := startServer(t, d, EchoHandler{}, Options{})
+			nc, br := dialRaw(t, addr)
+			for i, n := range []int{0, 1, 125, 126, 4000, 65535, 65536, 300000} {
+				msg := bytes.Repeat([]byte{byte('a' + i)}, n)
+				require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpBinary, msg))
+				got, op, err := wsutil.ReadServerData(readWriter{br, nc})
+				require.NoError(t, err)
+				require.Equal(t, ws.OpBinary, op)
+				require.True(t, bytes.Equal(msg, got), "size %d", n)
+			}
+			st := s.Stats()
+			require.EqualValues(t, 8, st.MessagesIn)
+			require.EqualValues(t, 1, st.Open)
+			require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, "")))
+			f, err := readServerFrame(t, nc, br, 5*time.Second)
+			require.NoError(t, err)
+			require.Equal(t, ws.OpClose, f.Header.OpCode)
+			waitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
+			require.EqualValues(t, 1, s.Stats().PeerCloses[ws.StatusNormalClosure])
+		})
+	}
+}
+
+// TestServerShutdownSendsGoingAway checks close 1001 on Shutdown, for idle
+// connections and one whose handler is still running.
+func TestServerShutdownSendsGoingAway(t *testing.T) {
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			s, err := NewServer(d, EchoHandler{}, Options{})
+			require.NoError(t, err)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(ln) }()
+			const n = 5
+			type peer struct {
+				nc net.Conn
+				br *bufio.Reader
+			}
+			var peers []peer
+			for range n {
+				nc, br := dialRaw(t, ln.Addr().String())
+				peers = append(peers, peer{nc, br})
+			}
+			waitFor(t, 5*time.Second, "all upgraded", func() bool { return s.Stats().Open == n })
+			done := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				done <- s.Shutdown(ctx)
+			}()
+			for _, p := range peers {
+				f, err := readServerFrame(t, p.nc, p.br, 5*time.Second)
+				require.NoError(t, err)
+				require.Equal(t, ws.OpClose, f.Header.OpCode)
+				code, _ := ws.ParseCloseFrameData(f.Payload)
+				require.Equal(t, ws.StatusGoingAway, code)
+				// Answer like a client, then expect EOF (the server closes).
+				require.NoError(t, wsutil.WriteClientMessage(p.nc, ws.OpClose, f.Payload))
+				_, err = readServerFrame(t, p.nc, p.br, 5*time.Second)
+				require.ErrorIs(t, err, io.EOF)
+			}
+			require.NoError(t, <-done)
+			require.ErrorIs(t, <-served, ErrServerClosed)
+			require.Zero(t, s.Stats().Open)
+			require.Zero(t, s.Stats().Goroutines)
+		})
+	}
+}
+
+func TestServerProtocolErrorClosesWithCode(t *testing.T) {
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			s, addr := startServer(t, d, EchoHandler{}, Options{Limits: Limits{MaxMessage: 1000}})
+			cases := []struct {
+				name  string
+				frame ws.Frame
+				mask  bool
+				code  ws.StatusCode
+			}{
+				{"unmasked", ws.NewTextFrame([]byte("hi")), false, ws.StatusProtocolError},
+				{"bad-utf8", ws.NewTextFrame([]byte{0xff, 0xfe}), true, ws.StatusInvalidFramePayloadData},
+				{"too-big", ws.NewBinaryFrame(make([]byte, 2000)), true, ws.StatusMessageTooBig},
+				{"reserved-opcode", ws.NewFrame(ws.OpCode(3), true, nil), true, ws.StatusProtocolError},
+			}
+			for _, tc := range cases {
+				nc, br := dialRaw(t, addr)
+				f := tc.frame
+				if tc.mask {
+					f = ws.MaskFrameInPlace(f)
+				}
+				require.NoError(t, ws.WriteFrame(nc, f), tc.name)
+				got, err := readServerFrame(t, nc, br, 5*time.Second)
+				require.NoError(t, err, tc.name)
+				require.Equal(t, ws.OpClose, got.Header.OpCode, tc.name)
+				code, _ := ws.ParseCloseFrameData(got.Payload)
+				require.Equal(t, tc.code, code, tc.name)
+				// The server sent FIN after its close frame.
+				_, err = readServerFrame(t, nc, br, 5*time.Second)
+				require.ErrorIs(t, err, io.EOF, tc.name)
+			}
+			waitFor(t, 5*time.Second, "connections closed", func() bool { return s.Stats().Open == 0 })
+			pe := s.Stats().ProtocolErrors
+			require.EqualValues(t, 2, pe[ws.StatusProtocolError])
+			require.EqualValues(t, 1, pe[ws.StatusInvalidFramePayloadData])
+			require.EqualValues(t, 1, pe[ws.StatusMessageTooBig])
+		})
+	}
+}
+
+func TestServerPingAndPongTimeout(t *testing.T) {
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			s, addr := startServer(t, d, EchoHandler{}, Options{PingInterval: 50 * time.Millisecond, PongTimeout: 100 * time.Millisecond})
+			// A peer that answers pings stays open across many intervals.
+			good, gbr := dialRaw(t, addr)
+			// A peer that never reads or answers is closed.
+			bad, _ := dialRaw(t, addr)
+			for range 5 {
+				f, err := readServerFrame(t, good, gbr, 5*time.Second)
+				require.NoError(t, err)
+				require.Equal(t, ws.OpPing, f.Header.OpCode)
+				require.NoError(t, wsutil.WriteClientMessage(good, ws.OpPong, f.Payload))
+			}
+			waitFor(t, 5*time.Second, "pong timeout", func() bool { return s.Stats().PongTimeouts == 1 })
+			_ = bad.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err := io.Copy(io.Discard, bad)
+			require.NoError(t, err, "bad peer sees its connection closed (pings, then EOF)")
+			require.EqualValues(t, 1, s.Stats().Open)
+			require.GreaterOrEqual(t, s.Stats().PingsSent, uint64(6))
+		})
+	}
+}
+
+func TestServerCutMidFrame(t *testing.T) {
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			s, addr := startServer(t, d, EchoHandler{}, Options{ReadTimeout: 200 * time.Millisecond})
+			// One peer disconnects half way through a frame, another stalls.
+			for _, stall := range []bool{false, true} {
+				nc, _ := dialRaw(t, addr)
+				f := ws.MaskFrameInPlace(ws.NewBinaryFrame(make([]byte, 10000)))
+				b, err := ws.CompileFrame(f)
+				require.NoError(t, err)
+				_, err = nc.Write(b[:5000])
+				require.NoError(t, err)
+				if !stall {
+					nc.Close()
+				}
+			}
+			waitFor(t, 5*time.Second, "both closed", func() bool { return s.Stats().Open == 0 })
+			require.EqualValues(t, 2, s.Stats().Upgraded)
+			require.Zero(t, s.Stats().MessagesIn)
+		})
+	}
+}
+
+// TestHandshakeBadPeers sends what is not a valid upgrade and checks the
+// answer and that the connection is closed.
+func TestHandshakeBadPeers(t *testing.T) {
+	const okHeaders = "Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	cases := []struct {
+		name    string
+		request string
+		status  string
+		header  string
+	}{
+		{"not-http", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello\r\n\r\n", "400", ""},
+		{"missing-upgrade", "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", "400", ""},
+		{"missing-key", "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n", "400", ""},
+		{"wrong-version", "GET / HTTP/1.1\r\n" + okHeaders + "Sec-WebSocket-Version: 8\r\n\r\n", "426", "Sec-WebSocket-Version: 13"},
+		{"oversized-headers", "GET / HTTP/1.1\r\n" + okHeaders + "X-Big: " + strings.Repeat("a", 20000) + "\r\nSec-WebSocket-Version: 13\r\n\r\n", "431", ""},
+		{"post", "POST / HTTP/1.1\r\n" + okHeaders + "Sec-WebSocket-Version: 13\r\n\r\n", "405", ""},
+	}
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			s, addr := startServer(t, d, EchoHandler{}, Options{MaxHeaderBytes: 8 << 10})
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					nc, err := net.Dial("tcp", addr)
+					require.NoError(t, err)
+					defer nc.Close()
+					_, _ = io.WriteString(nc, tc.request) // the server may close before reading it all
+					_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+					resp, err := io.ReadAll(nc)
+					if err != nil && !errors.Is(err, io.EOF) && len(resp) == 0 {
+						require.NoError(t, err)
+					}
+					line, _, _ := strings.Cut(string(resp), "\r\n")
+					require.True(t, strings.HasPrefix(line, "HTTP/1.1 "+tc.status), "got %q", line)
+					if tc.header != "" {
+						require.Contains(t, string(resp), tc.header)
+					}
+				})
+			}
+			waitFor(t, 5*time.Second, "rejected connections closed", func() bool {
+				st := s.Stats()
+				return st.HandshakeErrors == uint64(len(cases)) && st.Accepted == uint64(len(cases))
+			})
+			require.Zero(t, s.Stats().Upgraded)
+		})
+	}
+}
+
+// TestHandshakeSlowloris trickles a valid request one byte at a time, too
+// slowly: the server closes at HandshakeTimeout.
+func TestHandshakeSlowloris(t *testing.T) {
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			const timeout = 300 * time.Millisecond
+			s, addr := startServer(t, d, EchoHandler{}, Options{HandshakeTimeout: timeout})
+			nc, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer nc.Close()
+			req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			start := time.Now()
+			for i := 0; i < len(req); i++ {
+				if _, err := nc.Write([]byte{req[i]}); err != nil {
+					break // closed by the server: what this test expects
+				}
+				if s.Stats().HandshakeTimeouts > 0 {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			resp, _ := io.ReadAll(nc)
+			require.GreaterOrEqual(t, time.Since(start), timeout)
+			require.True(t, len(resp) == 0 || strings.HasPrefix(string(resp), "HTTP/1.1 408"), "got %q", resp)
+			waitFor(t, 5*time.Second, "timeout counted", func() bool { return s.Stats().HandshakeTimeouts == 1 })
+			require.Zero(t, s.Stats().Upgraded)
+		})
+	}
+}
+
+// TestSlowConsumer: a peer that sends but never reads. The server's writes
+// are bounded: the reactor by its write queue (WriteQueueBytes), the
+// goroutine design by the socket buffers and WriteTimeout. Either way the
+// connection is closed and counted as a slow consumer, and the bytes the
+// server held for it stay under the bound.
+func TestSlowConsumer(t *testing.T) {
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			const bound = 256 << 10
+			s, addr := startServer(t, d, EchoHandler{}, Options{WriteQueueBytes: bound, WriteTimeout: 300 * time.Millisecond})
+			nc, _ := dialRaw(t, addr)
+			msg := ws.MaskFrameInPlace(ws.NewBinaryFrame(make([]byte, 32<<10)))
+			frame, err := ws.CompileFrame(msg)
+			require.NoError(t, err)
+			deadline := time.Now().Add(20 * time.Second)
+			for s.Stats().SlowConsumers == 0 && time.Now().Before(deadline) {
+				_ = nc.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+				_, _ = nc.Write(frame)
+			}
+			st := s.Stats()
+			require.EqualValues(t, 1, st.SlowConsumers)
+			require.LessOrEqual(t, st.PeakQueuedBytes, int64(bound))
+			t.Logf("design=%s: closed after %d messages echoed into a peer that does not read; peak queued %d B (bound %d B)",
+				d, st.MessagesIn, st.PeakQueuedBytes, bound)
+			waitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
+		})
+	}
+}
+
+// fdCount counts this process's open descriptors, -1 where /proc is absent.
+func fdCount() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// TestServerThousandConnsBaseline opens 1000 connections, echoes one message
+// on each, shuts the server down, and checks that goroutines and open
+// descriptors return to what they were before.
+func TestServerThousandConnsBaseline(t *testing.T) {
+	n := 1000
+	if testing.Short() {
+		n = 200
+	}
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			runtime.GC()
+			g0, fd0 := runtime.NumGoroutine(), fdCount()
+			s, err := NewServer(d, EchoHandler{}, Options{})
+			require.NoError(t, err)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(ln) }()
+			conns := make([]net.Conn, 0, n)
+			brs := make([]*bufio.Reader, 0, n)
+			for range n {
+				nc, br, _, err := ws.Dial(context.Background(), "ws://"+ln.Addr().String()+"/")
+				require.NoError(t, err)
+				if br == nil {
+					br = bufio.NewReader(nc)
+				}
+				conns = append(conns, nc)
+				brs = append(brs, br)
+			}
+			for i, nc := range conns {
+				msg := fmt.Appendf(nil, "hello %d", i)
+				require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpText, msg))
+				got, _, err := wsutil.ReadServerData(readWriter{brs[i], nc})
+				require.NoError(t, err)
+				require.Equal(t, msg, got)
+			}
+			st := s.Stats()
+			gMid, fdMid := runtime.NumGoroutine(), fdCount()
+			require.EqualValues(t, n, st.Open)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			shut := make(chan error, 1)
+			go func() { shut <- s.Shutdown(ctx) }()
+			// The clients answer close 1001 and close.
+			for i, nc := range conns {
+				_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+				f, err := readFrame(brs[i])
+				if err == nil && f.Header.OpCode == ws.OpClose {
+					_ = wsutil.WriteClientMessage(nc, ws.OpClose, f.Payload)
+				}
+				nc.Close()
+			}
+			require.NoError(t, <-shut)
+			require.ErrorIs(t, <-served, ErrServerClosed)
+			waitFor(t, 5*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= g0 })
+			g1, fd1 := runtime.NumGoroutine(), fdCount()
+			t.Logf("design=%s conns=%d: goroutines before=%d open=%d (server %d, peak %d) after=%d; fds before=%d open=%d after=%d",
+				d, n, g0, gMid, st.Goroutines, st.PeakGoroutines, g1, fd0, fdMid, fd1)
+			require.LessOrEqual(t, g1, g0)
+			if fd0 >= 0 {
+				require.LessOrEqual(t, fd1, fd0)
+			}
+			if d == DesignReactor && s.Design() == DesignReactor {
+				require.Less(t, st.Goroutines, int64(n/10), "reactor goroutines with %d idle connections", n)
+			} else {
+				require.GreaterOrEqual(t, st.Goroutines, int64(n))
+			}
+		})
+	}
+}
+
+// TestReactorGoroutinesFlat grows idle connections and checks that the
+// reactor's goroutine count does not grow with them.
+func TestReactorGoroutinesFlat(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reactor needs epoll")
+	}
+	s, addr := startServer(t, DesignReactor, EchoHandler{}, Options{})
+	var counts []int64
+	for _, target := range []int{10, 100, 400} {
+		for s.Stats().Open < int64(target) {
+			nc, _ := dialRaw(t, addr)
+			_ = nc
+		}
+		waitFor(t, 5*time.Second, "handshake goroutines gone", func() bool {
+			return s.Stats().Goroutines == int64(s.Options().Workers+1)
+		})
+		counts = append(counts, s.Stats().Goroutines)
+		t.Logf("idle conns=%d: server goroutines=%d, process goroutines=%d", target, s.Stats().Goroutines, runtime.NumGoroutine())
+	}
+	require.Equal(t, counts[0], counts[len(counts)-1])
+}
