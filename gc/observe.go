@@ -118,7 +118,6 @@ func Observe(m Method, calls int, churn Shape) (Latency, error) {
 type Churner struct {
 	stop chan struct{}
 	done chan int64
-	n    int64
 }
 
 // churnStep is the work between two checks for Stop.

@@ -33,34 +33,29 @@ type Stats struct {
 	ScanHeap   uint64
 	HeapLive   uint64 // bytes marked live by the last cycle
 	HeapGoal   uint64 // heap goal at the end
-	PeakRSS    uint64 // largest RSS sampled every 10ms; 0 where /proc is unavailable
+	PeakRSS    uint64 // the kernel's RSS high-water mark over the interval; 0 where unknown (off Linux)
 	AllocBytes uint64 // bytes allocated on the heap
 	AllocRate  float64
 }
 
-// Meter measures an interval: StartMeter, run a workload, Stop. It samples
-// RSS on its own goroutine every MeterInterval for PeakRSS.
+// Meter measures an interval: StartMeter, run a workload, Stop. It starts
+// no goroutine and reads nothing in between, so it does not disturb the
+// workload: the runtime's counters are cumulative and the kernel keeps the
+// RSS high-water mark. That mark is process-wide, so two Meters must not
+// overlap (the second start resets the first one's peak).
 type Meter struct {
-	s0 rtmetrics.Snapshot
-	sm *Sampler
+	s0   rtmetrics.Snapshot
+	peak peakRSS
 }
-
-// MeterInterval is how often a Meter samples RSS.
-const MeterInterval = 10 * time.Millisecond
 
 // StartMeter starts measuring.
 func StartMeter() *Meter {
-	sm, err := StartSampler(MeterInterval, nil)
-	if err != nil {
-		panic(err) // unreachable: the interval is a positive constant
-	}
-	return &Meter{s0: rtmetrics.Read(), sm: sm}
+	return &Meter{peak: startPeakRSS(), s0: rtmetrics.Read()}
 }
 
-// Stop ends the interval and returns its figures. Call it once.
+// Stop ends the interval and returns its figures.
 func (m *Meter) Stop() Stats {
 	d := rtmetrics.Read().Sub(m.s0)
-	series, _ := m.sm.Stop() // an RSS read error leaves PeakRSS 0, as documented
 	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 	st := Stats{
 		Elapsed:    d.Elapsed,
@@ -73,7 +68,7 @@ func (m *Meter) Stop() Stats {
 		ScanHeap:   d.End.ScanHeap,
 		HeapLive:   d.End.HeapLive,
 		HeapGoal:   d.End.HeapGoal,
-		PeakRSS:    series.PeakRSS(),
+		PeakRSS:    m.peak.read(),
 		AllocBytes: d.AllocBytes,
 	}
 	if d.Elapsed > 0 {

@@ -60,8 +60,8 @@ func (d Density) ptrsPerUnit() int {
 type noneUnit [unitBytes]byte
 
 type lowNode struct {
-	next *lowNode // first, as in most structs: the scannable prefix is 8 bytes
-	data [248]byte
+	next *lowNode  // first, as in most structs
+	_    [248]byte // the data
 }
 
 type highNode struct {
