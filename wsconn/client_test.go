@@ -1,0 +1,303 @@
+package wsconn
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// noLeaks checks, after every other cleanup of the test, that no goroutine
+// is left.
+func noLeaks(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+}
+
+// rawServer upgrades connections with gobwas and hands each to serve, to
+// play servers that misbehave in ways the real ones will not.
+type rawServer struct {
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns []net.Conn
+	n     int
+}
+
+func newRawServer(t *testing.T, serve func(i int, nc net.Conn, br *bufio.Reader)) *rawServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	rs := &rawServer{ln: ln}
+	rs.wg.Add(1)
+	go func() {
+		defer rs.wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			rs.mu.Lock()
+			rs.conns = append(rs.conns, nc)
+			i := rs.n
+			rs.n++
+			rs.mu.Unlock()
+			rs.wg.Add(1)
+			go func() {
+				defer rs.wg.Done()
+				defer nc.Close()
+				if _, err := ws.Upgrade(nc); err != nil {
+					return
+				}
+				serve(i, nc, bufio.NewReader(nc))
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		rs.mu.Lock()
+		for _, c := range rs.conns {
+			c.Close()
+		}
+		rs.mu.Unlock()
+		rs.wg.Wait()
+	})
+	return rs
+}
+
+func (rs *rawServer) url() string { return "ws://" + rs.ln.Addr().String() + "/" }
+
+// holdOpen reads client frames and discards them until the connection ends:
+// a server that never answers anything, pings included.
+func holdOpen(_ int, nc net.Conn, br *bufio.Reader) {
+	for {
+		h, err := ws.ReadHeader(br)
+		if err != nil {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, br, h.Length); err != nil {
+			return
+		}
+	}
+}
+
+// recorder collects a client's transitions.
+type recorder chan Transition
+
+func (r recorder) on(tr Transition) { r <- tr }
+
+// expect reads transitions and checks that they go to the given states in
+// order; it returns them.
+func (r recorder) expect(t *testing.T, states ...State) []Transition {
+	t.Helper()
+	var got []Transition
+	for _, want := range states {
+		select {
+		case tr := <-r:
+			got = append(got, tr)
+			require.Equal(t, want, tr.To, "transition %d: %v (err %v); so far %v", len(got), tr.To, tr.Err, got)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no transition to %v after %v", want, got)
+		}
+	}
+	return got
+}
+
+func newTestClient(t *testing.T, url string, o ClientOptions) (*Client, recorder) {
+	rec := make(recorder, 256)
+	o.OnState = rec.on
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	c, err := NewClient(url, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, c.Close()) })
+	return c, rec
+}
+
+func TestClientOptions(t *testing.T) {
+	_, err := NewClient("http://x/", ClientOptions{})
+	require.ErrorContains(t, err, "must be ws://")
+	_, err = NewClient("ws://x/", ClientOptions{PongTimeout: -1})
+	require.ErrorContains(t, err, "wsconn: ClientOptions.PongTimeout -1ns must be >= 0")
+	_, err = NewClient("ws://x/", ClientOptions{MaxAttempts: -2})
+	require.ErrorContains(t, err, "wsconn: ClientOptions.MaxAttempts -2 must be >= 0")
+	// Closing a client that never started: Idle → Closed, no goroutine.
+	c, rec := newTestClient(t, "ws://127.0.0.1:1/", ClientOptions{})
+	require.NoError(t, c.Close())
+	tr := rec.expect(t, StateClosed)
+	require.Equal(t, StateIdle, tr[0].From)
+	require.ErrorIs(t, c.Err(), ErrClientClosed)
+}
+
+// TestClientBackoffFullJitter: every delay is within [0, min(max, base·2^(n-1))]
+// and they are spread, not equal.
+func TestClientBackoffFullJitter(t *testing.T) {
+	c, err := NewClient("ws://x/", ClientOptions{BackoffBase: 10 * time.Millisecond, BackoffMax: 300 * time.Millisecond})
+	require.NoError(t, err)
+	defer c.Close()
+	rng := rand.New(rand.NewPCG(7, 7))
+	for failed := 0; failed <= 10; failed++ {
+		ceil := 10 * time.Millisecond << max(failed-1, 0)
+		ceil = min(ceil, 300*time.Millisecond)
+		seen := map[time.Duration]bool{}
+		for range 100 {
+			d := c.backoff(rng, failed)
+			require.GreaterOrEqual(t, d, time.Duration(0))
+			require.LessOrEqual(t, d, ceil, "failed=%d", failed)
+			seen[d] = true
+		}
+		require.Greater(t, len(seen), 50, "jitter spreads delays")
+	}
+}
+
+func TestClientOpenSendClose(t *testing.T) {
+	noLeaks(t)
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			s, addr := startServer(t, d, EchoHandler{}, Options{})
+			got := make(chan string, 1)
+			c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{
+				OnMessage: func(op ws.OpCode, p []byte) { got <- string(p) },
+			})
+			require.ErrorIs(t, c.Send(ws.OpText, []byte("early")), ErrNotOpen)
+			c.Start()
+			rec.expect(t, StateConnecting, StateOpen)
+			require.NoError(t, c.Send(ws.OpText, []byte("hello")))
+			require.Equal(t, "hello", <-got)
+			require.NoError(t, c.Close())
+			trs := rec.expect(t, StateClosing, StateClosed)
+			require.ErrorIs(t, trs[1].Err, ErrClientClosed)
+			waitFor(t, 5*time.Second, "server saw close 1000", func() bool {
+				return s.Stats().PeerCloses[ws.StatusNormalClosure] == 1 && s.Stats().Open == 0
+			})
+		})
+	}
+}
+
+func TestClientServerDropsConnection(t *testing.T) {
+	noLeaks(t)
+	rs := newRawServer(t, func(i int, nc net.Conn, br *bufio.Reader) {
+		if i == 0 {
+			return // the first connection is dropped right after the upgrade
+		}
+		holdOpen(i, nc, br)
+	})
+	c, rec := newTestClient(t, rs.url(), ClientOptions{BackoffBase: 10 * time.Millisecond})
+	c.Start()
+	trs := rec.expect(t, StateConnecting, StateOpen, StateBackoff, StateConnecting, StateOpen)
+	require.Error(t, trs[2].Err)
+	require.Equal(t, StateOpen, trs[2].From)
+	require.Equal(t, StateOpen, c.State())
+	require.NoError(t, c.Close())
+	rec.expect(t, StateClosing, StateClosed)
+}
+
+func TestClientServerRefuses(t *testing.T) {
+	noLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{BackoffBase: time.Millisecond, MaxAttempts: 3})
+	c.Start()
+	trs := rec.expect(t, StateConnecting, StateBackoff, StateConnecting, StateBackoff, StateConnecting, StateClosed)
+	require.Equal(t, 1, trs[1].Attempt)
+	require.Equal(t, 2, trs[3].Attempt)
+	require.ErrorContains(t, trs[5].Err, "gave up after 3 attempts")
+	<-c.Done()
+	require.ErrorContains(t, c.Err(), "connection refused")
+}
+
+func TestClientPongTimeout(t *testing.T) {
+	noLeaks(t)
+	rs := newRawServer(t, holdOpen) // reads pings, never answers
+	c, rec := newTestClient(t, rs.url(), ClientOptions{
+		PingInterval: 30 * time.Millisecond, PongTimeout: 60 * time.Millisecond, BackoffBase: time.Millisecond,
+	})
+	c.Start()
+	trs := rec.expect(t, StateConnecting, StateOpen, StateBackoff, StateConnecting, StateOpen)
+	require.ErrorIs(t, trs[2].Err, ErrPongTimeout)
+}
+
+// TestClientHeartbeatKeepsOpen: against a server that answers pings the
+// connection stays open over many ping intervals.
+func TestClientHeartbeatKeepsOpen(t *testing.T) {
+	noLeaks(t)
+	_, addr := startServer(t, DesignReactor, EchoHandler{}, Options{})
+	c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{PingInterval: 10 * time.Millisecond, PongTimeout: 500 * time.Millisecond})
+	c.Start()
+	rec.expect(t, StateConnecting, StateOpen)
+	time.Sleep(200 * time.Millisecond)
+	require.Equal(t, StateOpen, c.State())
+	require.Empty(t, rec)
+}
+
+func TestClientServerGoingAway(t *testing.T) {
+	noLeaks(t)
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			s, err := NewServer(d, EchoHandler{}, Options{})
+			require.NoError(t, err)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(ln) }()
+			c, rec := newTestClient(t, "ws://"+ln.Addr().String()+"/", ClientOptions{BackoffBase: time.Millisecond, MaxAttempts: 2})
+			c.Start()
+			rec.expect(t, StateConnecting, StateOpen)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			require.NoError(t, s.Shutdown(ctx))
+			require.ErrorIs(t, <-served, ErrServerClosed)
+			trs := rec.expect(t, StateClosing, StateBackoff, StateConnecting, StateBackoff, StateConnecting, StateClosed)
+			var ce *CloseError
+			require.True(t, errors.As(trs[0].Err, &ce), "closing because of %v", trs[0].Err)
+			require.Equal(t, ws.StatusGoingAway, ce.Code)
+			require.True(t, ce.Remote)
+		})
+	}
+}
+
+func TestClientCloseDuringBackoff(t *testing.T) {
+	noLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{BackoffBase: time.Hour, BackoffMax: time.Hour, Seed: 3})
+	c.Start()
+	trs := rec.expect(t, StateConnecting, StateBackoff)
+	require.Greater(t, trs[1].Delay, time.Second, "seed 3 gives a long delay")
+	start := time.Now()
+	require.NoError(t, c.Close())
+	require.Less(t, time.Since(start), 5*time.Second)
+	trs = rec.expect(t, StateClosed)
+	require.Equal(t, StateBackoff, trs[0].From)
+	require.ErrorIs(t, trs[0].Err, ErrClientClosed)
+	require.Equal(t, StateClosed, c.State())
+}
+
+func TestClientCloseWhileConnecting(t *testing.T) {
+	noLeaks(t)
+	// A listener that accepts and never answers the handshake.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	c, rec := newTestClient(t, "ws://"+ln.Addr().String()+"/", ClientOptions{HandshakeTimeout: time.Hour})
+	c.Start()
+	rec.expect(t, StateConnecting)
+	nc, err := ln.Accept()
+	require.NoError(t, err)
+	defer nc.Close()
+	require.NoError(t, c.Close())
+	trs := rec.expect(t, StateClosed)
+	require.Equal(t, StateConnecting, trs[0].From)
+}
