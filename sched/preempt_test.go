@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtlab/rtlab/internal/child"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,6 +33,17 @@ func TestPreemptOnRunsInChildWithOneP(t *testing.T) {
 	assert.Equal(t, time.Millisecond, res.Tick)
 	assert.Positive(t, res.Ticks)
 	assert.LessOrEqual(t, res.P50Delay, res.MaxDelay)
+}
+
+// A child killed at its context's deadline is reaped: nothing is left
+// running (TestMain checks for child processes too).
+func TestPreemptCancelledChildIsReaped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := Preempt(ctx, PreemptConfig{Loop: 30 * time.Second, AsyncPreemptOff: true})
+	require.ErrorIs(t, err, child.ErrTimeout)
+	assert.ErrorContains(t, err, "sched: sched.preempt")
+	assert.Empty(t, childPIDs())
 }
 
 func TestPreemptConfigErrors(t *testing.T) {

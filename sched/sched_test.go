@@ -1,12 +1,18 @@
 package sched
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rtlab/rtlab/internal/child"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -45,4 +51,24 @@ func childPIDs() []string {
 		}
 	}
 	return kids
+}
+
+var waitStdin = child.Register("sched_test.wait", func(string) int {
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+})
+
+// The leak check in TestMain sees a live child, and not a reaped one.
+func TestChildPIDsSeesLiveChild(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	p, err := waitStdin.Start(context.Background(), child.Options{Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	assert.Contains(t, childPIDs(), fmt.Sprint(p.Pid()))
+	require.NoError(t, p.Stdin.Close())
+	res, err := p.Wait()
+	require.NoError(t, err)
+	require.NoError(t, res.Err())
+	assert.NotContains(t, childPIDs(), fmt.Sprint(p.Pid()))
 }
