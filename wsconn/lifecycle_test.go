@@ -14,7 +14,7 @@ import (
 )
 
 func TestLifecycleValidate(t *testing.T) {
-	ok := Lifecycle{Server: gorillaChild, Conns: 1}
+	ok := Lifecycle{Server: goroutineChild, Conns: 1}
 	for _, tc := range []struct {
 		name string
 		mod  func(*Lifecycle)
@@ -39,7 +39,7 @@ func TestLifecycle(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	const conns = 200
 	r, err := Lifecycle{
-		Server: gorillaChild, Conns: conns, Messages: 5, MsgSize: 512,
+		Server: goroutineChild, Conns: conns, Messages: 5, MsgSize: 512,
 		Idle: 100 * time.Millisecond, Interval: 20 * time.Millisecond,
 	}.Run(context.Background())
 	require.NoError(t, err)
@@ -56,7 +56,7 @@ func TestLifecycle(t *testing.T) {
 	base, _ := r.Phase(PhaseBaseline)
 	est, _ := r.Phase(PhaseEstablish)
 	closed, _ := r.Phase(PhaseClose)
-	// gorilla over net/http holds one goroutine per connection.
+	// The goroutine design holds one goroutine per connection.
 	assert.GreaterOrEqual(t, est.End.Goroutines, base.End.Goroutines+conns)
 	assert.GreaterOrEqual(t, est.End.FDs, base.End.FDs+conns)
 	assert.LessOrEqual(t, closed.End.FDs, base.End.FDs)

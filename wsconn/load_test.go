@@ -6,44 +6,19 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"runtime"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
-// serveGorillaEcho is a reference echo server (gorilla/websocket over
-// net/http) the load generator is tested against.
-func serveGorillaEcho(ln net.Listener) (func(context.Context) error, error) {
-	up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			op, p, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(op, p); err != nil {
-				return
-			}
-		}
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	return srv.Shutdown, nil
-}
-
-var gorillaChild = RegisterServerChild("test.gorilla", serveGorillaEcho)
+// goroutineChild runs the goroutine design's echo server in a child process.
+var goroutineChild = designChildren[DesignGoroutine]
 
 // rawEcho serves WebSocket connections on ln with fn called for each
 // message (gobwas/ws directly), for servers that misbehave on purpose.
@@ -139,36 +114,46 @@ func TestLoadDialFails(t *testing.T) {
 }
 
 // TestLoadEcho is the invariant the benchmarks rely on: at 1000 connections
-// every message comes back intact, and when the load and the server are
-// gone, so are their goroutines and descriptors.
+// every message comes back intact, from each server, and when the load and
+// the server are gone, so are their goroutines and descriptors.
 func TestLoadEcho(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	conns := 1000
 	if testing.Short() {
 		conns = 200
 	}
-	g0, fd0 := runtime.NumGoroutine(), openFDs()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	stop, err := serveGorillaEcho(ln)
-	require.NoError(t, err)
+	for _, tc := range []struct {
+		name  string
+		serve ServeFunc
+	}{
+		{"goroutine", serveDesign(DesignGoroutine)},
+		{"reactor", serveDesign(DesignReactor)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g0, fd0 := runtime.NumGoroutine(), openFDs()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			stop, err := tc.serve(ln)
+			require.NoError(t, err)
 
-	res, err := Load{Addr: ln.Addr().String(), Conns: conns, Messages: 5, MsgSize: 100}.Run(context.Background())
-	require.NoError(t, err)
-	require.NoError(t, res.Err())
-	assert.Equal(t, uint64(conns*5), res.Sent)
-	assert.Equal(t, res.Sent, res.Received)
-	assert.Zero(t, res.Lost)
-	assert.Zero(t, res.Corrupted)
-	assert.Equal(t, conns, res.Opened)
-	assert.Zero(t, res.Conns, "all closed")
-	assert.Equal(t, uint64(conns), res.Connect.Count())
-	assert.Equal(t, res.Received, res.Echo.Count())
-	assert.Positive(t, res.Echo.Quantile(0.99))
-	assert.Positive(t, res.MsgsPerSec())
+			res, err := Load{Addr: ln.Addr().String(), Conns: conns, Messages: 5, MsgSize: 100}.Run(context.Background())
+			require.NoError(t, err)
+			require.NoError(t, res.Err())
+			assert.Equal(t, uint64(conns*5), res.Sent)
+			assert.Equal(t, res.Sent, res.Received)
+			assert.Zero(t, res.Lost)
+			assert.Zero(t, res.Corrupted)
+			assert.Equal(t, conns, res.Opened)
+			assert.Zero(t, res.Conns, "all closed")
+			assert.Equal(t, uint64(conns), res.Connect.Count())
+			assert.Equal(t, res.Received, res.Echo.Count())
+			assert.Positive(t, res.Echo.Quantile(0.99))
+			assert.Positive(t, res.MsgsPerSec())
 
-	require.NoError(t, stop(context.Background()))
-	waitBaseline(t, g0, fd0)
+			require.NoError(t, stop(context.Background()))
+			waitBaseline(t, g0, fd0)
+		})
+	}
 }
 
 // waitBaseline waits up to 10s for this process's goroutines and open
@@ -247,7 +232,7 @@ func TestLoadHeartbeat(t *testing.T) {
 
 func TestLoadChild(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	srv, err := gorillaChild.Start(context.Background())
+	srv, err := goroutineChild.Start(context.Background())
 	require.NoError(t, err)
 	defer srv.Close()
 	base, err := srv.GC()
@@ -278,9 +263,11 @@ func TestLoadChild(t *testing.T) {
 }
 
 func TestServerChildErrors(t *testing.T) {
-	_, err := ServerChild{}.Start(context.Background())
+	_, err := DesignChild("threads")
+	require.ErrorContains(t, err, `wsconn: unknown design "threads"`)
+	_, err = ServerChild{}.Start(context.Background())
 	require.ErrorContains(t, err, "wsconn: ServerChild is zero")
-	srv, err := gorillaChild.Start(context.Background())
+	srv, err := goroutineChild.Start(context.Background())
 	require.NoError(t, err)
 	err = srv.ctl.call("bogus", nil)
 	require.ErrorContains(t, err, `unknown command "bogus"`)

@@ -443,3 +443,34 @@ func (p *ServerProc) Close() error {
 	err := p.ctl.call("quit", nil)
 	return errors.Join(err, p.ctl.end())
 }
+
+// Echo servers of rtlab's own designs, runnable as children of any binary
+// that imports this package.
+var designChildren = map[Design]ServerChild{
+	DesignGoroutine: RegisterServerChild(string(DesignGoroutine), serveDesign(DesignGoroutine)),
+	DesignReactor:   RegisterServerChild(string(DesignReactor), serveDesign(DesignReactor)),
+}
+
+// serveDesign is an EchoHandler server of design d with default Options
+// (no server pings: a load's idle connections do not read until their next
+// flood, so they would answer late).
+func serveDesign(d Design) ServeFunc {
+	return func(ln net.Listener) (func(context.Context) error, error) {
+		s, err := NewServer(d, EchoHandler{}, Options{})
+		if err != nil {
+			return nil, err
+		}
+		go func() { _ = s.Serve(ln) }()
+		return s.Shutdown, nil
+	}
+}
+
+// DesignChild returns the ServerChild that runs an echo server of design d
+// (EchoHandler, default Options) in a child process.
+func DesignChild(d Design) (ServerChild, error) {
+	s, ok := designChildren[d]
+	if !ok {
+		return ServerChild{}, fmt.Errorf("wsconn: unknown design %q; want %q or %q", d, DesignGoroutine, DesignReactor)
+	}
+	return s, nil
+}

@@ -1,0 +1,261 @@
+package rtlab
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gorilla/websocket"
+	"github.com/rtlab/rtlab/wsconn"
+)
+
+// The servers of the memory-per-connection benchmarks, each run in a child
+// process of this test binary while its clients run in another, so that the
+// server's RSS, read from outside through /proc, holds nothing of theirs.
+var wsLoadServers = []struct {
+	name  string
+	child wsconn.ServerChild
+}{
+	{"goroutine", wsMust(wsconn.DesignChild(wsconn.DesignGoroutine))},
+	{"reactor", wsMust(wsconn.DesignChild(wsconn.DesignReactor))},
+	{"gorilla", wsconn.RegisterServerChild("gorilla", serveGorillaEcho)},
+}
+
+func wsMust[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// wsEchoServers are the servers of BenchmarkWSEcho and BenchmarkWSLifecycle:
+// rtlab's own designs.
+var wsEchoServers = []string{"goroutine", "reactor"}
+
+var wsLifecycleCSV = flag.String("wsload.csv", "", "`dir`ectory to write BenchmarkWSLifecycle's memory traces to, one CSV per row")
+
+// serveGorillaEcho is the peer: a gorilla/websocket echo server over
+// net/http, configured as its documentation shows (default Upgrader, which
+// reuses net/http's 4 KiB read and write buffers of the hijacked connection).
+func serveGorillaEcho(ln net.Listener) (func(context.Context) error, error) {
+	var up websocket.Upgrader
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			op, p, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(op, p); err != nil {
+				return
+			}
+		}
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return srv.Shutdown, nil
+}
+
+func wsServer(b *testing.B, name string) wsconn.ServerChild {
+	for _, s := range wsLoadServers {
+		if s.name == name {
+			return s.child
+		}
+	}
+	b.Fatalf("no server %q", name)
+	return wsconn.ServerChild{}
+}
+
+// BenchmarkWSIdleConns measures what an idle connection costs a server:
+// its RSS growth per connection (B/conn), read from outside the server
+// process after one echo on every connection and a forced GC, with the
+// clients in another process; heap-B/conn and goroutines/conn are the
+// server runtime's own figures over the same interval, stack-B/conn the part
+// of B/conn that is goroutine stacks.
+func BenchmarkWSIdleConns(b *testing.B) {
+	conns := []int{1000, 9000}
+	if testing.Short() {
+		conns = conns[:1]
+	}
+	for _, s := range wsLoadServers {
+		b.Run("server="+s.name, func(b *testing.B) {
+			for _, n := range conns {
+				b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) { benchIdleConns(b, s.child, n) })
+			}
+		})
+	}
+}
+
+func benchIdleConns(b *testing.B, srv wsconn.ServerChild, conns int) {
+	ctx := context.Background()
+	var rss, heap, stacks, gs float64
+	var runs int
+	for b.Loop() {
+		p, err := srv.Start(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		base, err := p.GC()
+		if err != nil {
+			b.Fatal(err)
+		}
+		lc, err := wsconn.Load{Addr: p.Addr(), Conns: conns}.OpenChild(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := lc.Flood(1)
+		if err == nil {
+			err = res.Err()
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := p.GC()
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := float64(conns)
+		rss += (float64(st.RSS) - float64(base.RSS)) / n
+		heap += (float64(st.HeapLive) - float64(base.HeapLive)) / n
+		stacks += (float64(st.Stacks) - float64(base.Stacks)) / n
+		gs += (float64(st.Goroutines) - float64(base.Goroutines)) / n
+		runs++
+		if _, err := lc.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r := float64(runs)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(rss/r, "B/conn")
+	b.ReportMetric(heap/r, "heap-B/conn")
+	b.ReportMetric(stacks/r, "stack-B/conn")
+	b.ReportMetric(gs/r, "goroutines/conn")
+}
+
+// BenchmarkWSEcho measures echo latency and throughput at 1000 connections,
+// all sending at once, one message in flight each, server and clients in
+// separate processes. A lost or corrupted message fails the benchmark.
+func BenchmarkWSEcho(b *testing.B) {
+	perFlood := 20
+	if testing.Short() {
+		perFlood = 5
+	}
+	for _, name := range wsEchoServers {
+		b.Run("server="+name, func(b *testing.B) {
+			b.Run("conns=1000", func(b *testing.B) {
+				for _, size := range []int{64, 4096} {
+					b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+						benchEcho(b, wsServer(b, name), 1000, size, perFlood)
+					})
+				}
+			})
+		})
+	}
+}
+
+func benchEcho(b *testing.B, srv wsconn.ServerChild, conns, size, perFlood int) {
+	ctx := context.Background()
+	p, err := srv.Start(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	lc, err := wsconn.Load{Addr: p.Addr(), Conns: conns, MsgSize: size}.OpenChild(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lc.Close()
+	for b.Loop() {
+		if _, err := lc.Flood(perFlood); err != nil {
+			b.Fatal(err)
+		}
+	}
+	res, err := lc.Close()
+	if err == nil {
+		err = res.Err()
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(res.Echo.Quantile(0.50).Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(res.Echo.Quantile(0.99).Nanoseconds()), "p99-ns")
+	b.ReportMetric(float64(res.Echo.Quantile(0.999).Nanoseconds()), "p999-ns")
+	b.ReportMetric(res.MsgsPerSec(), "msgs/s")
+}
+
+// BenchmarkWSLifecycle traces a server's memory through establish (9000
+// connections; 1000 with -short) → flood (20 messages each) → idle → close
+// → GC → FreeOSMemory: establish-B/conn is the RSS growth of establishing,
+// flood-B/conn that of the flood alone, close-returned-% the share of the
+// growth given back to the OS after close and a GC, free-returned-% after
+// debug.FreeOSMemory. -wsload.csv=dir writes each trace as CSV.
+func BenchmarkWSLifecycle(b *testing.B) {
+	conns := 9000
+	if testing.Short() {
+		conns = 1000
+	}
+	for _, name := range wsEchoServers {
+		b.Run("server="+name, func(b *testing.B) {
+			b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+				benchLifecycle(b, name, wsServer(b, name), conns)
+			})
+		})
+	}
+}
+
+func benchLifecycle(b *testing.B, name string, srv wsconn.ServerChild, conns int) {
+	var est, flood, closed, freed float64
+	var runs int
+	for b.Loop() {
+		r, err := wsconn.Lifecycle{Server: srv, Conns: conns}.Run(context.Background())
+		if err == nil {
+			err = r.Load.Err()
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		est += r.EstablishPerConn()
+		flood += r.FloodPerConn()
+		closed += r.CloseReturned()
+		freed += r.FreeReturned()
+		runs++
+		if testing.Verbose() {
+			for _, p := range r.Phases {
+				b.Logf("%-9s ΔRSS %+11d ΔVSS %+11d Δheap %+11d Δstacks %+10d Δgoroutines %+6d",
+					p.Phase, p.DRSS, p.DVSS, p.DHeapInUse, p.DStacks, p.DGoroutines)
+			}
+		}
+		if *wsLifecycleCSV != "" {
+			path := filepath.Join(*wsLifecycleCSV, fmt.Sprintf("lifecycle-%s-%d.csv", name, conns))
+			f, err := os.Create(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			err = r.WriteCSV(f)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	n := float64(runs)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(est/n, "establish-B/conn")
+	b.ReportMetric(flood/n, "flood-B/conn")
+	b.ReportMetric(closed/n, "close-returned-%")
+	b.ReportMetric(freed/n, "free-returned-%")
+}
