@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"testing"
@@ -245,6 +247,16 @@ func TestLoadChild(t *testing.T) {
 	st, err := srv.Stats()
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, st.FDs, base.FDs+30, "the server holds the connections")
+
+	mc, err := srv.MemClasses()
+	require.NoError(t, err)
+	assert.Positive(t, mc["heap/objects:bytes"])
+	assert.Positive(t, mc["total:bytes"])
+	prof := filepath.Join(t.TempDir(), "heap.pprof")
+	require.NoError(t, srv.WriteHeapProfile(prof))
+	fi, err := os.Stat(prof)
+	require.NoError(t, err)
+	assert.Positive(t, fi.Size())
 
 	res, err := lc.Flood(4)
 	require.NoError(t, err)

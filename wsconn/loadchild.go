@@ -11,6 +11,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -365,6 +367,16 @@ func serverChildMain(addr string, serve ServeFunc) int {
 			ser, err := smp.Stop()
 			smp = nil
 			return samplesReply{Series: ser, Phases: phases}, false, err
+		case "memclasses":
+			return memClasses(), false, nil
+		case "heapprofile":
+			f, err := os.Create(arg)
+			if err != nil {
+				return nil, false, err
+			}
+			runtime.GC()
+			err = pprof.Lookup("heap").WriteTo(f, 0)
+			return nil, false, errors.Join(err, f.Close())
 		case "quit":
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -389,6 +401,24 @@ func serverChildMain(addr string, serve ServeFunc) int {
 		return 1
 	}
 	return 0
+}
+
+// memClasses reads every /memory/classes/ metric of runtime/metrics: where
+// the runtime's mapped memory is, byte for byte (heap objects, free and
+// released heap, stacks, metadata, ...).
+func memClasses() map[string]uint64 {
+	var samples []metrics.Sample
+	for _, d := range metrics.All() {
+		if strings.HasPrefix(d.Name, "/memory/classes/") && d.Kind == metrics.KindUint64 {
+			samples = append(samples, metrics.Sample{Name: d.Name})
+		}
+	}
+	metrics.Read(samples)
+	m := make(map[string]uint64, len(samples))
+	for _, s := range samples {
+		m[strings.TrimPrefix(s.Name, "/memory/classes/")] = s.Value.Uint64()
+	}
+	return m
 }
 
 // ServerProc is a ServerChild running.
@@ -437,6 +467,21 @@ func (p *ServerProc) GC() (ProcStats, error) { return p.stats("gc") }
 // FreeOSMemory runs debug.FreeOSMemory in the server (a GC that also returns
 // every free page to the OS at once), then reads its memory.
 func (p *ServerProc) FreeOSMemory() (ProcStats, error) { return p.stats("free") }
+
+// MemClasses returns the server runtime's /memory/classes/ metrics, keyed
+// by the name after that prefix ("heap/objects:bytes", "os-stacks:bytes"),
+// to see where its RSS goes.
+func (p *ServerProc) MemClasses() (map[string]uint64, error) {
+	var m map[string]uint64
+	err := p.ctl.call("memclasses", &m)
+	return m, err
+}
+
+// WriteHeapProfile makes the server run a GC and write its heap profile
+// (pprof format, for go tool pprof) to the file path.
+func (p *ServerProc) WriteHeapProfile(path string) error {
+	return p.ctl.call("heapprofile "+path, nil)
+}
 
 // Close shuts the server down and waits for its process to exit.
 func (p *ServerProc) Close() error {
