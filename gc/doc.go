@@ -1,0 +1,133 @@
+// Package gc builds heaps of a known shape, runs Go's collector over them
+// and reports what it cost, so that claims like "low survival and low
+// pointer density make GC cheap" are measured with the heap that produced
+// them, not asserted.
+//
+// # Heap shapes
+//
+// A Shape is a live heap of Live bytes made of 512-byte units held in a
+// table. Churning it allocates new units; Survival of them replace the
+// oldest live units (first in, first out) and the rest die at once, so the
+// live heap stays at Live while the dial moves how long objects live: the
+// generational hypothesis ("most objects die young") as a number.
+// PointerDensity chooses what a unit is made of:
+//
+//	none  one pointer-free 512-byte block              2.0 ptrs/KiB
+//	low   two 256-byte structs, one pointer each       5.9 ptrs/KiB
+//	high  eight 64-byte nodes, seven pointers each   112.2 ptrs/KiB
+//
+// The densities count every non-nil pointer of the live heap per KiB of it,
+// the table's one pointer per unit included (which is why none is 2, not
+// 0: something must point at a block to keep it alive). Pointers stay inside
+// their unit, so a replaced unit is garbage as a whole. The tests check the
+// runtime agrees: the live heap it marks is Live within 10% before and after
+// churning, and Pointers per measured KiB is the density above within 10%.
+//
+// # What Run reports
+//
+// Run(shape) builds the heap, collects once, churns Shape.Alloc bytes
+// through it and returns a Report from runtime/metrics deltas over the
+// churn (RunWith does the same under a Setting and restores the one it
+// found). Its figures, and the root benchmark units they become:
+//
+//   - GCCycles (gcs/op): one op of the benchmarks allocates one live heap's
+//     worth, so GOGC=100 predicts about one cycle per op: the heap may grow
+//     by 100% of the live heap between cycles. Expect less, 0.5 to 0.8 at
+//     GOGC=100: what is allocated while a cycle marks is counted live by
+//     that cycle (allocate-black), so the measured live heap, and with it
+//     the next goal, is bigger than Live. The slower the mark (more
+//     pointers, fewer idle CPUs), the bigger that floating garbage.
+//   - PauseP50, PauseP99, PauseMax (p50-pause-ns, p99-pause-ns): quantiles of
+//     the stop-the-world pauses of /sched/pauses/total/gc:seconds, two per
+//     cycle (sweep termination, mark termination). Marking is concurrent,
+//     so expect the median near 100-250us whatever the shape: no pause is
+//     proportional to the heap. The p99 is the time to stop every thread,
+//     and a thread the OS has descheduled cannot stop until it runs again:
+//     on a loaded machine it reads in milliseconds, which is the machine.
+//   - GCCPUShare (gc-cpu-%): /cpu/classes/gc/total over /cpu/classes/total,
+//     GC CPU over the CPU the process could use (GOMAXPROCS x wall time).
+//     It includes idle-priority mark workers: with one mutator goroutine on
+//     two Ps, the idle P marks, CPU that would otherwise go unused.
+//   - ScanHeap (scan-B/cycle): the scannable heap at the last cycle,
+//     /gc/scan/heap. Pointer-free blocks add nothing (none reads as the
+//     table alone), but a small object with any pointer adds its whole size:
+//     low and high both read as about the whole heap, so this figure tells
+//     pointer-free from pointerful, and ptrs/KiB tells low from high.
+//   - PtrsPerKiB (ptrs/KiB): the real density of the live heap, above.
+//   - HeapLive, HeapGoal, AllocBytes, AllocRate: from the same deltas.
+//   - PeakRSS (peak-RSS-B): the kernel's RSS high-water mark over the run,
+//     reset at the start (/proc/self/clear_refs), so nothing samples it.
+//
+// # The claim table
+//
+// BenchmarkGCShape crosses survival {0.05, 0.2, 0.5} with pointers {none,
+// low, high}. Expect pointer density to set the cost and survival to barely
+// move it. Go's collector is not generational: every cycle marks the whole
+// live heap, young or old, so at a fixed live heap the work per cycle and
+// the cycles per byte allocated do not depend on how long objects live.
+// What does move the cost is what marking must do per live byte: nothing
+// inside a pointer-free block, a pointer per 256 bytes for low, every word
+// for high; GC CPU rises three- to four-fold from none to high, and
+// so does the time per op. Low survival makes GC cheap in a generational
+// collector (V8's scavenger, the JVM's young generation), where a minor
+// collection touches only survivors; in Go it helps only by keeping the
+// live heap small.
+//
+// # Settings
+//
+// BenchmarkGCSetting runs one shape under GOGC 50, 100, 200, and GOGC=off
+// with GOMEMLIMIT = 4 x live + 16 MiB. As the GC guide
+// (https://go.dev/doc/gc-guide) predicts: halving GOGC about doubles the
+// cycles and raises GC CPU while lowering peak RSS; doubling it does the
+// reverse. With GOGC off, the collector runs only when the runtime's total
+// memory nears the limit, so RSS rises to the limit and cycles are as few
+// as the limit allows (here about as few as GOGC=200, whose heap is of the
+// same size). Setting.Apply sets both dials with debug.SetGCPercent and
+// debug.SetMemoryLimit and returns the function that restores them.
+//
+// # The cost of looking
+//
+// BenchmarkGCObserve times three ways for a program to look at its own
+// heap, while a Churner churns a heap on another goroutine (p50-ns, p99-ns):
+// runtime/metrics.Read is around a microsecond and never stops the world;
+// runtime.ReadMemStats stops the world, tens of microseconds at the median
+// and milliseconds at the tail, for the reason pauses have tails; a heap
+// profile (what /debug/pprof/heap serves) walks, symbolizes and compresses
+// every sampled allocation site: milliseconds. Read runtime/metrics in
+// anything that runs periodically.
+//
+// # The Sampler
+//
+// StartSampler records a Series beside any workload: every interval, the
+// time, RSS, VSS, heap live, heap goal, stacks, goroutines, GC cycles and
+// the longest GC pause since the previous sample, optionally streamed as
+// CSV; Stop returns the series. It lives in internal/sampler, shared with
+// wsconn's lifecycle trace, and is re-exported here. BenchmarkGCSampler
+// measures its overhead (overhead-%: the sampler thread's CPU time over the
+// process's CPU capacity, as gc-cpu-% is) at 10ms and 100ms beside a churn
+// loop, and its CPU per sample (cpu-ns/sample): expect well under 1% at
+// 10ms, and several times less at 100ms (not quite ten: a sample costs more
+// when it finds cold caches and a sleeping thread).
+//
+// # Commands
+//
+// The figures, as the suite reports them (-short shrinks the live heap from
+// 32 MiB to 8 MiB):
+//
+//	go test -run '^$' -bench 'BenchmarkGC' -count 3 . | go tool benchstat -
+//
+// The root TestMain prints "gc: greentea" or "gc: classic" (and the
+// goexperiment) before the results. To compare Go 1.26's default Green Tea
+// collector with the previous one, save one results file per collector and
+// let benchstat put them side by side by that line (the go and
+// goexperiment lines differ too, so they are ignored):
+//
+//	go test -run '^$' -bench 'BenchmarkGCShape' -count 6 . > greentea.txt
+//	GOEXPERIMENT=nogreenteagc go test -run '^$' -bench 'BenchmarkGCShape' -count 6 . > classic.txt
+//	go tool benchstat -col gc -ignore go,goexperiment greentea.txt classic.txt
+//
+// Green Tea marks small objects span by span rather than object by object,
+// for memory locality, so its gains should show on heaps of many small
+// pointerful objects (the high row) and grow with cores; on two shared
+// cores expect differences within the noise unless -count is raised.
+package gc
