@@ -84,7 +84,8 @@ func TestMeasureBadInput(t *testing.T) {
 // agree: go test -run TestClassTable -v ./alloc/
 func TestClassTable(t *testing.T) {
 	classes := Classes()
-	t.Logf("%d size classes, large objects above %d bytes in %d-byte pages", len(classes), MaxSmall(), PageSize)
+	t.Logf("%d size classes up to %d bytes; requests over %d bytes are large, in %d-byte pages",
+		len(classes), MaxSmall(), MaxSmall()-mallocHeaderSize, PageSize)
 	t.Logf("%5s %7s %10s %8s", "class", "bytes", "heap-B/obj", "objects")
 	for i, c := range classes {
 		// An 8-byte pointer-free object would be packed by the tiny
