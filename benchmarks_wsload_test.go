@@ -95,52 +95,67 @@ func BenchmarkWSIdleConns(b *testing.B) {
 }
 
 func benchIdleConns(b *testing.B, srv wsconn.ServerChild, conns int) {
-	ctx := context.Background()
-	var rss, heap, stacks, gs float64
+	var sum wsIdle
 	var runs int
 	for b.Loop() {
-		p, err := srv.Start(ctx)
+		r, err := measureIdle(srv, conns)
 		if err != nil {
 			b.Fatal(err)
 		}
-		base, err := p.GC()
-		if err != nil {
-			b.Fatal(err)
-		}
-		lc, err := wsconn.Load{Addr: p.Addr(), Conns: conns}.OpenChild(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		res, err := lc.Flood(1)
-		if err == nil {
-			err = res.Err()
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		st, err := p.GC()
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := float64(conns)
-		rss += (float64(st.RSS) - float64(base.RSS)) / n
-		heap += (float64(st.HeapLive) - float64(base.HeapLive)) / n
-		stacks += (float64(st.Stacks) - float64(base.Stacks)) / n
-		gs += (float64(st.Goroutines) - float64(base.Goroutines)) / n
+		sum.rss += r.rss
+		sum.heap += r.heap
+		sum.stacks += r.stacks
+		sum.goroutines += r.goroutines
 		runs++
-		if _, err := lc.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if err := p.Close(); err != nil {
-			b.Fatal(err)
-		}
 	}
-	r := float64(runs)
+	n := float64(runs)
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(rss/r, "B/conn")
-	b.ReportMetric(heap/r, "heap-B/conn")
-	b.ReportMetric(stacks/r, "stack-B/conn")
-	b.ReportMetric(gs/r, "goroutines/conn")
+	b.ReportMetric(sum.rss/n, "B/conn")
+	b.ReportMetric(sum.heap/n, "heap-B/conn")
+	b.ReportMetric(sum.stacks/n, "stack-B/conn")
+	b.ReportMetric(sum.goroutines/n, "goroutines/conn")
+}
+
+// wsIdle is what an idle connection costs a server, per connection.
+type wsIdle struct{ rss, heap, stacks, goroutines float64 }
+
+// measureIdle starts the server and, in another process, conns clients that
+// each echo one message, then reads the server after a forced GC against
+// its own baseline (also after a GC).
+func measureIdle(srv wsconn.ServerChild, conns int) (wsIdle, error) {
+	ctx := context.Background()
+	p, err := srv.Start(ctx)
+	if err != nil {
+		return wsIdle{}, err
+	}
+	defer p.Close()
+	base, err := p.GC()
+	if err != nil {
+		return wsIdle{}, err
+	}
+	lc, err := wsconn.Load{Addr: p.Addr(), Conns: conns}.OpenChild(ctx)
+	if err != nil {
+		return wsIdle{}, err
+	}
+	defer lc.Close()
+	res, err := lc.Flood(1)
+	if err == nil {
+		err = res.Err()
+	}
+	if err != nil {
+		return wsIdle{}, err
+	}
+	st, err := p.GC()
+	if err != nil {
+		return wsIdle{}, err
+	}
+	per := func(after, before uint64) float64 { return (float64(after) - float64(before)) / float64(conns) }
+	return wsIdle{
+		rss:        per(st.RSS, base.RSS),
+		heap:       per(st.HeapLive, base.HeapLive),
+		stacks:     per(st.Stacks, base.Stacks),
+		goroutines: per(st.Goroutines, base.Goroutines),
+	}, nil
 }
 
 // BenchmarkWSEcho measures echo latency and throughput at 1000 connections,
