@@ -116,6 +116,12 @@
 //
 //	go test -run '^$' -bench 'BenchmarkGC' -count 3 . | go tool benchstat -
 //
+// The claim table as a table, survival down and pointers across, one per
+// unit:
+//
+//	go test -run '^$' -bench 'BenchmarkGCShape' -short -count 3 . > shape.txt
+//	go tool benchstat -row /survival -col /ptrs shape.txt
+//
 // The root TestMain prints "gc: greentea" or "gc: classic" (and the
 // goexperiment) before the results. To compare Go 1.26's default Green Tea
 // collector with the previous one, save one results file per collector and
