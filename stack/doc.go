@@ -1,0 +1,70 @@
+// Package stack shows how goroutine stacks grow, next to the fixed stack a
+// JavaScript engine gives its one thread.
+//
+// # Growable stacks
+//
+// A goroutine starts with a small stack (2 KiB, see below). When a call does
+// not fit, the runtime allocates a stack twice the size, copies the old one
+// into it and fixes every pointer into it, then frees the old one. Recurse
+// shows it: a recursion to a given depth in a fresh goroutine, with Small
+// frames (a few words, 48 bytes on linux/amd64) or Large ones (1 KiB of live
+// locals), reports the stack bytes in use at the deepest point and every copy
+// on the way down. Both are measured from inside the recursion, not computed:
+// the first frame passes a pointer to one of its locals down, the runtime
+// adjusts that pointer whenever it moves the stack, so its address gives the
+// bytes in use and its changes count the copies (see probe in recurse.go).
+// Expect the copies to be log2(peak/2 KiB) or a little more, each at just
+// under a power of two, and the time to grow linearly with depth: a copy
+// walks every frame on the stack to adjust its pointers, so copying costs per
+// frame, and with doubling each frame is copied about once on average.
+// Depth 1,000,000 works with Small frames (48 MB of stack); with Large ones
+// it would need 1 GiB and the default limit (debug.SetMaxStack, 1e9 bytes)
+// allows a 512 MiB stack, so Recurse returns ErrStackOverflow there rather
+// than let the runtime kill the process.
+//
+// # A fixed stack, and Go's own limit
+//
+// RecurseFixed and FixedMaxDepth run the same recursion under a fixed budget,
+// by default 984 KiB (DefaultBudget, V8's --stack-size on x64): each frame
+// compares the bytes really in use with the budget and, past it, the
+// recursion unwinds with ErrStackOverflow, like JavaScript's "RangeError:
+// Maximum call stack size exceeded". GoMaxDepth runs it in a child process
+// with debug.SetMaxStack set to the same budget and reports how deep it got
+// before the runtime's fatal "goroutine stack exceeds 1007616-byte limit".
+//
+// Go gets about half as deep: 10.9 thousand Small frames against 21.0
+// thousand, 491 Large frames against 946, with 984 KiB. A Go stack only ever
+// doubles, so the largest stack a goroutine can have is the largest power of
+// two under the limit, 512 KiB here; the runtime refuses the next doubling
+// to 1 MiB even though 984 KiB would have been enough for the next frame. A
+// fixed stack uses all of its budget. With the default limit of 1e9 bytes the
+// same rule caps a goroutine at 512 MiB.
+//
+// # Start size and shrinking
+//
+// Spawn measures the cost of starting a goroutine and the stack it starts
+// with. Since Go 1.19 (GODEBUG=adaptivestackstart=1, the default) every GC
+// sets the start size to the average stack it scanned, plus the runtime's
+// guard, rounded up to a power of two; StartSize compares, in child
+// processes, a program whose goroutines use about 8 KiB: adaptive, new
+// goroutines start at 16 KiB and are not copied; with =0 they start at
+// 2 KiB and are copied three times each. Stacks also shrink: a GC halves a
+// stack that is less than a quarter used. Shrink parks goroutines that grew
+// to 512 KiB and forces GCs: the stack memory falls back to a few KiB per
+// goroutine, and their next deep descent copies the stack again; with
+// GODEBUG=gcshrinkstackoff=1 the memory stays and nothing is copied twice.
+//
+// # Closures and escape
+//
+// A closure costs an allocation only when it outlives the frame that made
+// it: EscapingClosure (returned from a function: one allocation) against
+// StackClosure (passed down, only called: none). The tests prove both with
+// testing.AllocsPerRun; -gcflags=-m shows the compiler's reasoning.
+//
+// # See it
+//
+//	go test -run '^$' -bench 'BenchmarkStack' . | go tool benchstat -col /frame -
+//	go test -run '^$' -bench . ./stack/ | go tool benchstat -
+//	go test -v -run 'Example' ./stack/
+//	go build -gcflags=-m ./stack/ 2>&1 | grep closure.go
+package stack

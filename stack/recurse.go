@@ -1,0 +1,372 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"time"
+	"unsafe"
+
+	"github.com/rtlab/rtlab/internal/rtmetrics"
+)
+
+// Frame is the size of the frame each level of the recursion puts on the
+// stack.
+type Frame int
+
+const (
+	// Small is a frame of a few words: a pointer, a counter, a return
+	// address and a frame pointer.
+	Small Frame = iota + 1
+	// Large is a frame holding 1 KiB of locals that stay live across the
+	// recursive call, so the compiler cannot drop or shrink them.
+	Large
+)
+
+// String is "small" or "large", the value used in benchmark names.
+func (f Frame) String() string {
+	switch f {
+	case Small:
+		return "small"
+	case Large:
+		return "large"
+	}
+	return fmt.Sprintf("Frame(%d)", int(f))
+}
+
+func (f Frame) check() error {
+	if f != Small && f != Large {
+		return fmt.Errorf("stack: frame %v must be stack.Small or stack.Large", f)
+	}
+	return nil
+}
+
+// DefaultBudget is the fixed model's stack budget: 984 KiB, V8's default
+// --stack-size on x64, the limit behind JavaScript's "RangeError: Maximum
+// call stack size exceeded".
+const DefaultBudget = 984 << 10
+
+// minBudget keeps budgets above what the runtime itself needs on a
+// goroutine stack; a child under a smaller SetMaxStack could die before the
+// experiment starts.
+const minBudget = 16 << 10
+
+// goMaxStack is the runtime's default limit (runtime.maxstacksize: 1e9 bytes
+// on 64-bit, 250e6 on 32-bit). A stack only ever doubles, so the largest stack
+// a goroutine can have is the largest power of two not above it: 512 MiB on
+// 64-bit.
+var goMaxStack = func() int {
+	if bits.UintSize == 64 {
+		return 1_000_000_000
+	}
+	return 250_000_000
+}()
+
+// goUsable is what Recurse lets the recursion use before it reports an
+// overflow instead of letting the runtime kill the process: the largest
+// stack, less room for the frames above the probe and the runtime's guard.
+var goUsable = largestPow2(goMaxStack) - 8<<10
+
+// largestPow2 is the largest power of two not above n (n > 0).
+func largestPow2(n int) int { return 1 << (bits.Len(uint(n)) - 1) }
+
+// ErrStackOverflow is the error a recursion returns instead of crashing
+// when it would go past its budget: the analog of JavaScript's "RangeError:
+// Maximum call stack size exceeded". Test for it with errors.Is; the
+// concrete error is an *OverflowError.
+var ErrStackOverflow = errors.New("stack: maximum call stack size exceeded")
+
+// OverflowError tells how deep a recursion got before its next frame would
+// have gone past Budget.
+type OverflowError struct {
+	Frame      Frame
+	Depth      int // deepest frame that ran
+	StackBytes int // stack bytes in use at that frame
+	Budget     int // the budget the next frame would have exceeded
+}
+
+func (e *OverflowError) Error() string {
+	return fmt.Sprintf("stack: maximum call stack size exceeded: frame=%v reached depth %d using %d of %d bytes",
+		e.Frame, e.Depth, e.StackBytes, e.Budget)
+}
+
+// Unwrap makes errors.Is(err, ErrStackOverflow) true.
+func (e *OverflowError) Unwrap() error { return ErrStackOverflow }
+
+// Growth is one copy of the stack observed on the way down.
+type Growth struct {
+	Depth      int // frame that found the stack moved
+	StackBytes int // bytes in use at that frame, just above the old stack's size
+}
+
+// Result is one recursion to its target depth.
+type Result struct {
+	Frame      Frame
+	Depth      int // frames of the recursive function on the stack at the deepest point
+	StackBytes int // stack bytes in use at the deepest point, measured
+	Growths    int // times the runtime copied the stack on the way down, observed
+	Steps      []Growth
+	StartBytes int           // /gc/stack/starting-size:bytes when the goroutine was made
+	Elapsed    time.Duration // spawn, descend, unwind
+}
+
+// Recurse runs a recursion to depth in a fresh goroutine and reports the
+// stack bytes it used at the deepest point and the stack copies on the way.
+//
+// Go grows the stack on demand, so any depth works as long as the stack fits
+// under the runtime's maximum (debug.SetMaxStack, 1e9 bytes by default on
+// 64-bit, so at most a 512 MiB stack). Depth 1,000,000 fits with Small frames
+// (about 64 MiB) but not with Large ones (over 1 GiB): rather than let the
+// runtime kill the process, Recurse returns an *OverflowError (wrapping
+// ErrStackOverflow) when the stack in use passes the default maximum. A
+// caller that lowered debug.SetMaxStack gets the runtime's fatal error.
+func Recurse(depth int, frame Frame) (Result, error) {
+	if depth <= 0 {
+		return Result{}, fmt.Errorf("stack: depth %d must be > 0", depth)
+	}
+	if err := frame.check(); err != nil {
+		return Result{}, err
+	}
+	return run(config{target: depth, frame: frame, limit: goUsable})
+}
+
+// RecurseFixed is Recurse under a fixed stack budget, the way a JavaScript
+// engine runs: every frame compares the stack bytes really in use with budget
+// and, past it, the recursion unwinds and returns an *OverflowError
+// (errors.Is(err, ErrStackOverflow)) with the depth reached. It never
+// crashes. The Result then holds the deepest frame that fit.
+func RecurseFixed(depth int, frame Frame, budget int) (Result, error) {
+	if depth <= 0 {
+		return Result{}, fmt.Errorf("stack: depth %d must be > 0", depth)
+	}
+	if err := frame.check(); err != nil {
+		return Result{}, err
+	}
+	if err := checkBudget(budget); err != nil {
+		return Result{}, err
+	}
+	return run(config{target: depth, frame: frame, limit: budget})
+}
+
+func checkBudget(budget int) error {
+	if budget < minBudget || budget > goUsable {
+		return fmt.Errorf("stack: budget %d bytes must be between %d and %d", budget, minBudget, goUsable)
+	}
+	return nil
+}
+
+// MaxDepth is how deep a recursion got under a stack budget before it
+// overflowed.
+type MaxDepth struct {
+	Model      string // "fixed" (this package's JS-like check) or "go" (debug.SetMaxStack in a child)
+	Frame      Frame
+	Budget     int // bytes
+	Depth      int // deepest frame that ran
+	StackBytes int // stack bytes in use at that frame, measured
+	Growths    int // stack copies on the way down
+	// StackSize is, for model go, the size of the stack when the runtime
+	// refused to double it, read from its message: the largest power of two
+	// under Budget. 0 for model fixed.
+	StackSize int
+	// Message is the overflow as reported: the runtime's "goroutine stack
+	// exceeds" line for model go, the *OverflowError text for model fixed.
+	Message string
+}
+
+// FixedMaxDepth recurses with no depth target under the fixed budget until
+// the budget stops it, and reports where: the depth a JavaScript engine with
+// --stack-size=budget would reach with frames of this size.
+func FixedMaxDepth(frame Frame, budget int) (MaxDepth, error) {
+	if err := frame.check(); err != nil {
+		return MaxDepth{}, err
+	}
+	if err := checkBudget(budget); err != nil {
+		return MaxDepth{}, err
+	}
+	r, err := run(config{target: math.MaxInt, frame: frame, limit: budget})
+	var over *OverflowError
+	if !errors.As(err, &over) {
+		return MaxDepth{}, fmt.Errorf("stack: fixed model did not overflow: %v", err)
+	}
+	return MaxDepth{
+		Model: "fixed", Frame: frame, Budget: budget,
+		Depth: r.Depth, StackBytes: r.StackBytes, Growths: r.Growths,
+		Message: over.Error(),
+	}, nil
+}
+
+// config is one recursion.
+type config struct {
+	target int
+	frame  Frame
+	limit  int
+	// progress, if not nil, receives depth, bytes and growths at every
+	// frame: the child of GoMaxDepth points it at memory shared with its
+	// parent, because it will not live to report them.
+	progress *progress
+	// bottom, if not nil, runs at the target depth, with the whole stack
+	// still in use (the start-size and shrink experiments park there).
+	bottom func()
+	// steps, if not nil, receives the growths one by one. run allocates it with the
+	// goroutine, on the heap: made in descend, the compiler would keep it in
+	// descend's frame, and 640 bytes there would fill most of a new
+	// goroutine's 2 KiB stack before the recursion starts.
+	steps *[maxSteps]Growth
+}
+
+// progress is what the deepest frame so far publishes.
+type progress struct {
+	depth, stackBytes, growths int64
+}
+
+// run does the recursion in a fresh goroutine, so that it starts from a
+// new, small stack, and waits for it.
+func run(c config) (Result, error) {
+	start := time.Now()
+	startBytes := int(rtmetrics.Uint64(startingSize))
+	done := make(chan Result, 1)
+	c.steps = new([maxSteps]Growth)
+	go func() { done <- descend(c) }()
+	r := <-done
+	r.Elapsed = time.Since(start)
+	r.StartBytes = startBytes
+	if r.Depth < c.target {
+		return r, &OverflowError{Frame: c.frame, Depth: r.Depth, StackBytes: r.StackBytes, Budget: c.limit}
+	}
+	return r, nil
+}
+
+const startingSize = "/gc/stack/starting-size:bytes"
+
+// maxSteps bounds the growths recorded one by one: doubling from 2 KiB to
+// the 512 MiB maximum takes 18.
+const maxSteps = 40
+
+// probe measures the stack from inside the recursion.
+//
+// The method: descend declares a probe as a local, so it lives on the
+// goroutine's stack at the top of the recursion, and passes a pointer to it
+// down to every frame. When a frame does not fit, the runtime allocates a
+// stack twice the size, copies the old one into it and adjusts every pointer
+// into the old stack, the pointer to the probe included. So each frame can
+// read, without any formula or runtime internals:
+//   - the bytes in use: the probe's address (plus its size) minus the address
+//     of a local of the frame itself, since the stack grows down;
+//   - the copies: the probe's address as last seen is kept in a uintptr,
+//     which the runtime does not adjust, so a frame that finds the pointer
+//     different from it knows the stack was moved since the frame above.
+//
+// Nothing here allocates or calls into the runtime, so the recursion measures
+// only itself. The frames above descend (the goroutine's entry and the
+// runtime's goexit, a few dozen bytes) are not counted.
+type probe struct {
+	config
+	seen    uintptr // the probe's address as last seen: a number the runtime leaves alone
+	depth   int     // deepest frame that ran
+	used    uintptr // stack bytes in use at that frame
+	growths int
+	own     progress // where progress goes when config.progress is nil
+}
+
+// descend is the first frame of the recursion's goroutine and owns the probe.
+//
+//go:noinline
+func descend(c config) Result {
+	var p probe
+	p.config = c
+	if p.progress == nil {
+		p.progress = &p.own
+	}
+	p.seen = uintptr(unsafe.Pointer(&p))
+	switch c.frame {
+	case Small:
+		sink(smallFrame(&p, 1))
+	case Large:
+		sink(largeFrame(&p, 1))
+	}
+	r := Result{Frame: c.frame, Depth: p.depth, StackBytes: int(p.used), Growths: p.growths}
+	if p.steps != nil {
+		r.Steps = append([]Growth(nil), p.steps[:min(p.growths, maxSteps)]...)
+	}
+	return r
+}
+
+// enter is called by every frame with the address of one of its locals; it
+// records the frame and reports whether the frame is past the limit, in which
+// case the frame returns at once without recursing (it is not counted).
+//
+// local is a pointer, not a uintptr, for the same reason as the method
+// itself: if enter is not inlined (the race detector prevents it), its own
+// prologue may grow the stack, and only a pointer is adjusted by the copy.
+func (p *probe) enter(depth int, localPtr unsafe.Pointer) (over bool) {
+	now, local := uintptr(unsafe.Pointer(p)), uintptr(localPtr)
+	if now != p.seen {
+		if p.growths < maxSteps && p.steps != nil {
+			p.steps[p.growths] = Growth{Depth: depth, StackBytes: int(now + unsafe.Sizeof(*p) - local)}
+		}
+		p.growths++
+		p.seen = now
+	}
+	used := now + unsafe.Sizeof(*p) - local
+	if used > uintptr(p.limit) {
+		return true
+	}
+	p.depth, p.used = depth, used
+	p.progress.depth, p.progress.stackBytes, p.progress.growths = int64(depth), int64(used), int64(p.growths)
+	return false
+}
+
+// atBottom reports whether depth is the target, after running the bottom
+// hook there.
+func (p *probe) atBottom(depth int) bool {
+	if depth != p.target {
+		return false
+	}
+	if p.bottom != nil {
+		p.bottom()
+	}
+	return true
+}
+
+// smallFrame is one level of the recursion with a frame of a few words.
+// It must not be inlined: the recursion would then not be a stack of calls.
+//
+//go:noinline
+func smallFrame(p *probe, depth int) int {
+	var here byte
+	if p.enter(depth, unsafe.Pointer(&here)) {
+		return 0
+	}
+	if p.atBottom(depth) {
+		return depth
+	}
+	return smallFrame(p, depth+1) + 1
+}
+
+// largeWords is the size of Large's locals in words: 1 KiB.
+const largeWords = 128
+
+// largeFrame is one level of the recursion with 1 KiB of locals. They are
+// written before the recursive call and one of them, chosen by depth, is read
+// after it, so all of them stay live across the call and in the frame.
+//
+//go:noinline
+func largeFrame(p *probe, depth int) int {
+	var locals [largeWords]uint64
+	if p.enter(depth, unsafe.Pointer(&locals)) {
+		return 0
+	}
+	if p.atBottom(depth) {
+		return depth
+	}
+	for i := range locals {
+		locals[i] = uint64(depth) ^ uint64(i)
+	}
+	return largeFrame(p, depth+1) + int(locals[depth%largeWords]&1)
+}
+
+// sink keeps a result alive so the recursion is not optimised away.
+//
+//go:noinline
+func sink(int) {}

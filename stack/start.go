@@ -1,0 +1,268 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rtlab/rtlab/internal/child"
+	"github.com/rtlab/rtlab/internal/rtmetrics"
+)
+
+// SpawnResult is the cost of starting goroutines and the stack each starts
+// with.
+type SpawnResult struct {
+	N       int           // goroutines started
+	Elapsed time.Duration // to start them all and see them finish (not the probe of the start stack)
+	// StartBytes is the stack a new goroutine gets, as the runtime reports
+	// it (/gc/stack/starting-size:bytes): 2 KiB, or more once adaptive
+	// start sizes (see StartSize) have seen deeper stacks.
+	StartBytes int
+	// FirstGrowthBytes is measured: the stack bytes in use when a fresh
+	// goroutine's stack was first copied. It is below StartBytes by the
+	// runtime's guard at the bottom of every stack (928 bytes on
+	// linux/amd64) and the frames above the probe.
+	FirstGrowthBytes int
+}
+
+// PerSpawn is the time per goroutine.
+func (r SpawnResult) PerSpawn() time.Duration { return r.Elapsed / time.Duration(max(r.N, 1)) }
+
+// spawnBatch bounds the goroutines alive at once, so that n can be large
+// without n stacks in memory.
+const spawnBatch = 1024
+
+// Spawn starts n goroutines that do nothing but finish, in batches that it
+// waits for, and measures the start stack as well.
+func Spawn(n int) (SpawnResult, error) {
+	if n <= 0 {
+		return SpawnResult{}, fmt.Errorf("stack: n %d must be > 0", n)
+	}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for left := n; left > 0; left -= spawnBatch {
+		k := min(left, spawnBatch)
+		wg.Add(k)
+		for range k {
+			go wg.Done()
+		}
+		wg.Wait()
+	}
+	r := SpawnResult{N: n, Elapsed: time.Since(start)}
+	first, startBytes, err := firstGrowth()
+	r.FirstGrowthBytes, r.StartBytes = first, startBytes
+	return r, err
+}
+
+// firstGrowth recurses in a fresh goroutine until its stack is copied once
+// and returns the bytes in use at that moment with the start size reported
+// when the goroutine was made.
+func firstGrowth() (used, startBytes int, err error) {
+	startBytes = int(rtmetrics.Uint64(startingSize))
+	// A budget of twice the start size stops the recursion soon after the
+	// first copy.
+	r, _ := run(config{target: math.MaxInt, frame: Small, limit: 2 * startBytes})
+	if r.Growths == 0 {
+		return 0, r.StartBytes, fmt.Errorf("stack: no stack growth within %d bytes", 2*startBytes)
+	}
+	return r.Steps[0].StackBytes, r.StartBytes, nil
+}
+
+// StartReport is what a child process saw of goroutine start sizes under one
+// GODEBUG setting.
+type StartReport struct {
+	GODEBUG string // the setting the child ran with
+	// Depth is how deep each goroutine recursed with Small frames, and
+	// UsedBytes the stack that took: the workload's typical stack.
+	Depth     int
+	UsedBytes int
+	// StartBytes is /gc/stack/starting-size:bytes after the warm-up: the
+	// stack every new goroutine got during the measurement.
+	StartBytes int
+	// Growths is the stack copies per fresh goroutine to reach Depth,
+	// averaged over Spawned goroutines.
+	Growths float64
+	Spawned int
+	// SpawnNs is the time per fresh goroutine: start, recurse to Depth,
+	// finish.
+	SpawnNs float64
+}
+
+// Workload of StartSize: startHolders goroutines park startDepth frames deep
+// during two GCs, so that the runtime sees their stacks; then startSpawns
+// fresh goroutines each recurse as deep.
+const (
+	// Small frames: about 8 KiB, which with the guard the runtime adds rounds
+	// up to a 16 KiB start, leaving room for the larger frames of a race
+	// build.
+	startDepth   = 160
+	startHolders = 100
+	startSpawns  = 2000
+)
+
+// StartSize runs, in a child process with GODEBUG=adaptivestackstart=1 or
+// =0, a program whose goroutines typically use about 8 KiB of stack. With
+// adaptive start sizes (the default since Go 1.19) every GC sets the start
+// size to the average stack it scanned, rounded up to a power of two, so
+// after a warm-up new goroutines start big enough and grow no more; with =0
+// they start at 2 KiB and are copied on the way to 8 KiB every time.
+func StartSize(ctx context.Context, adaptive bool) (StartReport, error) {
+	var rep StartReport
+	err := runReport(ctx, startChild, "adaptivestackstart", adaptive, &rep)
+	return rep, err
+}
+
+var startChild = child.Register("stack.start", func(string) int {
+	release := make(chan struct{})
+	var parked sync.WaitGroup
+	parked.Add(startHolders)
+	for range startHolders {
+		// descend directly, not run: the GCs must see goroutines holding
+		// the workload's stack, not run's goroutines waiting near the top.
+		go descend(config{target: startDepth, frame: Small, limit: goUsable, bottom: func() {
+			parked.Done()
+			<-release
+		}})
+	}
+	parked.Wait()
+	runtime.GC() // scans the parked stacks and sets the start size from them
+	runtime.GC()
+	rep := StartReport{GODEBUG: os.Getenv("GODEBUG"), Depth: startDepth, Spawned: startSpawns,
+		StartBytes: int(rtmetrics.Uint64(startingSize))}
+	growths := 0
+	t0 := time.Now()
+	for range startSpawns {
+		r, err := run(config{target: startDepth, frame: Small, limit: goUsable})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "stack.start:", err)
+			return 1
+		}
+		growths += r.Growths
+		rep.UsedBytes = r.StackBytes
+	}
+	rep.SpawnNs = float64(time.Since(t0).Nanoseconds()) / startSpawns
+	rep.Growths = float64(growths) / startSpawns
+	close(release)
+	return writeReport(rep)
+})
+
+// ShrinkReport is what a child process saw of stack shrinking at GC under
+// one GODEBUG setting.
+type ShrinkReport struct {
+	GODEBUG    string // the setting the child ran with
+	Goroutines int
+	Depth      int     // Small frames each goroutine recursed, twice
+	PeakBytes  int     // stack bytes each used at that depth
+	Growths    float64 // stack copies per goroutine on the way down the first time
+	// StacksBefore is /memory/classes/heap/stacks:bytes once the goroutines
+	// were back near the top of their stacks and parked, StacksAfter the same
+	// after GCs forced GCs.
+	StacksBefore uint64
+	StacksAfter  uint64
+	GCs          int
+	// Regrowths is the stack copies per goroutine to reach Depth again after
+	// the GCs: how many times the GCs halved its stack.
+	Regrowths float64
+}
+
+// Workload of Shrink.
+const (
+	shrinkGoroutines = 32
+	shrinkDepth      = 10000 // Small frames: about 480 KiB, on a 512 KiB stack
+	shrinkGCs        = 10
+)
+
+// Shrink runs, in a child process with GODEBUG=gcshrinkstackoff=0 or =1,
+// goroutines that recurse deep (a 512 KiB stack each), return to the top and
+// park while the program forces GCs, then recurse as deep again. Each GC
+// halves a stack that is less than a quarter used, so with shrinking on
+// (the default) the memory held by stacks falls back and the second descent
+// copies the stack again as many times as it was halved; with
+// gcshrinkstackoff=1 parked goroutines keep their peak stacks and the second
+// descent copies nothing.
+func Shrink(ctx context.Context, shrinkOff bool) (ShrinkReport, error) {
+	var rep ShrinkReport
+	err := runReport(ctx, shrinkChild, "gcshrinkstackoff", shrinkOff, &rep)
+	return rep, err
+}
+
+var shrinkChild = child.Register("stack.shrink", func(string) int {
+	type pair struct{ first, second Result }
+	wake := make(chan struct{})
+	results := make(chan pair, shrinkGoroutines)
+	var parked sync.WaitGroup
+	parked.Add(shrinkGoroutines)
+	for range shrinkGoroutines {
+		go func() {
+			// descend directly, not run: both descents must be on this
+			// goroutine's stack.
+			c := config{target: shrinkDepth, frame: Small, limit: goUsable, steps: new([maxSteps]Growth)}
+			first := descend(c)
+			parked.Done()
+			<-wake
+			c.steps = new([maxSteps]Growth)
+			results <- pair{first, descend(c)}
+		}()
+	}
+	parked.Wait()
+	rep := ShrinkReport{GODEBUG: os.Getenv("GODEBUG"), Goroutines: shrinkGoroutines, Depth: shrinkDepth, GCs: shrinkGCs}
+	rep.StacksBefore = rtmetrics.Uint64(rtmetrics.StackBytes)
+	for range shrinkGCs {
+		runtime.GC()
+	}
+	rep.StacksAfter = rtmetrics.Uint64(rtmetrics.StackBytes)
+	close(wake)
+	var growths, regrowths int
+	for range shrinkGoroutines {
+		p := <-results
+		if p.first.Depth != shrinkDepth || p.second.Depth != shrinkDepth {
+			fmt.Fprintf(os.Stderr, "stack.shrink: reached depths %d and %d, not %d\n", p.first.Depth, p.second.Depth, shrinkDepth)
+			return 1
+		}
+		rep.PeakBytes = p.first.StackBytes
+		growths += p.first.Growths
+		regrowths += p.second.Growths
+	}
+	rep.Growths = float64(growths) / shrinkGoroutines
+	rep.Regrowths = float64(regrowths) / shrinkGoroutines
+	return writeReport(rep)
+})
+
+// runReport runs a report child with GODEBUG key=1 or key=0 added to this
+// process's own setting and decodes the JSON report it prints.
+func runReport(ctx context.Context, f child.Func, key string, on bool, rep any) error {
+	setting := key + "=0"
+	if on {
+		setting = key + "=1"
+	}
+	godebug := setting
+	if cur := os.Getenv("GODEBUG"); cur != "" {
+		godebug = cur + "," + setting // the last setting of a key wins
+	}
+	res, err := f.Run(ctx, child.Options{Env: []string{"GODEBUG=" + godebug}, Timeout: time.Minute})
+	if err != nil {
+		return fmt.Errorf("stack: %s: %w", f.Name(), err)
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("stack: %s: %w", f.Name(), err)
+	}
+	if err := json.Unmarshal(res.Stdout, rep); err != nil {
+		return fmt.Errorf("stack: %s: report %q: %w", f.Name(), strings.TrimSpace(string(res.Stdout)), err)
+	}
+	return nil
+}
+
+// writeReport prints a child's report for runReport.
+func writeReport(rep any) int {
+	if err := json.NewEncoder(os.Stdout).Encode(rep); err != nil {
+		fmt.Fprintln(os.Stderr, "stack: report:", err)
+		return 1
+	}
+	return 0
+}
