@@ -116,7 +116,9 @@ type Options struct {
 	WriteBufferSize int
 	// WriteQueueBytes bounds a reactor connection's queue of bytes the
 	// socket did not take; a write that would exceed it closes the
-	// connection (Stats.SlowConsumers).
+	// connection (Stats.SlowConsumers). 0 means the larger of
+	// DefaultWriteQueueBytes and the largest message plus 4 KiB, so that the
+	// echo of any message the server accepts fits.
 	WriteQueueBytes int
 	// Workers is the reactor's worker pool size; 0 means 4×GOMAXPROCS, at
 	// least 4.
@@ -151,7 +153,7 @@ func (o Options) withDefaults() (Options, error) {
 		{"MaxHeaderBytes", &o.MaxHeaderBytes, DefaultMaxHeaderBytes},
 		{"ReadBufferSize", &o.ReadBufferSize, DefaultReadBufferSize},
 		{"WriteBufferSize", &o.WriteBufferSize, DefaultWriteBufferSize},
-		{"WriteQueueBytes", &o.WriteQueueBytes, DefaultWriteQueueBytes},
+		{"WriteQueueBytes", &o.WriteQueueBytes, int(max(DefaultWriteQueueBytes, o.Limits.maxMessage()+4<<10))},
 		{"Workers", &o.Workers, defaultWorkers()},
 	}
 	for _, d := range ints {
