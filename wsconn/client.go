@@ -18,24 +18,10 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// State is where a Client is in its life.
-//
-//	        Start                 handshake ok
-//	Idle ─────────▶ Connecting ───────────────▶ Open
-//	                 ▲      │                  │  │
-//	       backoff   │      │ dial/handshake   │  │ close frame sent
-//	       elapsed   │      │ failed           │  │ or received
-//	                 │      ▼                  │  ▼
-//	               Backoff ◀───────────────────┘ Closing
-//	                 │  ▲   connection lost,       │
-//	                 │  │   pong timeout           │ server closed:
-//	                 │  └──────────────────────────┘ reconnect
-//	                 │
-//	                 ▼  Close, or MaxAttempts failed attempts in a row
-//	               Closed ◀── (also from Idle, Connecting, Closing on Close)
-//
-// Closed is final. Every transition is reported, in order, to
-// ClientOptions.OnState.
+// State is where a Client is in its life: Idle, then Connecting, Open,
+// Closing, Backoff (between attempts) and finally Closed, along the
+// diagram in the package documentation (section Client). Closed is final.
+// Every transition is reported, in order, to ClientOptions.OnState.
 type State int32
 
 // Client states; see State for the diagram.

@@ -1,45 +1,8 @@
 package wsconn
 
-// # Servers
-//
-// Two designs share one Handler, one frame path (MessageReader, FrameWriter)
-// and the options, counters, handshake and shutdown in this file:
-//
-//   - DesignGoroutine: one goroutine per connection, blocked in Read while
-//     the connection is idle. It holds, for the life of the connection, a
-//     bufio.Reader and a bufio.Writer (Options.ReadBufferSize and
-//     WriteBufferSize), a MessageReader and the message buffer of the last
-//     message (dropped when it grew past 64 KiB), plus the goroutine's stack.
-//     Writes go through the per-connection bufio.Writer and block up to
-//     WriteTimeout: the kernel's socket buffer is its write queue.
-//   - DesignReactor (Linux): connections registered with one epoll instance
-//     (EPOLLONESHOT); a readiness event hands the connection to one of a
-//     bounded pool of workers, which borrows a reader, a MessageReader and a
-//     message buffer from sync.Pools, reads what is buffered (one lone
-//     control frame or whole messages), calls the Handler and gives every
-//     buffer back before re-arming the descriptor. An idle connection holds
-//     no goroutine and no buffer: only its net.Conn and a small struct.
-//     Writes never block a worker: what the socket does not take at once is
-//     copied to a per-connection queue bounded by WriteQueueBytes and
-//     flushed when epoll reports the socket writable. Off Linux a reactor
-//     server runs the goroutine design (server_reactor_other.go).
-//
-// Timers: the goroutine design keeps its deadlines on its own connection
-// (an idle read deadline that, when it passes, sends a ping and then waits
-// PongTimeout). The reactor keeps none per connection: the epoll goroutine
-// sweeps all connections every tick (a quarter of the shortest timeout,
-// between 10 ms and 1 s) for pings due, pong and close timeouts, and write
-// queues older than WriteTimeout.
-//
-// Liveness: any frame from the peer proves it alive. A connection from which
-// nothing has arrived for PingInterval is sent a ping; if nothing at all
-// (pong or otherwise) arrives within PongTimeout after it, the connection is
-// closed and counted in Stats.PongTimeouts.
-//
-// Close: whichever side starts it, once the close frame is written the
-// server flushes it, sends FIN (CloseWrite), discards what the peer still
-// sends until it closes or CloseTimeout passes, and then closes the socket,
-// so the close frame is never lost to a reset.
+// This file holds what both server designs share: options, counters, the
+// handler plumbing, accept and handshake, and Shutdown. The designs are
+// described in doc_servers.go.
 
 import (
 	"bufio"

@@ -1,0 +1,89 @@
+// # Servers
+//
+// NewServer(design, handler, Options) builds a server; Serve(listener)
+// accepts until Shutdown(ctx), which sends close 1001 (going away) to every
+// connection and waits for them; Stats() reads its counters (open
+// connections, goroutines now and at peak, messages and bytes, pings, pong
+// timeouts, slow consumers, bytes queued, protocol errors by close code).
+// Both designs upgrade with ws.Upgrader on the raw net.Conn (no net/http,
+// see Handshake), run the same frame path (MessageReader, FrameWriter) and
+// call the same Handler, and differ only in what a connection holds while
+// it waits:
+//
+//   - DesignGoroutine: one goroutine per connection, blocked in Read while
+//     the connection is idle. It holds, for the life of the connection, a
+//     bufio.Reader and a bufio.Writer (Options.ReadBufferSize and
+//     WriteBufferSize), a MessageReader and the buffer of the last message
+//     (dropped when it grew past 64 KiB), plus the goroutine's stack.
+//     Writes go through the bufio.Writer and block up to WriteTimeout: the
+//     kernel's socket buffer is its write queue. Its timers are one read
+//     deadline: when it passes on an idle connection, a ping goes out and
+//     the deadline moves to PongTimeout.
+//   - DesignReactor (Linux): connections registered with one epoll instance
+//     (EPOLLONESHOT). A readiness event hands the connection to one of a
+//     bounded pool of workers (Options.Workers), which borrows a reader, a
+//     MessageReader and a message buffer from sync.Pools, handles what
+//     arrived (one lone ping or pong, or whole messages), calls the Handler
+//     and gives every buffer back before re-arming the descriptor. An idle
+//     connection holds no goroutine and no buffer: only its net.Conn and a
+//     small struct. Writes never block a worker: small writes are gathered
+//     so a header and its payload leave in one writev, and what the socket
+//     does not take is copied to a per-connection queue bounded by
+//     WriteQueueBytes (a write past the bound closes the connection as a
+//     slow consumer) and flushed when epoll reports the socket writable.
+//     The epoll goroutine sweeps all connections every tick (a quarter of
+//     the shortest timeout, 10 ms to 1 s) for pings due and for pong, close
+//     and write-queue timeouts, so a connection keeps no timer either.
+//     A message split into fragments is read to its end by one worker, so a
+//     peer that sends a fragment and stalls ties a worker up to ReadTimeout.
+//     Off Linux, NewServer(DesignReactor, ...) runs DesignGoroutine
+//     (Server.Design says which).
+//
+// Liveness: any frame from the peer proves it alive. A connection silent
+// for PingInterval is sent a ping; if nothing arrives within PongTimeout
+// after it, the connection is closed (Stats.PongTimeouts).
+//
+// Close: whichever side starts it, once its close frame is written the
+// server flushes it, sends FIN (CloseWrite), discards what the peer still
+// sends until it closes or CloseTimeout passes, then closes the socket, so
+// the close frame is never lost to a reset.
+//
+// Bad peers, each a test in server_test.go: a request that is not HTTP gets
+// 400; a missing Upgrade or Sec-WebSocket-Key 400; another
+// Sec-WebSocket-Version 426 with "Sec-WebSocket-Version: 13"; a request
+// over MaxHeaderBytes 431; a client trickling its request is closed at
+// HandshakeTimeout (408 if it is still listening); a client that stops
+// reading is closed when its write queue would pass WriteQueueBytes
+// (reactor) or a write blocks past WriteTimeout (goroutine), and the bytes
+// held for it never pass the bound; a connection cut or stalled mid-frame is
+// closed and forgotten (ReadTimeout). After Shutdown the goroutines and
+// open descriptors of the process are back to their count before the
+// server started.
+//
+// # Client
+//
+// NewClient(url, ClientOptions) returns a Client that stays connected:
+// heartbeat pings every PingInterval with a PongTimeout, reconnection with
+// exponential backoff and full jitter (BackoffBase, BackoffMax,
+// MaxAttempts), every state change reported to OnState in order, and Close
+// that stops everything and returns once no goroutine of the client is
+// left:
+//
+//	        Start                 handshake ok
+//	Idle ─────────▶ Connecting ───────────────▶ Open
+//	                 ▲      │                  │  │
+//	       backoff   │      │ dial/handshake   │  │ close frame sent
+//	       elapsed   │      │ failed           │  │ or received
+//	                 │      ▼                  │  ▼
+//	               Backoff ◀───────────────────┘ Closing
+//	                 │  ▲   connection lost,       │
+//	                 │  │   pong timeout           │ server closed:
+//	                 │  └──────────────────────────┘ reconnect
+//	                 │
+//	                 ▼  Close, or MaxAttempts failed attempts in a row
+//	               Closed ◀── (also from Idle, Connecting, Closing on Close)
+//
+// To see the servers and the client under every fault above:
+//
+//	go test -race -v -run 'TestServer|TestHandshake|TestSlowConsumer|TestReactor|TestClient' ./wsconn/
+package wsconn
