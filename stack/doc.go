@@ -19,8 +19,8 @@
 // frame, and with doubling each frame is copied about once on average.
 // Depth 1,000,000 works with Small frames (48 MB of stack); with Large ones
 // it would need 1 GiB and the default limit (debug.SetMaxStack, 1e9 bytes)
-// allows a 512 MiB stack, so Recurse returns ErrStackOverflow there rather
-// than let the runtime kill the process.
+// allows a 512 MiB stack (MaxGoStack), so Recurse returns ErrStackOverflow
+// there rather than let the runtime kill the process.
 //
 // # A fixed stack, and Go's own limit
 //
@@ -32,8 +32,8 @@
 // with debug.SetMaxStack set to the same budget and reports how deep it got
 // before the runtime's fatal "goroutine stack exceeds 1007616-byte limit".
 //
-// Go gets about half as deep: 10.9 thousand Small frames against 21.0
-// thousand, 491 Large frames against 946, with 984 KiB. A Go stack only ever
+// Go gets about half as deep: on linux/amd64 with 984 KiB, 10,891 Small
+// frames against 20,986, and 491 Large frames against 946. A Go stack only ever
 // doubles, so the largest stack a goroutine can have is the largest power of
 // two under the limit, 512 KiB here; the runtime refuses the next doubling
 // to 1 MiB even though 984 KiB would have been enough for the next frame. A
@@ -64,7 +64,7 @@
 // # See it
 //
 //	go test -run '^$' -bench 'BenchmarkStack' . | go tool benchstat -col /frame -
-//	go test -run '^$' -bench . ./stack/ | go tool benchstat -
+//	go test -run '^$' -bench . ./stack/ | go tool benchstat -   # start size, shrinking, closures
 //	go test -v -run 'Example' ./stack/
 //	go build -gcflags=-m ./stack/ 2>&1 | grep closure.go
 package stack

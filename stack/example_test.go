@@ -25,6 +25,12 @@ func ExampleRecurse() {
 	// more than 1 MiB in use: true
 }
 
+// A goroutine stack can grow to 512 MiB on a 64-bit system by default.
+func ExampleMaxGoStack() {
+	fmt.Println(stack.MaxGoStack()>>20, "MiB")
+	// Output: 512 MiB
+}
+
 // The same recursion on a fixed 984 KiB stack, the way V8 runs JavaScript,
 // ends with an error, not a crash.
 func ExampleRecurseFixed() {

@@ -63,10 +63,15 @@ var goMaxStack = func() int {
 	return 250_000_000
 }()
 
+// MaxGoStack is the largest stack a goroutine can have under the runtime's
+// default limit: 512 MiB on 64-bit systems, where the limit is 1e9 bytes,
+// because a stack only doubles and 1 GiB is over it.
+func MaxGoStack() int { return largestPow2(goMaxStack) }
+
 // goUsable is what Recurse lets the recursion use before it reports an
 // overflow instead of letting the runtime kill the process: the largest
 // stack, less room for the frames above the probe and the runtime's guard.
-var goUsable = largestPow2(goMaxStack) - 8<<10
+var goUsable = MaxGoStack() - 8<<10
 
 // largestPow2 is the largest power of two not above n (n > 0).
 func largestPow2(n int) int { return 1 << (bits.Len(uint(n)) - 1) }
