@@ -96,6 +96,10 @@ type LitmusResult struct {
 	// the same time on two Ps. Without it the threads only alternate and
 	// no reordering can be observed.
 	Parallel bool
+	// Pinned is true when each thread's OS thread was bound to a CPU of
+	// its own (Plain and Atomic only, on Linux with at least two CPUs
+	// allowed and Parallel).
+	Pinned bool
 }
 
 // PerMillion returns the forbidden outcomes per million trials.
@@ -145,26 +149,23 @@ type side func(s *slot) uint8
 type variant struct {
 	t0, t1 side
 	reset  func(s *slot)
+	// parks is true when a side may block (chan, mutex). Such variants
+	// are not pinned: waking a goroutine locked to a thread bound to a busy
+	// CPU costs an OS wake-up of that very thread, which on a loaded
+	// machine slows each trial down a hundredfold.
+	parks bool
 }
 
 // batchSize bounds the slots in use: each trial gets fresh zeroed
 // variables, and thread 0 clears a whole batch between two barriers.
 const batchSize = 1024
 
-// spinYield is how many failed polls a spinning thread makes before it
-// yields its P, so that the trials still end with GOMAXPROCS=1; after
-// spinSleep yields it sleeps instead, giving its CPU back to the OS when the
-// other thread has been descheduled (a loaded machine).
-const (
-	spinYield = 1 << 10
-	spinSleep = 16
-)
-
 // RunLitmus runs trials trials of litmus test l synchronized by s and counts
-// every outcome. Thread 0 is the calling goroutine and thread 1 a goroutine
-// of its own; both spin (never park) at a barrier before each trial, so with
-// GOMAXPROCS >= 2 each keeps a P and they start a trial within a cache-line
-// transfer of each other. Every trial uses fresh variables.
+// every outcome. Each of the two threads is a goroutine; for Plain and
+// Atomic, which never block, each is locked to an OS thread that on Linux is
+// bound to a CPU of its own (those OS threads end with the run). Both spin (never park) at a barrier before each trial, so
+// with GOMAXPROCS >= 2 each keeps a P and they start a trial within a
+// cache-line transfer of each other. Every trial uses fresh variables.
 func RunLitmus(l Litmus, s Sync, trials int) (LitmusResult, error) {
 	if trials <= 0 {
 		return LitmusResult{}, fmt.Errorf("channels: trials %d must be > 0", trials)
@@ -195,8 +196,24 @@ func RunLitmus(l Litmus, s Sync, trials int) (LitmusResult, error) {
 		n atomic.Int64
 		_ [56]byte
 	}
+	single := runtime.GOMAXPROCS(0) == 1
+	spinUntil := func(c *atomic.Int64, v int64) {
+		sp := spinner{single: single}
+		for c.Load() < v {
+			sp.pause()
+		}
+	}
+	// Each thread of a variant that never parks runs on a goroutine
+	// locked to its own OS thread, bound to a CPU of its own where the OS
+	// allows, so that the two really run at once even on a loaded machine
+	// (otherwise the OS may time-share both threads on one core, where
+	// nothing reorders).
+	pin := !single && !v.parks
+	var pinned [2]bool
+	var elapsed time.Duration
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		pinned[1] = pin && pinThread(1)
 		for t := range trials {
 			arrived[1].n.Store(int64(t + 1))
 			spinUntil(&arrived[0].n, int64(t+1))
@@ -204,20 +221,23 @@ func RunLitmus(l Litmus, s Sync, trials int) (LitmusResult, error) {
 		}
 		arrived[1].n.Store(int64(trials + 1))
 	})
-	start := time.Now()
-	for t := range trials {
-		i := t % n
-		if i == 0 && t > 0 {
+	wg.Go(func() {
+		pinned[0] = pin && pinThread(0)
+		start := time.Now()
+		for t := range trials {
+			i := t % n
+			if i == 0 && t > 0 {
+				spinUntil(&arrived[1].n, int64(t+1))
+				tally(n)
+			}
+			arrived[0].n.Store(int64(t + 1))
 			spinUntil(&arrived[1].n, int64(t+1))
-			tally(n)
+			res0[i] = v.t0(&slots[i])
 		}
-		arrived[0].n.Store(int64(t + 1))
-		spinUntil(&arrived[1].n, int64(t+1))
-		res0[i] = v.t0(&slots[i])
-	}
-	spinUntil(&arrived[1].n, int64(trials+1))
-	elapsed := time.Since(start)
-	tally((trials-1)%n + 1)
+		spinUntil(&arrived[1].n, int64(trials+1))
+		elapsed = time.Since(start)
+		tally((trials-1)%n + 1)
+	})
 	wg.Wait()
 
 	r := LitmusResult{
@@ -226,7 +246,8 @@ func RunLitmus(l Litmus, s Sync, trials int) (LitmusResult, error) {
 		Trials:   trials,
 		Counts:   map[Outcome]int{},
 		Elapsed:  elapsed,
-		Parallel: runtime.GOMAXPROCS(0) >= 2,
+		Parallel: !single,
+		Pinned:   pinned[0] && pinned[1],
 	}
 	for code, c := range counts {
 		if c == 0 {
@@ -249,18 +270,6 @@ func outcome(l Litmus, a, b uint8) Outcome {
 	return Outcome{R1: int(a), R2: int(b)}
 }
 
-func spinUntil(c *atomic.Int64, v int64) {
-	for i := 1; c.Load() < v; i++ {
-		switch {
-		case i%spinYield != 0:
-		case i < spinSleep*spinYield:
-			runtime.Gosched()
-		default:
-			time.Sleep(20 * time.Microsecond)
-		}
-	}
-}
-
 func lookup(l Litmus, s Sync) (variant, error) {
 	if l != SB && l != MP {
 		return variant{}, fmt.Errorf("channels: litmus %q is not one of sb, mp", l)
@@ -279,14 +288,14 @@ func lookup(l Litmus, s Sync) (variant, error) {
 		return variant{t0: mpAtomic0, t1: mpAtomic1, reset: resetXY}, nil
 	case Chan:
 		if l == SB {
-			return variant{t0: sbChan0, t1: sbChan1, reset: resetToken}, nil
+			return variant{t0: sbChan0, t1: sbChan1, reset: resetToken, parks: true}, nil
 		}
-		return variant{t0: mpChan0, t1: mpChan1, reset: resetEmpty}, nil
+		return variant{t0: mpChan0, t1: mpChan1, reset: resetEmpty, parks: true}, nil
 	case Mutex:
 		if l == SB {
-			return variant{t0: sbMutex0, t1: sbMutex1, reset: resetXY}, nil
+			return variant{t0: sbMutex0, t1: sbMutex1, reset: resetXY, parks: true}, nil
 		}
-		return variant{t0: mpMutex0, t1: mpMutex1, reset: resetXY}, nil
+		return variant{t0: mpMutex0, t1: mpMutex1, reset: resetXY, parks: true}, nil
 	}
 	return variant{}, fmt.Errorf("channels: sync %q is not one of plain, atomic, chan, mutex", s)
 }

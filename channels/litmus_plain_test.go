@@ -3,8 +3,10 @@
 package channels
 
 import (
+	"runtime"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -18,6 +20,19 @@ func TestLitmusPlain(t *testing.T) {
 		r, err := RunLitmus(l, Plain, litmusTrials())
 		require.NoError(t, err)
 		checkCounts(t, r)
-		t.Logf("%s/plain: %v, forbidden %d (%.0f per million), parallel=%v", l, r.Counts, r.Forbidden, r.PerMillion(), r.Parallel)
+		t.Logf("%s/plain: %v, forbidden %d (%.0f per million), parallel=%v pinned=%v", l, r.Counts, r.Forbidden, r.PerMillion(), r.Parallel, r.Pinned)
 	}
+}
+
+// TestLitmusPlainOneP runs the racy SB with a single P: the threads then
+// only take turns on one OS thread at a time, and handing the P over
+// orders memory, so even plain fields never show r1=r2=0. Reordering needs
+// two CPUs running at once.
+func TestLitmusPlainOneP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	r, err := RunLitmus(SB, Plain, 2_000)
+	require.NoError(t, err)
+	checkCounts(t, r)
+	assert.False(t, r.Parallel)
+	assert.Zero(t, r.Forbidden, "outcomes %v", r.Counts)
 }

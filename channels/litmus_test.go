@@ -16,7 +16,7 @@ func litmusTrials() int {
 	case testing.Short():
 		return 20_000
 	}
-	return 200_000
+	return 50_000
 }
 
 // TestLitmusSynchronized runs every synchronized variant and checks the

@@ -64,7 +64,14 @@ func NewPingPong(impl PingPongImpl) (*PingPong, error) {
 	case PingCond:
 		p.round, p.stop, echo = condPingPong()
 	case PingSpin:
-		p.round, p.stop, echo = wordPingPong(spinWait, func(*atomic.Int32) {}, wordWrap)
+		single := runtime.GOMAXPROCS(0) == 1
+		wait := func(word *atomic.Int32, v int32) {
+			sp := spinner{single: single}
+			for word.Load() == v {
+				sp.pause()
+			}
+		}
+		p.round, p.stop, echo = wordPingPong(wait, func(*atomic.Int32) {}, wordWrap)
 	case PingWaitNotify:
 		var wn WaitNotify
 		wait := func(word *atomic.Int32, v int32) { wn.Wait(word, v) }
@@ -173,16 +180,6 @@ func wordPingPong(wait func(*atomic.Int32, int32), notify func(*atomic.Int32), w
 
 // wordWrap is where wordPingPong's round count wraps.
 const wordWrap = 1 << 30
-
-// spinWait polls word until it no longer holds v, yielding its P after
-// spinYield polls.
-func spinWait(word *atomic.Int32, v int32) {
-	for i := 1; word.Load() == v; i++ {
-		if i%spinYield == 0 {
-			runtime.Gosched()
-		}
-	}
-}
 
 // PingPongResult is the timing of a run of round trips.
 type PingPongResult struct {
