@@ -91,6 +91,7 @@ type OverflowError struct {
 	Budget     int // the budget the next frame would have exceeded
 }
 
+// Error says how deep the recursion got and how much of the budget it used.
 func (e *OverflowError) Error() string {
 	return fmt.Sprintf("stack: maximum call stack size exceeded: frame=%v reached depth %d using %d of %d bytes",
 		e.Frame, e.Depth, e.StackBytes, e.Budget)
@@ -262,9 +263,14 @@ const maxSteps = 40
 //     which the runtime does not adjust, so a frame that finds the pointer
 //     different from it knows the stack was moved since the frame above.
 //
+// A GC may also move a stack, to shrink it, but only one less than a quarter
+// used; on the way down the stack is always more than half used, so every
+// move seen there is a growth.
+//
 // Nothing here allocates or calls into the runtime, so the recursion measures
-// only itself. The frames above descend (the goroutine's entry and the
-// runtime's goexit, a few dozen bytes) are not counted.
+// only itself. The frames above the probe (the goroutine's entry, the
+// runtime's goexit, part of descend: a few hundred bytes) are not counted;
+// the runtime's limit covers them too.
 type probe struct {
 	config
 	seen    uintptr // the probe's address as last seen: a number the runtime leaves alone
