@@ -244,13 +244,8 @@ func TestClientServerGoingAway(t *testing.T) {
 	noLeaks(t)
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, err := NewServer(d, EchoHandler{}, Options{})
-			require.NoError(t, err)
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			served := make(chan error, 1)
-			go func() { served <- s.Serve(ln) }()
-			c, rec := newTestClient(t, "ws://"+ln.Addr().String()+"/", ClientOptions{BackoffBase: time.Millisecond, MaxAttempts: 2})
+			s, addr, served := serveLoopback(t, d, EchoHandler{}, Options{})
+			c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{BackoffBase: time.Millisecond, MaxAttempts: 2})
 			c.Start()
 			rec.expect(t, StateConnecting, StateOpen)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

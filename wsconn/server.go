@@ -14,6 +14,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -366,11 +367,7 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // isTemporary reports accept errors worth retrying (out of descriptors).
 func isTemporary(err error) bool {
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Err.Error() == "too many open files"
-	}
-	return false
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
 // track registers an accepted connection; false once shutting down.

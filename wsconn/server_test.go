@@ -24,16 +24,24 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var designs = []Design{DesignGoroutine, DesignReactor}
 
-// startServer serves h on a loopback port and shuts the server down (and
-// checks that Serve returned ErrServerClosed) when the test ends.
-func startServer(t testing.TB, d Design, h Handler, o Options) (*Server, string) {
+// serveLoopback serves h on a loopback port; the caller shuts it down.
+// served receives what Serve returned.
+func serveLoopback(t testing.TB, d Design, h Handler, o Options) (s *Server, addr string, served <-chan error) {
 	t.Helper()
 	s, err := NewServer(d, h, o)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
+	ch := make(chan error, 1)
+	go func() { ch <- s.Serve(ln) }()
+	return s, ln.Addr().String(), ch
+}
+
+// startServer serves h on a loopback port and shuts the server down (and
+// checks that Serve returned ErrServerClosed) when the test ends.
+func startServer(t testing.TB, d Design, h Handler, o Options) (*Server, string) {
+	t.Helper()
+	s, addr, served := serveLoopback(t, d, h, o)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -44,7 +52,7 @@ func startServer(t testing.TB, d Design, h Handler, o Options) (*Server, string)
 		require.Zero(t, st.Goroutines, "server goroutines after Shutdown")
 		require.Zero(t, st.QueuedBytes, "queued bytes after Shutdown")
 	})
-	return s, ln.Addr().String()
+	return s, addr
 }
 
 // dialRaw opens a WebSocket client connection with gobwas, for tests that
@@ -144,12 +152,7 @@ func TestServerEcho(t *testing.T) {
 func TestServerShutdownSendsGoingAway(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, err := NewServer(d, EchoHandler{}, Options{})
-			require.NoError(t, err)
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			served := make(chan error, 1)
-			go func() { served <- s.Serve(ln) }()
+			s, addr, served := serveLoopback(t, d, EchoHandler{}, Options{})
 			const n = 5
 			type peer struct {
 				nc net.Conn
@@ -157,7 +160,7 @@ func TestServerShutdownSendsGoingAway(t *testing.T) {
 			}
 			var peers []peer
 			for range n {
-				nc, br := dialRaw(t, ln.Addr().String())
+				nc, br := dialRaw(t, addr)
 				peers = append(peers, peer{nc, br})
 			}
 			waitFor(t, 5*time.Second, "all upgraded", func() bool { return s.Stats().Open == n })
@@ -365,11 +368,20 @@ func TestSlowConsumer(t *testing.T) {
 			msg := ws.MaskFrameInPlace(ws.NewBinaryFrame(make([]byte, 32<<10)))
 			frame, err := ws.CompileFrame(msg)
 			require.NoError(t, err)
-			deadline := time.Now().Add(20 * time.Second)
-			for s.Stats().SlowConsumers == 0 && time.Now().Before(deadline) {
-				_ = nc.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-				_, _ = nc.Write(frame)
-			}
+			// Whole frames only (a write cut by a deadline would corrupt the
+			// stream), from a goroutine that ends when the socket does.
+			wrote := make(chan struct{})
+			go func() {
+				defer close(wrote)
+				for {
+					if _, err := nc.Write(frame); err != nil {
+						return
+					}
+				}
+			}()
+			waitFor(t, 20*time.Second, "slow consumer closed", func() bool { return s.Stats().SlowConsumers > 0 })
+			nc.Close()
+			<-wrote
 			st := s.Stats()
 			require.EqualValues(t, 1, st.SlowConsumers)
 			require.LessOrEqual(t, st.PeakQueuedBytes, int64(bound))
@@ -401,16 +413,11 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 		t.Run("design="+string(d), func(t *testing.T) {
 			runtime.GC()
 			g0, fd0 := runtime.NumGoroutine(), fdCount()
-			s, err := NewServer(d, EchoHandler{}, Options{})
-			require.NoError(t, err)
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			served := make(chan error, 1)
-			go func() { served <- s.Serve(ln) }()
+			s, addr, served := serveLoopback(t, d, EchoHandler{}, Options{})
 			conns := make([]net.Conn, 0, n)
 			brs := make([]*bufio.Reader, 0, n)
 			for range n {
-				nc, br, _, err := ws.Dial(context.Background(), "ws://"+ln.Addr().String()+"/")
+				nc, br, _, err := ws.Dial(context.Background(), "ws://"+addr+"/")
 				require.NoError(t, err)
 				if br == nil {
 					br = bufio.NewReader(nc)
@@ -480,4 +487,38 @@ func TestReactorGoroutinesFlat(t *testing.T) {
 		t.Logf("idle conns=%d: server goroutines=%d, process goroutines=%d", target, s.Stats().Goroutines, runtime.NumGoroutine())
 	}
 	require.Equal(t, counts[0], counts[len(counts)-1])
+}
+
+// TestReactorLateReader: a client sends messages without reading, then
+// reads every echo. The reactor never stops reading while its writes wait:
+// it queues what the socket does not take (more than the loopback socket
+// buffers hold) and flushes it when the socket becomes writable; every byte
+// must arrive in order and the queue must be empty afterwards. (The
+// goroutine design stops reading while a write blocks, so this client would
+// block too; TestSlowConsumer covers that design.)
+func TestReactorLateReader(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reactor needs epoll")
+	}
+	s, addr := startServer(t, DesignReactor, EchoHandler{}, Options{})
+	nc, br := dialRaw(t, addr)
+	require.NoError(t, nc.(*net.TCPConn).SetReadBuffer(16<<10))
+	const n, size = 48, 256 << 10
+	var sent [][]byte
+	for i := range n {
+		msg := bytes.Repeat([]byte{byte(i)}, size)
+		msg[0], msg[size-1] = 0xAA, byte(i)
+		sent = append(sent, msg)
+		require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpBinary, msg))
+	}
+	waitFor(t, 10*time.Second, "all messages read by the server", func() bool { return s.Stats().MessagesIn == n })
+	for i := range n {
+		f, err := readServerFrame(t, nc, br, 10*time.Second)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(sent[i], f.Payload), "echo %d", i)
+	}
+	st := s.Stats()
+	require.Zero(t, st.QueuedBytes)
+	require.Greater(t, st.PeakQueuedBytes, int64(0), "the reactor queued what the socket did not take")
+	t.Logf("peak queued %d B of %d B echoed", st.PeakQueuedBytes, n*size)
 }
