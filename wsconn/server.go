@@ -356,7 +356,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		delay = 0
 		s.ctr.accepted.Add(1)
-		c := &srvConn{srv: s, nc: nc}
+		// A new connection belongs to its handshake goroutine (busy) and
+		// has no descriptor in epoll yet (fd -1), so neither the reactor's
+		// sweep nor goAway can touch it before register.
+		c := &srvConn{srv: s, nc: nc, fd: -1, busy: true}
 		if !s.track(c) {
 			nc.Close()
 			continue
@@ -449,10 +452,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		s.mu.Lock()
+		conns = conns[:0]
 		for c := range s.conns {
-			c.kill()
+			conns = append(conns, c)
 		}
 		s.mu.Unlock()
+		for _, c := range conns {
+			c.kill() // may close and untrack c, which takes s.mu
+		}
 		<-done
 	}
 	if s.r != nil {

@@ -103,7 +103,7 @@ func newReactor(s *Server) (*reactor, error) {
 }
 
 // register adds an upgraded connection; called by its handshake goroutine,
-// which owns it until release.
+// which owns it (busy since accept) until release.
 func (r *reactor) register(c *srvConn) {
 	sc, ok := c.nc.(syscall.Conn)
 	var fd int
@@ -113,10 +113,6 @@ func (r *reactor) register(c *srvConn) {
 	} else {
 		fd, _, err = connFD(sc)
 	}
-	c.mu.Lock()
-	c.busy = true
-	c.fd = -1
-	c.mu.Unlock()
 	if err != nil {
 		c.nc.Close()
 		r.s.untrack(c)
@@ -124,7 +120,10 @@ func (r *reactor) register(c *srvConn) {
 	}
 	r.mu.Lock()
 	r.gen++
-	c.fd, c.gen = fd, r.gen
+	gen := r.gen
+	c.mu.Lock()
+	c.fd, c.gen = fd, gen
+	c.mu.Unlock()
 	r.byFD[fd] = c
 	r.mu.Unlock()
 	if err := r.ep.add(fd, c.gen, evRead); err != nil {

@@ -522,3 +522,32 @@ func TestReactorLateReader(t *testing.T) {
 	require.Greater(t, st.PeakQueuedBytes, int64(0), "the reactor queued what the socket did not take")
 	t.Logf("peak queued %d B of %d B echoed", st.PeakQueuedBytes, n*size)
 }
+
+// TestServerShutdownContextExpires: peers that never answer the close
+// frame and never close; CloseTimeout is long, so Shutdown's context ends
+// first: the connections are closed at once and Shutdown returns its error
+// with nothing left running.
+func TestServerShutdownContextExpires(t *testing.T) {
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			s, addr, served := serveLoopback(t, d, EchoHandler{}, Options{CloseTimeout: time.Hour})
+			for range 20 {
+				dialRaw(t, addr)
+			}
+			// One more that never finishes its handshake.
+			raw, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer raw.Close()
+			_, err = io.WriteString(raw, "GET / HTTP/1.1\r\n")
+			require.NoError(t, err)
+			waitFor(t, 5*time.Second, "all accepted", func() bool { return s.Stats().Open == 20 && s.Stats().Accepted == 21 })
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			require.ErrorIs(t, s.Shutdown(ctx), context.DeadlineExceeded)
+			require.ErrorIs(t, <-served, ErrServerClosed)
+			st := s.Stats()
+			require.Zero(t, st.Open)
+			require.Zero(t, st.Goroutines)
+		})
+	}
+}
