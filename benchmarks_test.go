@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/rtlab/rtlab/internal/runinfo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/perf/benchfmt"
 )
 
 // suiteUnits is the contract of the suite: the units every result of each
@@ -109,4 +111,30 @@ func TestSuiteTable(t *testing.T) {
 	slices.Sort(funcs)
 	slices.Sort(rows)
 	assert.Equal(t, rows, funcs)
+}
+
+// TestConfigLinesPrecedeResults runs this test binary as a user would run
+// the suite and checks that benchfmt attaches the configuration lines that
+// TestMain prints to the results that follow them.
+func TestConfigLinesPrecedeResults(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(exe, "-test.run=^$", "-test.bench=^BenchmarkStackSpawn$", "-test.benchtime=1x")
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s", out)
+	rep, err := benchcheck.Check(strings.NewReader(string(out)), "suite", nil)
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	require.Equal(t, 1, rep.Results, "%s", out)
+
+	r := benchfmt.NewReader(strings.NewReader(string(out)), "suite")
+	for r.Scan() {
+		res, ok := r.Result().(*benchfmt.Result)
+		if !ok {
+			continue
+		}
+		for _, l := range runinfo.Lines() {
+			assert.Equal(t, l.Value, res.GetConfig(l.Key), "config %q", l.Key)
+		}
+	}
 }
