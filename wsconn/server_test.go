@@ -354,41 +354,59 @@ func TestHandshakeSlowloris(t *testing.T) {
 	}
 }
 
-// TestSlowConsumer: a peer that sends but never reads. The server's writes
-// are bounded: the reactor by its write queue (WriteQueueBytes), the
-// goroutine design by the socket buffers and WriteTimeout. Either way the
-// connection is closed and counted as a slow consumer, and the bytes the
-// server held for it stay under the bound.
+// TestSlowConsumer: a peer that sends but never reads. The server's
+// writes are bounded two ways, and each ends the connection as a slow
+// consumer: by bytes (bound: the reactor's write queue may not pass
+// WriteQueueBytes; the test sends 32 KiB messages without end) and by time
+// (deadline: three 4 MiB messages, more than the socket buffers take; the
+// reactor's queue holds the rest below its bound and the oldest byte ages
+// past WriteTimeout; the goroutine design's blocked write passes it). The
+// bytes the server held for the peer never pass the bound.
 func TestSlowConsumer(t *testing.T) {
-	for _, d := range designs {
-		t.Run("design="+string(d), func(t *testing.T) {
-			const bound = 256 << 10
-			s, addr := startServer(t, d, EchoHandler{}, Options{WriteQueueBytes: bound, WriteTimeout: 300 * time.Millisecond})
-			nc, _ := dialRaw(t, addr)
-			msg := ws.MaskFrameInPlace(ws.NewBinaryFrame(make([]byte, 32<<10)))
-			frame, err := ws.CompileFrame(msg)
-			require.NoError(t, err)
-			// Whole frames only (a write cut by a deadline would corrupt the
-			// stream), from a goroutine that ends when the socket does.
-			wrote := make(chan struct{})
-			go func() {
-				defer close(wrote)
-				for {
-					if _, err := nc.Write(frame); err != nil {
-						return
-					}
+	cases := []struct {
+		name    string
+		designs []Design
+		o       Options
+		size    int
+		count   int // 0: until the connection ends
+	}{
+		{"bound", []Design{DesignReactor}, Options{WriteQueueBytes: 256 << 10, WriteTimeout: time.Hour}, 32 << 10, 0},
+		{"deadline", designs, Options{WriteTimeout: 300 * time.Millisecond}, 4 << 20, 3},
+	}
+	for _, tc := range cases {
+		for _, d := range tc.designs {
+			t.Run("limit="+tc.name+"/design="+string(d), func(t *testing.T) {
+				s, addr := startServer(t, d, EchoHandler{}, tc.o)
+				if d == DesignReactor && s.Design() != DesignReactor {
+					t.Skip("reactor needs epoll")
 				}
-			}()
-			waitFor(t, 20*time.Second, "slow consumer closed", func() bool { return s.Stats().SlowConsumers > 0 })
-			nc.Close()
-			<-wrote
-			st := s.Stats()
-			require.EqualValues(t, 1, st.SlowConsumers)
-			require.LessOrEqual(t, st.PeakQueuedBytes, int64(bound))
-			t.Logf("design=%s: closed after %d messages echoed into a peer that does not read; peak queued %d B (bound %d B)",
-				d, st.MessagesIn, st.PeakQueuedBytes, bound)
-			waitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
-		})
+				nc, _ := dialRaw(t, addr)
+				require.NoError(t, nc.(*net.TCPConn).SetReadBuffer(16<<10))
+				frame, err := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewBinaryFrame(make([]byte, tc.size))))
+				require.NoError(t, err)
+				// Whole frames only (a write cut by a deadline would corrupt
+				// the stream), from a goroutine that ends with the socket.
+				wrote := make(chan struct{})
+				go func() {
+					defer close(wrote)
+					for i := 0; tc.count == 0 || i < tc.count; i++ {
+						if _, err := nc.Write(frame); err != nil {
+							return
+						}
+					}
+				}()
+				waitFor(t, 20*time.Second, "slow consumer closed", func() bool { return s.Stats().SlowConsumers > 0 })
+				nc.Close()
+				<-wrote
+				st := s.Stats()
+				require.EqualValues(t, 1, st.SlowConsumers)
+				bound := int64(s.Options().WriteQueueBytes)
+				require.LessOrEqual(t, st.PeakQueuedBytes, bound)
+				t.Logf("limit=%s design=%s: closed after %d messages of %d B echoed into a peer that does not read; peak queued %d B (bound %d B)",
+					tc.name, d, st.MessagesIn, tc.size, st.PeakQueuedBytes, bound)
+				waitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
+			})
+		}
 	}
 }
 
