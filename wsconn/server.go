@@ -475,28 +475,31 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // srvConn is one accepted connection. Design-specific fields are documented
 // where they are used.
 type srvConn struct {
-	srv      *Server
-	nc       net.Conn
-	upgraded atomic.Bool
+	srv *Server
+	nc  net.Conn
 
-	lastRead  atomic.Int64 // unix ns of the last byte read
-	pingSent  atomic.Int64 // unix ns of an unanswered ping, 0 if none
-	closeAt   atomic.Int64 // unix ns the close frame was queued, 0 if not
-	goingAway atomic.Bool  // Shutdown asked for a close 1001
+	lastRead atomic.Int64 // unix ns of the last byte read
+	pingSent atomic.Int64 // unix ns of an unanswered ping, 0 if none
+	closeAt  atomic.Int64 // unix ns the close frame was queued, 0 if not
+	wqSince  atomic.Int64 // unix ns the write queue became non-empty, 0 if empty
 
-	// reactor state, guarded by mu except where noted.
+	upgraded  atomic.Bool
+	goingAway atomic.Bool // Shutdown asked for a close 1001
+
+	// Reactor state, guarded by mu except where noted; fields are ordered
+	// to keep the struct in the 128-byte size class, since an idle reactor
+	// connection is little more than this struct and its net.Conn.
 	mu      sync.Mutex
-	idle    bool // goroutine design: waiting for the next unit
-	fd      int
+	fd      int32
 	gen     int32
-	busy    bool   // a goroutine owns the connection's I/O
 	pend    uint32 // events that arrived while busy
+	idle    bool   // goroutine design: waiting for the next unit
+	busy    bool   // a goroutine owns the connection's I/O
 	dead    bool   // closed or being closed; no more I/O
 	killed  bool   // kill was called (owner must close)
+	finSent bool   // owner only: CloseWrite done
+	closing bool   // owner only: close frame sent, draining
 	wq      []byte // owner only: bytes the socket has not taken yet
-	wqSince atomic.Int64
-	finSent bool // owner only: CloseWrite done
-	closing bool // owner only: close frame sent, draining
 }
 
 // goAway asks the connection to close with 1001.

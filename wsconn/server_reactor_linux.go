@@ -48,7 +48,7 @@ type reactor struct {
 	tick time.Duration
 
 	mu    sync.Mutex
-	byFD  map[int]*srvConn
+	byFD  []*srvConn // indexed by descriptor: 8 bytes a connection
 	gen   int32
 	batch []*srvConn // poller only: connections of one epoll_wait
 
@@ -85,7 +85,6 @@ func newReactor(s *Server) (*reactor, error) {
 		s:    s,
 		ep:   ep,
 		tick: min(max(tick/4, 10*time.Millisecond), time.Second),
-		byFD: map[int]*srvConn{},
 		work: make(chan *srvConn, max(1024, 64*o.Workers)),
 	}
 	size := o.ReadBufferSize
@@ -122,8 +121,11 @@ func (r *reactor) register(c *srvConn) {
 	r.gen++
 	gen := r.gen
 	c.mu.Lock()
-	c.fd, c.gen = fd, gen
+	c.fd, c.gen = int32(fd), gen
 	c.mu.Unlock()
+	if fd >= len(r.byFD) {
+		r.byFD = append(r.byFD, make([]*srvConn, fd+1-len(r.byFD))...)
+	}
 	r.byFD[fd] = c
 	r.mu.Unlock()
 	if err := r.ep.add(fd, c.gen, evRead); err != nil {
@@ -158,7 +160,10 @@ func (r *reactor) poll() {
 				r.batch = append(r.batch, nil)
 				continue
 			}
-			c := r.byFD[int(ev.Fd)]
+			var c *srvConn
+			if int(ev.Fd) < len(r.byFD) {
+				c = r.byFD[ev.Fd]
+			}
 			if c != nil && c.gen != ev.Pad {
 				c = nil // stale event of a closed descriptor reused since
 			}
@@ -231,7 +236,7 @@ func (r *reactor) release(c *srvConn, loop bool) bool {
 		mask |= evWrite
 	}
 	c.busy = false
-	err := r.ep.rearm(c.fd, c.gen, mask)
+	err := r.ep.rearm(int(c.fd), c.gen, mask)
 	c.mu.Unlock()
 	if err != nil {
 		r.kill(c)
@@ -271,10 +276,10 @@ func (r *reactor) finish(c *srvConn) {
 	if c.fd >= 0 {
 		r.mu.Lock()
 		if r.byFD[c.fd] == c {
-			delete(r.byFD, c.fd)
+			r.byFD[c.fd] = nil
 		}
 		r.mu.Unlock()
-		_ = r.ep.del(c.fd)
+		_ = r.ep.del(int(c.fd))
 	}
 	c.nc.Close()
 	if n := len(c.wq); n > 0 {
@@ -366,7 +371,7 @@ func (r *reactor) process(c *srvConn, ev uint32, drain []byte) {
 	}
 	if c.closing {
 		// Draining after our close frame: discard input until EOF.
-		if ev&(unix.EPOLLIN|evHangup) != 0 && drainNB(c.fd, drain) {
+		if ev&(unix.EPOLLIN|evHangup) != 0 && drainNB(int(c.fd), drain) {
 			r.markDead(c)
 			return
 		}
@@ -536,9 +541,9 @@ func (w *nbWriter) send(p []byte) error {
 	var n int
 	var err error
 	if len(cork) == 0 {
-		n, err = writeNB(c.fd, p)
+		n, err = writeNB(int(c.fd), p)
 	} else {
-		n, err = writevNB(c.fd, cork, p)
+		n, err = writevNB(int(c.fd), cork, p)
 	}
 	if err != nil {
 		return err
@@ -579,7 +584,7 @@ func flushQueue(c *srvConn, s *Server) error {
 	if len(c.wq) == 0 {
 		return nil
 	}
-	n, err := writeNB(c.fd, c.wq)
+	n, err := writeNB(int(c.fd), c.wq)
 	if err != nil {
 		return err
 	}
