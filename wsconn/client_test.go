@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -295,4 +296,78 @@ func TestClientCloseWhileConnecting(t *testing.T) {
 	require.NoError(t, c.Close())
 	trs := rec.expect(t, StateClosed)
 	require.Equal(t, StateConnecting, trs[0].From)
+}
+
+// TestClientReadsFragmentsAndAnswersPings: the server sends a message in
+// three fragments with a ping between them; the client delivers the whole
+// message and answers the ping with the same payload.
+func TestClientReadsFragmentsAndAnswersPings(t *testing.T) {
+	noLeaks(t)
+	pong := make(chan string, 1)
+	rs := newRawServer(t, func(_ int, nc net.Conn, br *bufio.Reader) {
+		for _, f := range []ws.Frame{
+			ws.NewFrame(ws.OpText, false, []byte("hel")),
+			ws.NewPingFrame([]byte("are you there")),
+			ws.NewFrame(ws.OpContinuation, false, []byte("lo, ")),
+			ws.NewFrame(ws.OpContinuation, true, []byte("wörld")),
+		} {
+			if ws.WriteFrame(nc, f) != nil {
+				return
+			}
+		}
+		h, err := ws.ReadHeader(br)
+		if err != nil || h.OpCode != ws.OpPong {
+			return
+		}
+		p := make([]byte, h.Length)
+		if _, err := io.ReadFull(br, p); err != nil {
+			return
+		}
+		ws.Cipher(p, h.Mask, 0)
+		pong <- string(p)
+		holdOpen(0, nc, br)
+	})
+	got := make(chan string, 1)
+	c, rec := newTestClient(t, rs.url(), ClientOptions{
+		OnMessage: func(op ws.OpCode, p []byte) { got <- fmt.Sprint(op, " ", string(p)) },
+	})
+	c.Start()
+	rec.expect(t, StateConnecting, StateOpen)
+	require.Equal(t, "are you there", <-pong)
+	require.Equal(t, fmt.Sprint(ws.OpText, " hello, wörld"), <-got)
+}
+
+// TestClientMessageTooBig: a server message over MaxMessage fails the
+// connection with 1009 and the client reconnects.
+func TestClientMessageTooBig(t *testing.T) {
+	noLeaks(t)
+	closes := make(chan ws.StatusCode, 4)
+	rs := newRawServer(t, func(i int, nc net.Conn, br *bufio.Reader) {
+		if i > 0 {
+			holdOpen(i, nc, br)
+			return
+		}
+		if ws.WriteFrame(nc, ws.NewBinaryFrame(make([]byte, 2000))) != nil {
+			return
+		}
+		h, err := ws.ReadHeader(br)
+		if err != nil || h.OpCode != ws.OpClose {
+			return
+		}
+		p := make([]byte, h.Length)
+		if _, err := io.ReadFull(br, p); err != nil {
+			return
+		}
+		ws.Cipher(p, h.Mask, 0)
+		code, _ := ws.ParseCloseFrameData(p)
+		closes <- code
+	})
+	c, rec := newTestClient(t, rs.url(), ClientOptions{MaxMessage: 1000, BackoffBase: time.Millisecond})
+	c.Start()
+	trs := rec.expect(t, StateConnecting, StateOpen, StateClosing, StateBackoff, StateConnecting, StateOpen)
+	require.Equal(t, ws.StatusMessageTooBig, <-closes)
+	var ce *CloseError
+	require.True(t, errors.As(trs[2].Err, &ce))
+	require.Equal(t, ws.StatusMessageTooBig, ce.Code)
+	require.False(t, ce.Remote)
 }
