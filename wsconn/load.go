@@ -659,15 +659,14 @@ func (s *LoadSession) Close() LoadResult {
 		<-s.hbDone
 		s.hbStop = nil
 	}
+	// All at once, like a flood: a server that never answers the close
+	// costs one timeout in all, not one per connection.
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, s.cfg.Dialers)
 	for _, c := range s.conns {
 		if c == nil {
 			continue
 		}
-		sem <- struct{}{}
 		wg.Go(func() {
-			defer func() { <-sem }()
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			s.closeHandshake(c, min(s.cfg.Timeout, 2*time.Second))
