@@ -6,28 +6,31 @@ import (
 	"testing"
 )
 
-// BenchmarkHandOff: a channel ping-pong in a child with GOMAXPROCS=procs;
-// ns/handoff is one goroutine waking the other and blocking.
+// BenchmarkHandOff: two goroutines pass the turn back and forth in a child
+// with GOMAXPROCS=procs; ns/handoff is one pass.
 func BenchmarkHandOff(b *testing.B) {
 	n := 1 << 20
 	if testing.Short() {
 		n = 1 << 14
 	}
-	for _, procs := range []int{1, 2} {
-		b.Run(fmt.Sprintf("procs=%d", procs), func(b *testing.B) {
-			var ns float64
-			ops := 0
-			for b.Loop() {
-				res, err := HandOff(context.Background(), procs, n)
-				if err != nil {
-					b.Fatal(err)
+	for _, mode := range []HandOffMode{Chan, Spin} {
+		for _, procs := range []int{1, 2} {
+			b.Run(fmt.Sprintf("mode=%s/procs=%d", mode, procs), func(b *testing.B) {
+				cfg := HandOffConfig{Procs: procs, Mode: mode, HandOffs: n}
+				var ns float64
+				ops := 0
+				for b.Loop() {
+					res, err := HandOff(context.Background(), cfg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					ns += res.NsPerHandOff
+					ops++
 				}
-				ns += res.NsPerHandOff
-				ops++
-			}
-			b.ReportMetric(0, "ns/op")
-			b.ReportMetric(ns/float64(ops), "ns/handoff")
-		})
+				b.ReportMetric(0, "ns/op")
+				b.ReportMetric(ns/float64(ops), "ns/handoff")
+			})
+		}
 	}
 }
 

@@ -17,9 +17,9 @@
 //
 //   - asyncpreempt=on (Go's default): sysmon notices the loop has run past
 //     its 10 ms time slice and interrupts it with a signal; the timer
-//     goroutine runs, and the loop resumes. Expect both p50 and max near
-//     10-20 ms (sysmon checks every 10 ms at most when the program is busy),
-//     however long the loop.
+//     goroutine runs, and the loop resumes. sysmon looks every 10 ms when
+//     it has nothing else to do, so a slice lasts 10-20 ms: expect p50 and
+//     max near 20 ms, however long the loop.
 //   - asyncpreempt=off (GODEBUG=asyncpreemptoff=1, the scheduler before Go
 //     1.14): only a function call can yield, and the loop makes none. One
 //     wake-up is late by the whole loop: p50 = max ≈ 200 ms.
@@ -69,11 +69,15 @@
 // increment than pad64, and pad128 about equal to pad64. With GOMAXPROCS=1
 // there is no difference.
 //
-// HandOff ping-pongs a value between two goroutines over unbuffered
-// channels in a child with GOMAXPROCS=1 or 2. On one P a hand-off is a
-// direct switch on one thread (the woken goroutine runs next on the same
-// P); with two Ps, readying a goroutine also wakes the idle P, and a
-// hand-off can cross threads. Expect the one-P hand-off to be cheaper.
+// HandOff passes a turn back and forth between two goroutines in a child
+// with GOMAXPROCS=1 or 2. Over unbuffered channels (mode chan) the
+// scheduler keeps the pair on one P even when two are available: the woken
+// goroutine runs next on the waker's P, so expect about the same cost,
+// ~250 ns, with one P or two. Polling one atomic word with Gosched between
+// polls (mode spin) keeps both goroutines running: on one P a hand-off is a
+// yield (~200 ns); on two Ps they sit on different cores and every hand-off
+// moves the word's cache line between them, which costs more (~550 ns on
+// the 2-vCPU VM this was written on).
 //
 // # Commands
 //

@@ -1,14 +1,10 @@
 package sched
 
 import (
-	"context"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/rtlab/rtlab/internal/child"
 )
 
 // Layout is where two counters sit relative to each other.
@@ -103,68 +99,5 @@ func FalseSharing(layout Layout, increments int) (FalseSharingResult, error) {
 		Increments:     increments,
 		Elapsed:        el,
 		NsPerIncrement: float64(el.Nanoseconds()) / float64(increments),
-	}, nil
-}
-
-// HandOffResult is the cost of passing control between two goroutines.
-type HandOffResult struct {
-	GOMAXPROCS int // in the child that measured
-	HandOffs   int
-	Elapsed    time.Duration
-	// NsPerHandOff is Elapsed over HandOffs: one goroutine waking the other
-	// through an unbuffered channel and blocking itself.
-	NsPerHandOff float64
-}
-
-var handOffChild = child.Register("sched.handoff", func(arg string) int {
-	return serveChild(arg, measureHandOff)
-})
-
-// HandOff measures a ping-pong of handOffs messages between two goroutines
-// over unbuffered channels, in a child process with GOMAXPROCS=procs. With
-// one P a hand-off is a direct switch on one thread: the woken goroutine
-// goes into the P's next slot and runs as soon as the sender blocks. With
-// more Ps, readying a goroutine also wakes an idle P to look for work, and
-// the receiver may be stolen and run on another thread, so each hand-off
-// pays for a thread wake-up and cache traffic: expect several times the
-// one-P cost.
-func HandOff(ctx context.Context, procs, handOffs int) (HandOffResult, error) {
-	switch {
-	case procs < 1:
-		return HandOffResult{}, fmt.Errorf("sched: procs %d must be > 0", procs)
-	case handOffs < 2:
-		return HandOffResult{}, fmt.Errorf("sched: hand-offs %d must be >= 2", handOffs)
-	}
-	return runChild[int, HandOffResult](ctx, handOffChild, handOffs,
-		[]string{fmt.Sprintf("GOMAXPROCS=%d", procs)}, time.Minute)
-}
-
-func measureHandOff(handOffs int) (HandOffResult, error) {
-	ping, pong := make(chan int), make(chan int)
-	rounds := handOffs / 2
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for v := range ping {
-			pong <- v + 1
-		}
-	}()
-	t0 := time.Now()
-	v := 0
-	for range rounds {
-		ping <- v
-		v = <-pong
-	}
-	el := time.Since(t0)
-	close(ping)
-	<-done
-	if v != rounds {
-		return HandOffResult{}, fmt.Errorf("sched: ping-pong ended at %d, want %d", v, rounds)
-	}
-	return HandOffResult{
-		GOMAXPROCS:   runtime.GOMAXPROCS(0),
-		HandOffs:     2 * rounds,
-		Elapsed:      el,
-		NsPerHandOff: float64(el.Nanoseconds()) / float64(2*rounds),
 	}, nil
 }

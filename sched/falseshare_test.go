@@ -38,15 +38,25 @@ func TestFalseSharingCounts(t *testing.T) {
 }
 
 func TestHandOffRunsWithGivenProcs(t *testing.T) {
-	for _, procs := range []int{1, 2} {
-		res, err := HandOff(context.Background(), procs, 1001)
-		require.NoError(t, err)
-		assert.Equal(t, procs, res.GOMAXPROCS)
-		assert.Equal(t, 1000, res.HandOffs)
-		assert.Positive(t, res.NsPerHandOff)
+	for _, mode := range []HandOffMode{Chan, Spin} {
+		for _, procs := range []int{1, 2} {
+			res, err := HandOff(context.Background(), HandOffConfig{Procs: procs, Mode: mode, HandOffs: 1001})
+			require.NoError(t, err) // also checks the ping-pong completed every round
+			assert.Equal(t, procs, res.GOMAXPROCS)
+			assert.Equal(t, mode, res.Mode)
+			assert.Equal(t, 1000, res.HandOffs)
+			assert.Positive(t, res.NsPerHandOff)
+		}
 	}
-	_, err := HandOff(context.Background(), 0, 10)
-	assert.EqualError(t, err, "sched: procs 0 must be > 0")
-	_, err = HandOff(context.Background(), 1, 1)
-	assert.EqualError(t, err, "sched: hand-offs 1 must be >= 2")
+	for _, tc := range []struct {
+		cfg HandOffConfig
+		msg string
+	}{
+		{HandOffConfig{Procs: 0, Mode: Chan, HandOffs: 10}, "sched: procs 0 must be > 0"},
+		{HandOffConfig{Procs: 1, Mode: "mutex", HandOffs: 10}, `sched: mode "mutex" must be "chan" or "spin"`},
+		{HandOffConfig{Procs: 1, Mode: Spin, HandOffs: 1}, "sched: hand-offs 1 must be >= 2"},
+	} {
+		_, err := HandOff(context.Background(), tc.cfg)
+		assert.EqualError(t, err, tc.msg)
+	}
 }
