@@ -18,20 +18,9 @@ import (
 // the child's argument and the result comes back as JSON on its stdout.
 
 // serveChild runs in the child: it decodes the configuration, runs the
-// experiment and writes the result.
-//
-// child.Register calls it during package initialisation, when the runtime
-// keeps the main goroutine locked to the main thread: every hand-off to or
-// from that goroutine would be a switch between threads (microseconds, not
-// the ~200 ns of a goroutine switch). So the experiment runs in a goroutine
-// of its own.
+// experiment and writes the result. (internal/child runs it off the
+// init-locked main thread, so hand-offs cost what they cost in a program.)
 func serveChild[C, R any](arg string, run func(C) (R, error)) int {
-	code := make(chan int)
-	go func() { code <- serveUnlocked(arg, run) }()
-	return <-code
-}
-
-func serveUnlocked[C, R any](arg string, run func(C) (R, error)) int {
 	var cfg C
 	if err := json.Unmarshal([]byte(arg), &cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "sched: child argument %q: %v\n", arg, err)
