@@ -58,11 +58,12 @@ const (
 )
 
 // validCloseCode reports whether a peer may send code in a close frame
-// (RFC 6455 section 7.4): the defined 1000-1003, 1007-1011 and the 3000-4999
-// ranges for applications; 1004-1006, 1015 and undefined codes are not.
+// (RFC 6455 section 7.4 and the IANA registry it set up): 1000-1003,
+// 1007-1014 and the 3000-4999 ranges for applications; 1004-1006 (reserved,
+// or never to be sent), 1015 and unassigned codes are not.
 func validCloseCode(code ws.StatusCode) bool {
 	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011:
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
 		return true
 	case code >= 3000 && code <= 4999:
 		return true

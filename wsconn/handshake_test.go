@@ -16,7 +16,7 @@ import (
 // handshakeOver runs Handshake on the server end of a loopback TCP
 // connection while client writes req, and returns the handshake error and
 // the status the client read.
-func handshakeOver(t *testing.T, req string, timeout time.Duration, max int64) (error, int) {
+func handshakeOver(t *testing.T, req string, timeout time.Duration, max int64) (int, error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -39,7 +39,7 @@ func handshakeOver(t *testing.T, req string, timeout time.Duration, max int64) (
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	require.NoError(t, err)
-	return <-errc, resp.StatusCode
+	return resp.StatusCode, <-errc
 }
 
 func TestHandshake(t *testing.T) {
@@ -76,7 +76,7 @@ func TestHandshake(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err, status := handshakeOver(t, tc.req, 5*time.Second, 4096)
+			status, err := handshakeOver(t, tc.req, 5*time.Second, 4096)
 			assert.Equal(t, tc.status, status)
 			assert.Equal(t, tc.status == http.StatusSwitchingProtocols, err == nil, "handshake error %v", err)
 		})
@@ -87,7 +87,7 @@ func TestHandshake(t *testing.T) {
 // 408 when the handshake timeout passes, not a server stuck reading.
 func TestHandshakeTimeout(t *testing.T) {
 	start := time.Now()
-	err, status := handshakeOver(t, "GET / HTTP/1.1\r\nHost: x\r\nUpgr", 100*time.Millisecond, 0)
+	status, err := handshakeOver(t, "GET / HTTP/1.1\r\nHost: x\r\nUpgr", 100*time.Millisecond, 0)
 	assert.Error(t, err)
 	assert.Equal(t, http.StatusRequestTimeout, status)
 	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "answered before the timeout")

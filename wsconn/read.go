@@ -192,7 +192,7 @@ func (m *MessageReader) readMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []
 		if !fragmented {
 			op = h.OpCode
 		}
-		buf, err = readPayload(rw, buf, h, op == ws.OpText, &text)
+		buf, err = readPayload(rw, buf, h, maxMessage, op == ws.OpText, &text)
 		if err != nil {
 			return 0, buf, err
 		}
@@ -206,46 +206,62 @@ func (m *MessageReader) readMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []
 	}
 }
 
-// readChunk is the most readPayload reads before unmasking and validating:
-// large enough for one read system call to move a lot, small enough that
-// invalid UTF-8 fails fast inside a big frame and that the buffer grows with
+// readChunk is the most readPayload asks of one Read: large enough for one
+// read system call to move a lot, small enough that the buffer grows with
 // the bytes that actually arrive.
 const readChunk = 64 << 10
 
-// readPayload appends the payload of h to buf, reading it from src in chunks
-// and unmasking each in place; text payloads feed the UTF-8 state.
-func readPayload(src io.Reader, buf []byte, h ws.Header, text bool, st *utf8State) ([]byte, error) {
+// readPayload appends the payload of h to buf. It unmasks and (for text)
+// validates each piece as soon as a Read returns it rather than after the
+// whole frame: invalid UTF-8 fails the connection when the bad bytes arrive,
+// even in the middle of a frame whose rest the peer has not sent yet.
+func readPayload(src io.Reader, buf []byte, h ws.Header, limit int64, text bool, st *utf8State) ([]byte, error) {
 	remain := h.Length
 	off := 0
+	empty := 0
 	for remain > 0 {
 		if len(buf) == cap(buf) {
-			buf = grow(buf, remain)
+			buf = grow(buf, limit)
 		}
 		n := int(min(remain, int64(cap(buf)-len(buf)), readChunk))
-		chunk := buf[len(buf) : len(buf)+n]
-		if _, err := io.ReadFull(src, chunk); err != nil {
-			return buf, noEOF(err)
-		}
-		ws.Cipher(chunk, h.Mask, off)
+		piece := buf[len(buf) : len(buf)+n]
+		n, err := src.Read(piece)
+		piece = piece[:n]
+		ws.Cipher(piece, h.Mask, off)
 		off += n
 		remain -= int64(n)
 		buf = buf[:len(buf)+n]
 		if text {
-			if *st = st.feed(chunk); *st == utf8Invalid {
+			if *st = st.feed(piece); *st == utf8Invalid {
 				return buf, &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: reasonInvalidUTF8}
+			}
+		}
+		if err != nil {
+			if remain == 0 && err == io.EOF {
+				break
+			}
+			return buf, noEOF(err)
+		}
+		// Like io.ReadFull, do not spin forever on a reader that returns
+		// nothing and no error.
+		if n == 0 {
+			if empty++; empty > 100 {
+				return buf, io.ErrNoProgress
 			}
 		}
 	}
 	return buf, nil
 }
 
-// grow returns buf with more capacity: doubled (at least 512 bytes), but
-// never more than the remain bytes still to come, so what a peer declares and
-// does not send costs at most as much as what it did send.
-func grow(buf []byte, remain int64) []byte {
-	add := int64(max(cap(buf), 512))
-	add = min(add, remain)
-	nb := make([]byte, len(buf), int64(cap(buf))+add)
+// grow returns buf with more capacity: doubled (at least 512 bytes), as
+// append would, but never past limit, the message size limit. Capacity
+// follows the bytes that actually arrived (at most twice them), not the
+// length a header declares, and doubling keeps a message of many small
+// fragments linear: growing only by each fragment's length would copy the
+// message once per fragment.
+func grow(buf []byte, limit int64) []byte {
+	newCap := min(int64(max(2*cap(buf), 512)), limit)
+	nb := make([]byte, len(buf), newCap)
 	copy(nb, buf)
 	return nb
 }
