@@ -25,7 +25,8 @@ var errHandshakeTooBig = errors.New("wsconn: handshake request larger than the l
 //
 // Every request gets an answer: 101 Switching Protocols, or the 400-class
 // answer ws.Upgrader writes for a bad request (400, 426 with the supported
-// version), or one written here where ws.Upgrader returns without a word:
+// version; 505 for a request line that is not HTTP/1.1 or later), or one
+// written here where ws.Upgrader returns without a word:
 // 408 when the client did not finish in time, 431 when the request is too
 // large, 400 for bytes that are not an HTTP request. On error the caller
 // closes c. The client must wait for the 101 before sending frames: bytes
