@@ -89,7 +89,7 @@
 //   - rtlab: MessageReader.ReadMessage with the message buffer handed back.
 //     Copies: one (stream to buffer, by Read); unmasking in place. Writes:
 //     FrameWriter.WriteMessage: no copy; on a socket header and payload
-//     leave in one writev (TestWriteTCPAllocs), on the discarding conn as
+//     leave in one writev (TestWriteOneSyscall counts them), on the discarding conn as
 //     two Write calls.
 //   - wsutil: wsutil.ReadClientData, which allocates a wsutil.Reader and
 //     reads with io.ReadAll into a fresh slice that starts at 512 bytes and

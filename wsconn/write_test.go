@@ -1,0 +1,80 @@
+package wsconn
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gobwas/ws"
+	"github.com/stretchr/testify/require"
+)
+
+// writeSyscalls is the number of write system calls (write, writev, ...)
+// this process has made, from /proc/self/io.
+func writeSyscalls(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/io")
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			n, err := strconv.Atoi(v)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatal("no syscw in /proc/self/io")
+	return 0
+}
+
+// TestWriteOneSyscall backs the claim that header and payload leave in one
+// system call: n messages written with FrameWriter cost about n write
+// system calls on a TCP connection, where writing the header and the
+// payload separately (as ws.WriteFrame does) costs at least 2n.
+func TestWriteOneSyscall(t *testing.T) {
+	if _, err := os.Stat("/proc/self/io"); err != nil {
+		t.Skip("needs /proc/self/io (Linux)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = io.Copy(io.Discard, c)
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer wg.Wait()
+	defer c.Close()
+
+	const n = 300
+	p := bytes.Repeat([]byte("s"), 1024)
+	var fw FrameWriter
+	before := writeSyscalls(t)
+	for range n {
+		require.NoError(t, fw.WriteMessage(c, ws.OpBinary, p))
+	}
+	vectored := writeSyscalls(t) - before
+
+	before = writeSyscalls(t)
+	for range n {
+		require.NoError(t, ws.WriteHeader(c, ws.Header{Fin: true, OpCode: ws.OpBinary, Length: int64(len(p))}))
+		_, err := c.Write(p)
+		require.NoError(t, err)
+	}
+	separate := writeSyscalls(t) - before
+
+	t.Logf("%d messages: %d write syscalls with FrameWriter, %d with header and payload written apart", n, vectored, separate)
+	require.GreaterOrEqual(t, separate, 2*n, "control: two writes per message must show as two syscalls")
+	require.Less(t, vectored, n+n/2, "FrameWriter should make one writev per message")
+}
