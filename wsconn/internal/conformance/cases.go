@@ -56,7 +56,9 @@ const (
 )
 
 // act is one step of a script: bytes to write (in chops of chop bytes
-// when chop > 0), a pause, or a checkpoint.
+// when chop > 0), a pause, or a checkpoint, where the script waits up to 2s
+// (or the timeout, if shorter) for the server to fail the connection
+// before it sends the rest.
 type act struct {
 	b          []byte
 	chop       int
@@ -496,7 +498,7 @@ func (c Case) run(addr string, opts Options) (Verdict, string) {
 		case a.pause:
 			time.Sleep(opts.pause())
 		case a.checkpoint:
-			closedAtCheckpoint = cl.waitClose(min(to, time.Second))
+			closedAtCheckpoint = cl.waitClose(min(to, 2*time.Second))
 		case a.chop > 0:
 			for off := 0; off < len(a.b); off += a.chop {
 				cl.write(a.b[off:min(off+a.chop, len(a.b))])
