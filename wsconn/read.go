@@ -48,7 +48,9 @@ func (l Limits) maxMessage() int64 {
 // a known opcode, control frames final and at most 125 bytes, continuation
 // only inside a fragmented message (fragmented says whether one is open) and
 // no new data frame inside one. A violation returns a *CloseError with code
-// 1002; a read error is returned as is.
+// 1002; a read error is returned as is. ReadHeader and ReadFrame write
+// nothing: a *CloseError from them names the close frame the caller should
+// send (FrameWriter.WriteClose) before closing; MessageReader sends it itself.
 func ReadHeader(src io.Reader, hdr []byte, fragmented bool) (ws.Header, error) {
 	h, err := ws.ReadHeaderBuffer(src, hdr)
 	if err != nil {
