@@ -4,8 +4,8 @@ import (
 	"testing"
 )
 
-// Finer detail than the root suite: the GODEBUG comparisons, each measured
-// once in a child process (ns/op means nothing), and the closures.
+// Finer detail than the root suite: the GODEBUG comparisons, one child
+// process per iteration, averaged (ns/op means nothing), and the closures.
 
 // BenchmarkStart: start size and copies per fresh goroutine with adaptive
 // start sizes on (the default) and off.
@@ -15,17 +15,23 @@ func BenchmarkStart(b *testing.B) {
 		on   bool
 	}{{"1", true}, {"0", false}} {
 		b.Run("adaptivestackstart="+v.name, func(b *testing.B) {
-			r, err := StartSize(b.Context(), v.on)
-			if err != nil {
-				b.Fatal(err)
-			}
+			var sum StartReport
 			for b.Loop() {
+				r, err := StartSize(b.Context(), v.on)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sum.StartBytes += r.StartBytes
+				sum.UsedBytes += r.UsedBytes
+				sum.Growths += r.Growths
+				sum.SpawnNs += r.SpawnNs
 			}
+			n := float64(b.N)
 			b.ReportMetric(0, "ns/op")
-			b.ReportMetric(float64(r.StartBytes), "start-B")
-			b.ReportMetric(float64(r.UsedBytes), "used-B")
-			b.ReportMetric(r.Growths, "growths")
-			b.ReportMetric(r.SpawnNs, "ns/spawn")
+			b.ReportMetric(float64(sum.StartBytes)/n, "start-B")
+			b.ReportMetric(float64(sum.UsedBytes)/n, "used-B")
+			b.ReportMetric(sum.Growths/n, "growths")
+			b.ReportMetric(sum.SpawnNs/n, "ns/spawn")
 		})
 	}
 }
@@ -38,16 +44,22 @@ func BenchmarkShrink(b *testing.B) {
 		off  bool
 	}{{"0", false}, {"1", true}} {
 		b.Run("gcshrinkstackoff="+v.name, func(b *testing.B) {
-			r, err := Shrink(b.Context(), v.off)
-			if err != nil {
-				b.Fatal(err)
-			}
+			var before, after uint64
+			var regrowths float64
 			for b.Loop() {
+				r, err := Shrink(b.Context(), v.off)
+				if err != nil {
+					b.Fatal(err)
+				}
+				before += r.StacksBefore
+				after += r.StacksAfter
+				regrowths += r.Regrowths
 			}
+			n := float64(b.N)
 			b.ReportMetric(0, "ns/op")
-			b.ReportMetric(float64(r.StacksBefore), "stacks-before-B")
-			b.ReportMetric(float64(r.StacksAfter), "stacks-after-B")
-			b.ReportMetric(r.Regrowths, "regrowths")
+			b.ReportMetric(float64(before)/n, "stacks-before-B")
+			b.ReportMetric(float64(after)/n, "stacks-after-B")
+			b.ReportMetric(regrowths/n, "regrowths")
 		})
 	}
 }
