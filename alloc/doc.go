@@ -87,14 +87,14 @@
 // impl=new allocates afresh and leaves it to the GC, impl=pool recycles
 // through a sync.Pool, impl=bump takes it from an Arena over a 1 MiB
 // pointer-free slab and resets the arena when it is full. gcs/Mobj is the
-// GC cycles the loop caused per million objects. Pool objects come back
-// dirty, new and bump ones zeroed, so at 1 KiB pool can beat bump. Expect
-// new to allocate
+// GC cycles the loop caused per million objects. Expect new to allocate
 // size B/op and cause GCs in proportion to its bytes (the heap goal of a
 // small program is 4 MiB, so about 16 cycles per million 64-byte objects
 // and 250 per million 1 KiB ones), pool and bump to allocate nothing and
-// cause none; bump is the cheapest per op because allocating is an add and
-// a compare, but its objects all die at Reset: V8 gets away with that by
+// cause none (TestSourceAllocs). At 64 bytes bump is the cheapest per op,
+// because allocating is an add and a compare; at 1 KiB pool can beat it,
+// because pool objects come back dirty while bump, like new, zeroes every
+// object. Bump's objects all die at Reset: V8 gets away with that by
 // copying the survivors out first, which this model does not.
 //
 // # BenchmarkAllocStride: ns/access
