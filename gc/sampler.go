@@ -3,6 +3,7 @@ package gc
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/rtlab/rtlab/internal/sampler"
@@ -30,8 +31,9 @@ type Series = sampler.Series
 type Sample = sampler.Sample
 
 // SampleHeader is the header of the CSV a Sampler writes, one column per
-// Sample field.
-var SampleHeader = sampler.Header
+// Sample field. It is a copy: changing it does not change what a Sampler
+// writes.
+var SampleHeader = slices.Clone(sampler.Header)
 
 // StartSampler takes a first sample now and then one every interval until
 // Stop, writing each as a CSV row to w (after SampleHeader) unless w is nil.
