@@ -6,6 +6,8 @@
 //
 //   - procmem: a process's RSS, VSS and PSS read from /proc.
 //   - rtmetrics: runtime/metrics snapshots, deltas and histogram quantiles.
+//   - sampler: a time series of process memory and collector state, with
+//     its own CPU cost (gc measures it, wsconn traces connections with it).
 //   - child: a registered function of the running binary re-executed in a
 //     child process with its own environment and a timeout.
 //   - benchcheck: reads benchmark output with benchfmt and reports lines
