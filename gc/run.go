@@ -152,6 +152,8 @@ func Current() Setting {
 	return Setting{GOGC: p, MemoryLimit: debug.SetMemoryLimit(-1)}
 }
 
+// String is "gogc=<percent or off>/gomemlimit=<bytes or none>", in the
+// key=value form of benchmark names.
 func (s Setting) String() string {
 	g := "off"
 	if s.GOGC >= 0 {

@@ -26,6 +26,8 @@ const (
 // Densities lists every Density, lowest first.
 var Densities = []Density{PtrsNone, PtrsLow, PtrsHigh}
 
+// String is "none", "low" or "high", the value of the ptrs= key of the
+// benchmarks.
 func (d Density) String() string {
 	switch d {
 	case PtrsNone:
@@ -87,6 +89,8 @@ type Shape struct {
 	Alloc int64
 }
 
+// String is "live=<bytes>/survival=<fraction>/ptrs=<density>", in the
+// key=value form of benchmark names.
 func (s Shape) String() string {
 	return fmt.Sprintf("live=%d/survival=%g/ptrs=%v", s.Live, s.Survival, s.PointerDensity)
 }
