@@ -30,6 +30,7 @@ type Problem struct {
 	Msg  string
 }
 
+// String is "file:line: message", or "file: message" when Line is 0.
 func (p Problem) String() string {
 	if p.Line == 0 {
 		return fmt.Sprintf("%s: %s", p.File, p.Msg)

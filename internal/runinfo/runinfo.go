@@ -17,6 +17,7 @@ import (
 // Line is one configuration key and value.
 type Line struct{ Key, Value string }
 
+// String is the line as benchfmt reads a configuration line: "key: value".
 func (l Line) String() string { return l.Key + ": " + l.Value }
 
 // Lines returns the configuration of this process: runtime, go, gogc,
