@@ -32,7 +32,7 @@
 //
 //   - GCCycles (gcs/op): one op of the benchmarks allocates one live heap's
 //     worth, so GOGC=100 predicts about one cycle per op: the heap may grow
-//     by 100% of the live heap between cycles. Expect less, 0.5 to 0.8 at
+//     by 100% of the live heap between cycles. Expect less than one at
 //     GOGC=100: what is allocated while a cycle marks is counted live by
 //     that cycle (allocate-black), so the measured live heap, and with it
 //     the next goal, is bigger than Live. The slower the mark (more
@@ -40,8 +40,8 @@
 //   - PauseP50, PauseP99, PauseMax (p50-pause-ns, p99-pause-ns): quantiles of
 //     the stop-the-world pauses of /sched/pauses/total/gc:seconds, two per
 //     cycle (sweep termination, mark termination). Marking is concurrent,
-//     so expect the median near 100-250us whatever the shape: no pause is
-//     proportional to the heap. The p99 is the time to stop every thread,
+//     so expect the median to stay in the same range (microseconds to a
+//     few hundred) whatever the shape: no pause is proportional to the heap. The p99 is the time to stop every thread,
 //     and a thread the OS has descheduled cannot stop until it runs again:
 //     on a loaded machine it reads in milliseconds, which is the machine.
 //   - GCCPUShare (gc-cpu-%): /cpu/classes/gc/total over /cpu/classes/total,
@@ -67,8 +67,8 @@
 // the cycles per byte allocated do not depend on how long objects live.
 // What does move the cost is what marking must do per live byte: nothing
 // inside a pointer-free block, a pointer per 256 bytes for low, every word
-// for high; GC CPU rises three- to four-fold from none to high, and
-// so does the time per op. Low survival makes GC cheap in a generational
+// for high; expect GC CPU to rise several-fold from none to high, and the
+// time per op with it. Low survival makes GC cheap in a generational
 // collector (V8's scavenger, the JVM's young generation), where a minor
 // collection touches only survivors; in Go it helps only by keeping the
 // live heap small.
@@ -89,11 +89,11 @@
 //
 // BenchmarkGCObserve times three ways for a program to look at its own
 // heap, while a Churner churns a heap on another goroutine (p50-ns, p99-ns):
-// runtime/metrics.Read is around a microsecond and never stops the world;
-// runtime.ReadMemStats stops the world, tens of microseconds at the median
-// and milliseconds at the tail, for the reason pauses have tails; a heap
+// expect runtime/metrics.Read, which never stops the world, to be the
+// cheapest at the median and the tail; runtime.ReadMemStats stops the world,
+// so its tail reaches milliseconds, for the reason pauses have tails; a heap
 // profile (what /debug/pprof/heap serves) walks, symbolizes and compresses
-// every sampled allocation site: milliseconds. Read runtime/metrics in
+// every sampled allocation site: milliseconds even at the median. Read runtime/metrics in
 // anything that runs periodically.
 //
 // # The Sampler
