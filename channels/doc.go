@@ -91,8 +91,9 @@
 //
 // Throughput sends ints from one producer to one consumer through channels
 // of capacity 0, 1, 64, 1024, one per send or 64 per send as a slice.
-// Expect batching to cut the cost per message 15 to 50 times (one channel
-// operation and at most one wake-up per 64 messages), and capacity to help
+// Expect batching to cut the cost per message by an order of magnitude or
+// more (one channel operation and at most one wake-up per 64 messages),
+// and capacity to help
 // until the producer no longer waits for the consumer (64 and 1024 are
 // alike). Contended hands messages from 1 or GOMAXPROCS producers to one
 // channel, one mutex-protected queue or one atomic counter. The counter is
