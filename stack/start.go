@@ -162,7 +162,7 @@ type ShrinkReport struct {
 	Growths    float64 // stack copies per goroutine on the way down the first time
 	// StacksBefore is /memory/classes/heap/stacks:bytes once the goroutines
 	// were back near the top of their stacks and parked, StacksAfter the same
-	// after GCs forced GCs.
+	// after the forced GCs.
 	StacksBefore uint64
 	StacksAfter  uint64
 	GCs          int
