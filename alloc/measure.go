@@ -55,7 +55,7 @@ func (f Footprint) TinyShare() float64 {
 // Measure allocates count objects of n bytes of kind k with New, keeps them
 // all alive, and measures by how much the live heap grew: the runtime's own
 // answer, independent of the class table, to "how big is an object of n
-// bytes". It forces two garbage collections (runtime.GC), so it takes a few
+// bytes". It forces three garbage collections (runtime.GC), so it takes a few
 // milliseconds; other goroutines allocating meanwhile add their bytes, so
 // use a count whose objects total a megabyte or more.
 //
