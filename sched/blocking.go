@@ -45,9 +45,7 @@ const (
 	blockedSettleMax = 5 * time.Second
 )
 
-var blockingChild = child.Register("sched.blocking", func(arg string) int {
-	return serveChild(arg, measureBlocking)
-})
+var blockingChild = child.RegisterJSON("sched.blocking", measureBlocking)
 
 // Blocking runs the blocking experiment in a child process, so the thread
 // figures are its own and the threads it leaves behind die with it: cfg.
@@ -65,7 +63,7 @@ func Blocking(ctx context.Context, cfg BlockingConfig) (BlockingResult, error) {
 	if err != nil {
 		return BlockingResult{}, err
 	}
-	return runChild[BlockingConfig, BlockingResult](ctx, blockingChild, cfg, nil, time.Minute+2*cfg.Duration)
+	return runChild(ctx, blockingChild, cfg, nil, time.Minute+2*cfg.Duration)
 }
 
 func (c BlockingConfig) withDefaults() (BlockingConfig, error) {

@@ -43,9 +43,7 @@ type HandOffResult struct {
 	NsPerHandOff float64
 }
 
-var handOffChild = child.Register("sched.handoff", func(arg string) int {
-	return serveChild(arg, measureHandOff)
-})
+var handOffChild = child.RegisterJSON("sched.handoff", measureHandOff)
 
 // HandOff passes the turn back and forth between two goroutines, in a
 // child process with GOMAXPROCS=cfg.Procs.
@@ -68,7 +66,7 @@ func HandOff(ctx context.Context, cfg HandOffConfig) (HandOffResult, error) {
 	case cfg.HandOffs < 2:
 		return HandOffResult{}, fmt.Errorf("sched: hand-offs %d must be >= 2", cfg.HandOffs)
 	}
-	return runChild[HandOffConfig, HandOffResult](ctx, handOffChild, cfg,
+	return runChild(ctx, handOffChild, cfg,
 		[]string{fmt.Sprintf("GOMAXPROCS=%d", cfg.Procs)}, time.Minute)
 }
 

@@ -43,9 +43,7 @@ const (
 	warmupTicks = 5
 )
 
-var preemptChild = child.Register("sched.preempt", func(arg string) int {
-	return serveChild(arg, measurePreempt)
-})
+var preemptChild = child.RegisterJSON("sched.preempt", measurePreempt)
 
 // Preempt runs the preemption experiment in a child process with
 // GOMAXPROCS=1, so that the loop and the timer goroutine share one P: one
@@ -62,8 +60,8 @@ func Preempt(ctx context.Context, cfg PreemptConfig) (PreemptResult, error) {
 	if err != nil {
 		return PreemptResult{}, err
 	}
-	env := []string{"GOMAXPROCS=1", "GODEBUG=" + godebug("asyncpreemptoff", cfg.AsyncPreemptOff)}
-	return runChild[PreemptConfig, PreemptResult](ctx, preemptChild, cfg, env, 30*time.Second+4*cfg.Loop)
+	env := []string{"GOMAXPROCS=1", child.GODEBUG(child.Flag("asyncpreemptoff", cfg.AsyncPreemptOff))}
+	return runChild(ctx, preemptChild, cfg, env, 30*time.Second+4*cfg.Loop)
 }
 
 // PreemptEventLoop runs the same experiment on a Loop, in this process: a
@@ -262,19 +260,6 @@ func calibrate(d time.Duration) uint64 {
 		}
 		n *= 2
 	}
-}
-
-// godebug is GODEBUG for a child: this process's settings with key set to
-// 1 or 0 appended (the last setting of a key wins).
-func godebug(key string, on bool) string {
-	v := key + "=0"
-	if on {
-		v = key + "=1"
-	}
-	if cur := os.Getenv("GODEBUG"); cur != "" {
-		return cur + "," + v
-	}
-	return v
 }
 
 // asyncPreemptOff reports whether this process runs with

@@ -42,7 +42,7 @@ func TestPreemptCancelledChildIsReaped(t *testing.T) {
 	defer cancel()
 	_, err := Preempt(ctx, PreemptConfig{Loop: 30 * time.Second, AsyncPreemptOff: true})
 	require.ErrorIs(t, err, child.ErrTimeout)
-	assert.ErrorContains(t, err, "sched: sched.preempt")
+	assert.ErrorContains(t, err, "sched: child: sched.preempt")
 	assert.Empty(t, childPIDs())
 }
 

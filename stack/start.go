@@ -2,12 +2,10 @@ package stack
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -113,12 +111,10 @@ const (
 // after a warm-up new goroutines start big enough and grow no more; with =0
 // they start at 2 KiB and are copied on the way to 8 KiB every time.
 func StartSize(ctx context.Context, adaptive bool) (StartReport, error) {
-	var rep StartReport
-	err := runReport(ctx, startChild, "adaptivestackstart", adaptive, &rep)
-	return rep, err
+	return runReport(ctx, startChild, "adaptivestackstart", adaptive)
 }
 
-var startChild = child.Register("stack.start", func(string) int {
+var startChild = child.RegisterJSON("stack.start", func(struct{}) (StartReport, error) {
 	release := make(chan struct{})
 	var parked sync.WaitGroup
 	parked.Add(startHolders)
@@ -140,8 +136,7 @@ var startChild = child.Register("stack.start", func(string) int {
 	for range startSpawns {
 		r, err := run(config{target: startDepth, frame: Small, limit: goUsable})
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "stack.start:", err)
-			return 1
+			return StartReport{}, fmt.Errorf("stack.start: %w", err)
 		}
 		growths += r.Growths
 		rep.UsedBytes = r.StackBytes
@@ -149,7 +144,7 @@ var startChild = child.Register("stack.start", func(string) int {
 	rep.SpawnNs = float64(time.Since(t0).Nanoseconds()) / startSpawns
 	rep.Growths = float64(growths) / startSpawns
 	close(release)
-	return writeReport(rep)
+	return rep, nil
 })
 
 // ShrinkReport is what a child process saw of stack shrinking at GC under
@@ -187,12 +182,10 @@ const (
 // gcshrinkstackoff=1 parked goroutines keep their peak stacks and the second
 // descent copies nothing.
 func Shrink(ctx context.Context, shrinkOff bool) (ShrinkReport, error) {
-	var rep ShrinkReport
-	err := runReport(ctx, shrinkChild, "gcshrinkstackoff", shrinkOff, &rep)
-	return rep, err
+	return runReport(ctx, shrinkChild, "gcshrinkstackoff", shrinkOff)
 }
 
-var shrinkChild = child.Register("stack.shrink", func(string) int {
+var shrinkChild = child.RegisterJSON("stack.shrink", func(struct{}) (ShrinkReport, error) {
 	type pair struct{ first, second Result }
 	wake := make(chan struct{})
 	results := make(chan pair, shrinkGoroutines)
@@ -222,8 +215,7 @@ var shrinkChild = child.Register("stack.shrink", func(string) int {
 	for range shrinkGoroutines {
 		p := <-results
 		if p.first.Depth != shrinkDepth || p.second.Depth != shrinkDepth {
-			fmt.Fprintf(os.Stderr, "stack.shrink: reached depths %d and %d, not %d\n", p.first.Depth, p.second.Depth, shrinkDepth)
-			return 1
+			return ShrinkReport{}, fmt.Errorf("stack.shrink: reached depths %d and %d, not %d", p.first.Depth, p.second.Depth, shrinkDepth)
 		}
 		rep.PeakBytes = p.first.StackBytes
 		growths += p.first.Growths
@@ -231,38 +223,15 @@ var shrinkChild = child.Register("stack.shrink", func(string) int {
 	}
 	rep.Growths = float64(growths) / shrinkGoroutines
 	rep.Regrowths = float64(regrowths) / shrinkGoroutines
-	return writeReport(rep)
+	return rep, nil
 })
 
 // runReport runs a report child with GODEBUG key=1 or key=0 added to this
-// process's own setting and decodes the JSON report it prints.
-func runReport(ctx context.Context, f child.Func, key string, on bool, rep any) error {
-	setting := key + "=0"
-	if on {
-		setting = key + "=1"
-	}
-	godebug := setting
-	if cur := os.Getenv("GODEBUG"); cur != "" {
-		godebug = cur + "," + setting // the last setting of a key wins
-	}
-	res, err := f.Run(ctx, child.Options{Env: []string{"GODEBUG=" + godebug}, Timeout: time.Minute})
+// process's own setting.
+func runReport[R any](ctx context.Context, f child.JSON[struct{}, R], key string, on bool) (R, error) {
+	r, err := f.Run(ctx, struct{}{}, child.Options{Env: []string{child.GODEBUG(child.Flag(key, on))}, Timeout: time.Minute})
 	if err != nil {
-		return fmt.Errorf("stack: %s: %w", f.Name(), err)
+		return r, fmt.Errorf("stack: %w", err)
 	}
-	if err := res.Err(); err != nil {
-		return fmt.Errorf("stack: %s: %w", f.Name(), err)
-	}
-	if err := json.Unmarshal(res.Stdout, rep); err != nil {
-		return fmt.Errorf("stack: %s: report %q: %w", f.Name(), strings.TrimSpace(string(res.Stdout)), err)
-	}
-	return nil
-}
-
-// writeReport prints a child's report for runReport.
-func writeReport(rep any) int {
-	if err := json.NewEncoder(os.Stdout).Encode(rep); err != nil {
-		fmt.Fprintln(os.Stderr, "stack: report:", err)
-		return 1
-	}
-	return 0
+	return r, nil
 }

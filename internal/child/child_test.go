@@ -107,3 +107,34 @@ func TestErrors(t *testing.T) {
 	assert.False(t, InChild())
 	assert.Equal(t, "child_test.env", echoEnv.Name())
 }
+
+type sumCfg struct{ A, B int }
+type sumRes struct {
+	Sum     int
+	GODEBUG string
+}
+
+var sum = RegisterJSON("child_test.sum", func(c sumCfg) (sumRes, error) {
+	if c.A < 0 {
+		return sumRes{}, fmt.Errorf("A %d must be >= 0", c.A)
+	}
+	return sumRes{Sum: c.A + c.B, GODEBUG: os.Getenv("GODEBUG")}, nil
+})
+
+func TestJSON(t *testing.T) {
+	t.Setenv("GODEBUG", "madvdontneed=1")
+	r, err := sum.Run(context.Background(), sumCfg{A: 2, B: 3}, Options{Env: []string{GODEBUG(Flag("asyncpreemptoff", true))}})
+	require.NoError(t, err)
+	assert.Equal(t, 5, r.Sum)
+	assert.Equal(t, "madvdontneed=1,asyncpreemptoff=1", r.GODEBUG)
+
+	_, err = sum.Run(context.Background(), sumCfg{A: -1}, Options{})
+	assert.ErrorContains(t, err, "child_test.sum")
+	assert.ErrorContains(t, err, "A -1 must be >= 0")
+	assert.Equal(t, "child_test.sum", sum.Name())
+}
+
+func TestGODEBUG(t *testing.T) {
+	t.Setenv("GODEBUG", "")
+	assert.Equal(t, "GODEBUG=a=0,b=1", GODEBUG(Flag("a", false), Flag("b", true)))
+}
