@@ -143,13 +143,14 @@ type Setting struct {
 }
 
 // Current returns the setting in force.
+// It reads runtime/metrics rather than setting and restoring, which could
+// race with another change or start a GC.
 func Current() Setting {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
+	p := int(int64(rtmetrics.Uint64(rtmetrics.GOGC)))
 	if p < 0 {
 		p = Off
 	}
-	return Setting{GOGC: p, MemoryLimit: debug.SetMemoryLimit(-1)}
+	return Setting{GOGC: p, MemoryLimit: int64(rtmetrics.Uint64(rtmetrics.GOMemLimit))}
 }
 
 // String is "gogc=<percent or off>/gomemlimit=<bytes or none>", in the

@@ -30,6 +30,8 @@ const (
 	TotalCPU     = "/cpu/classes/total:cpu-seconds"
 	Goroutines   = "/sched/goroutines:goroutines"
 	TotalMemory  = "/memory/classes/total:bytes"
+	GOGC         = "/gc/gogc:percent"     // -1 (as uint64) when off
+	GOMemLimit   = "/gc/gomemlimit:bytes" // math.MaxInt64 when none
 )
 
 var names = []string{

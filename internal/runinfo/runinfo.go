@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/rtlab/rtlab/internal/rtmetrics"
 )
 
 // Line is one configuration key and value.
@@ -40,18 +42,18 @@ func Lines() []Line {
 
 // GOGC is the effective GC percent, or "off".
 func GOGC() string {
-	// SetGCPercent returns the old value; set it straight back.
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	if p < 0 {
-		return "off"
+	// Read, not set-and-restore through debug.SetGCPercent: that would race
+	// with a concurrent change and could start a GC. The runtime reports
+	// off as -1 stored in the uint64.
+	if p := int64(rtmetrics.Uint64(rtmetrics.GOGC)); p >= 0 {
+		return fmt.Sprint(p)
 	}
-	return fmt.Sprint(p)
+	return "off"
 }
 
 // GOMemLimit is the effective soft memory limit in bytes, or "none".
 func GOMemLimit() string {
-	l := debug.SetMemoryLimit(-1) // a negative input reads without changing
+	l := rtmetrics.Uint64(rtmetrics.GOMemLimit)
 	if l == math.MaxInt64 {
 		return "none"
 	}
