@@ -27,7 +27,8 @@
 // different CPUs (Linux), so that they really overlap.
 //
 // What to expect: on amd64 plain SB shows r1=r2=0 in a large share of the
-// trials (a third to half of them on the 2-vCPU Xeon this was written on).
+// trials (a third to half of them on the 2-vCPU Xeon this was written on;
+// go test -run TestLitmusPlain -v ./channels/ prints the counts on yours).
 // Each core's store waits in its store buffer while its next load already
 // reads the cache, so both loads can miss both stores: x86-TSO allows
 // exactly this one reordering, store then load. Plain MP shows nothing on

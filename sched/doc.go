@@ -7,7 +7,8 @@
 // signal. JavaScript runs one thread: each task runs to completion, then
 // the microtasks it queued, then the next task. Each experiment below turns
 // one consequence of that difference into a figure. The figures quoted
-// were measured on a 2-vCPU Xeon VM with Go 1.26, at low load.
+// were measured on a 2-vCPU Xeon VM with Go 1.26, at low load, by the
+// commands at the end (HandOff by the package's own benchmarks).
 //
 // # Preemption (Preempt, PreemptEventLoop)
 //
