@@ -233,7 +233,7 @@ func TestClientPongTimeout(t *testing.T) {
 func TestClientHeartbeatKeepsOpen(t *testing.T) {
 	noLeaks(t)
 	_, addr := startServer(t, DesignReactor, EchoHandler{}, Options{})
-	c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{PingInterval: 10 * time.Millisecond, PongTimeout: 500 * time.Millisecond})
+	c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{PingInterval: 10 * time.Millisecond, PongTimeout: 5 * time.Second})
 	c.Start()
 	rec.expect(t, StateConnecting, StateOpen)
 	time.Sleep(200 * time.Millisecond)

@@ -253,22 +253,24 @@ func (r *reactor) markDead(c *srvConn) {
 
 // kill closes c without a close frame. An idle connection is closed here;
 // a busy one is marked and its owner woken (deadlines in the past), and the
-// owner closes it at release.
-func (r *reactor) kill(c *srvConn) {
+// owner closes it at release. It reports whether this call was the one
+// that ended c, so that a cause is counted once.
+func (r *reactor) kill(c *srvConn) bool {
 	c.mu.Lock()
 	if c.dead || c.killed {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.killed = true
 	if c.busy {
 		_ = c.nc.SetDeadline(time.Now())
 		c.mu.Unlock()
-		return
+		return true
 	}
 	c.busy, c.dead = true, true
 	c.mu.Unlock()
 	r.finish(c)
+	return true
 }
 
 // finish closes a dead connection; only its owner calls it, once.
@@ -446,11 +448,13 @@ func (r *reactor) sweep(now time.Time) {
 		case ca != 0 && time.Duration(ns-ca) >= o.CloseTimeout:
 			r.kill(c)
 		case wqs != 0 && time.Duration(ns-wqs) >= o.WriteTimeout:
-			s.ctr.slow.Add(1)
-			r.kill(c)
+			if r.kill(c) {
+				s.ctr.slow.Add(1)
+			}
 		case ps != 0 && time.Duration(ns-ps) >= o.PongTimeout:
-			s.ctr.pongTimeouts.Add(1)
-			r.kill(c)
+			if r.kill(c) {
+				s.ctr.pongTimeouts.Add(1)
+			}
 		case o.PingInterval > 0 && ps == 0 && ca == 0 &&
 			time.Duration(ns-c.lastRead.Load()) >= o.PingInterval:
 			if r.tryClaim(c) {
