@@ -430,8 +430,10 @@ func closing() []Case {
 	return cs
 }
 
-// Group 9 (part): large messages, whole and in fragments, and many small
-// messages back to back.
+// Group 9 (part): large messages, whole (9.1, 9.2: 64 KiB to 16 MiB) and
+// 4 MiB in fragments of 64 B, 4 KiB and 4 MiB (9.3.1, 9.3.4, 9.3.9 and the
+// binary 9.4 twins), and 1000 messages of 0 and 1024 bytes back to back
+// (9.7.1, 9.7.5, 9.8.1, 9.8.5), numbered as in Autobahn.
 func limits() []Case {
 	var cs []Case
 	sizes := []int{64 << 10, 256 << 10, 1 << 20, 4 << 20, 8 << 20, 16 << 20}
@@ -446,7 +448,7 @@ func limits() []Case {
 	}
 	for g, op := range []byte{opText, opBinary} {
 		for i, fragSize := range []int{64, 4 << 10, 4 << 20} {
-			id := fmt.Sprintf("9.%d.%d", g+3, []int{1, 5, 9}[i])
+			id := fmt.Sprintf("9.%d.%d", g+3, []int{1, 4, 9}[i])
 			p := repeat('*', 4<<20)
 			var frames [][]byte
 			for off := 0; off < len(p); off += fragSize {
@@ -471,7 +473,7 @@ func limits() []Case {
 				frames = append(frames, frame(op, true, p))
 				want = append(want, event{kind: evMessage, op: op, payload: p})
 			}
-			c := echoCase(fmt.Sprintf("9.%d.%d", g+7, []int{1, 4}[i]), fmt.Sprintf("1000 %s messages of %d bytes back to back", [...]string{"text", "binary"}[g], n),
+			c := echoCase(fmt.Sprintf("9.%d.%d", g+7, []int{1, 5}[i]), fmt.Sprintf("1000 %s messages of %d bytes back to back", [...]string{"text", "binary"}[g], n),
 				[]act{{b: bytes.Join(frames, nil)}}, want...)
 			c.slow = true
 			cs = append(cs, c)
