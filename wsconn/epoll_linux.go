@@ -5,6 +5,7 @@ package wsconn
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"syscall"
 
@@ -15,10 +16,9 @@ import (
 //
 // Connections are registered with EPOLLONESHOT: once an event is reported
 // for a descriptor it stays disarmed until rearm, so exactly one worker owns
-// a connection between an event and its rearm, whatever the event mix. Go's
-// own netpoller watches the same descriptors (edge-triggered, in its own
-// epoll instance); the two do not interfere, because readiness is a property
-// of the socket and each instance keeps its own interest list.
+// a connection between an event and its rearm, whatever the event mix. The
+// descriptors are duplicates taken out of their net.Conn (detach), so Go's
+// own netpoller does not watch them.
 //
 // Each registration carries the descriptor and a generation number in the
 // 64-bit event data, so an event that was already queued for a descriptor
@@ -111,16 +111,30 @@ func (e *epoll) close() error {
 	return errors.Join(err1, err2)
 }
 
-// connFD returns the descriptor of a net.Conn and its RawConn. The
-// descriptor stays owned by the conn: it is valid until the conn is closed.
-func connFD(sc syscall.Conn) (int, syscall.RawConn, error) {
+// detach returns a close-on-exec duplicate of nc's socket descriptor, set
+// non-blocking. The caller then closes nc: the socket stays open through
+// the duplicate, outside Go's network poller.
+func detach(nc net.Conn) (int, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return -1, errors.New("wsconn: reactor needs a syscall.Conn")
+	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return -1, nil, err
+		return -1, err
 	}
-	fd := -1
-	if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
-		return -1, nil, err
+	fd, derr := -1, error(nil)
+	if err := raw.Control(func(f uintptr) {
+		fd, derr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, err
 	}
-	return fd, raw, nil
+	if derr != nil {
+		return -1, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", derr)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("fcntl O_NONBLOCK", err)
+	}
+	return fd, nil
 }

@@ -247,7 +247,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	ln       net.Listener
-	conns    map[*srvConn]struct{}
+	conns    map[*srvConn]struct{} // reactor: only until registered
 	shutting bool
 	served   bool
 
@@ -429,10 +429,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	first := !s.shutting
 	s.shutting = true
 	ln := s.ln
-	conns := make([]*srvConn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
+	conns := s.appendConns(nil)
 	s.mu.Unlock()
 	if first && ln != nil {
 		ln.Close()
@@ -452,10 +449,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		s.mu.Lock()
-		conns = conns[:0]
-		for c := range s.conns {
-			conns = append(conns, c)
-		}
+		conns = s.appendConns(conns[:0])
 		s.mu.Unlock()
 		for _, c := range conns {
 			c.kill() // may close and untrack c, which takes s.mu
@@ -470,6 +464,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.r.closeEpoll()
 	}
 	return err
+}
+
+// appendConns appends every open connection to cs: those in s.conns
+// (goroutine design; reactor connections until they are registered) and
+// those the reactor holds. The caller holds s.mu.
+func (s *Server) appendConns(cs []*srvConn) []*srvConn {
+	for c := range s.conns {
+		cs = append(cs, c)
+	}
+	if s.r != nil {
+		cs = s.r.appendConns(cs)
+	}
+	return cs
 }
 
 // srvConn is one accepted connection. Design-specific fields are documented

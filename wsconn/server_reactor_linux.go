@@ -5,11 +5,12 @@ package wsconn
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -65,6 +66,7 @@ type reactor struct {
 // writes while a worker owns it.
 type reactorScratch struct {
 	scratch
+	rd   rawReader
 	w    nbWriter
 	cork [corkSize]byte
 }
@@ -103,31 +105,37 @@ func newReactor(s *Server) (*reactor, error) {
 
 // register adds an upgraded connection; called by its handshake goroutine,
 // which owns it (busy since accept) until release.
+//
+// The connection leaves Go's network poller here: its socket is duplicated
+// and the net.Conn closed, so that neither the net.Conn (netFD, addresses,
+// finalizer) nor the runtime's pollDesc stays allocated for an idle
+// connection. From now on the reactor reads and writes the raw,
+// non-blocking descriptor itself, and the connection is found through
+// r.byFD instead of Server.conns.
 func (r *reactor) register(c *srvConn) {
-	sc, ok := c.nc.(syscall.Conn)
-	var fd int
-	var err error
-	if !ok {
-		err = errors.New("wsconn: reactor needs a syscall.Conn")
-	} else {
-		fd, _, err = connFD(sc)
-	}
+	fd, err := detach(c.nc)
 	if err != nil {
 		c.nc.Close()
 		r.s.untrack(c)
 		return
 	}
+	s := r.s
+	s.mu.Lock()
+	delete(s.conns, c)
 	r.mu.Lock()
 	r.gen++
 	gen := r.gen
 	c.mu.Lock()
-	c.fd, c.gen = int32(fd), gen
+	nc := c.nc
+	c.fd, c.gen, c.nc = int32(fd), gen, nil
 	c.mu.Unlock()
 	if fd >= len(r.byFD) {
 		r.byFD = append(r.byFD, make([]*srvConn, fd+1-len(r.byFD))...)
 	}
 	r.byFD[fd] = c
 	r.mu.Unlock()
+	s.mu.Unlock()
+	nc.Close() // the duplicate keeps the socket open
 	if err := r.ep.add(fd, c.gen, evRead); err != nil {
 		r.markDead(c)
 	}
@@ -263,7 +271,13 @@ func (r *reactor) kill(c *srvConn) bool {
 	}
 	c.killed = true
 	if c.busy {
-		_ = c.nc.SetDeadline(time.Now())
+		if c.fd >= 0 {
+			// Wakes an owner waiting in readRaw (EOF) and fails its
+			// writes; the descriptor stays open until the owner closes it.
+			_ = unix.Shutdown(int(c.fd), unix.SHUT_RDWR)
+		} else {
+			_ = c.nc.SetDeadline(time.Now())
+		}
 		c.mu.Unlock()
 		return true
 	}
@@ -282,8 +296,10 @@ func (r *reactor) finish(c *srvConn) {
 		}
 		r.mu.Unlock()
 		_ = r.ep.del(int(c.fd))
+		_ = unix.Close(int(c.fd))
+	} else {
+		c.nc.Close()
 	}
-	c.nc.Close()
 	if n := len(c.wq); n > 0 {
 		r.s.ctr.queued.Add(-int64(n))
 		c.wq = nil
@@ -337,9 +353,7 @@ func (r *reactor) closing(c *srvConn, w *nbWriter) {
 func (r *reactor) finIfFlushed(c *srvConn) {
 	if c.closing && !c.finSent && len(c.wq) == 0 {
 		c.finSent = true
-		if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
-			_ = tc.CloseWrite()
-		}
+		_ = unix.Shutdown(int(c.fd), unix.SHUT_WR)
 	}
 }
 
@@ -388,8 +402,9 @@ func (r *reactor) process(c *srvConn, ev uint32, drain []byte) {
 	sc := r.pool.Get().(*reactorScratch)
 	sc.w.init(c, sc.cork[:0])
 	if readable {
-		sc.br.Reset(countReader{c})
-		err := r.readAll(c, &sc.scratch, &sc.w)
+		sc.rd.c = c
+		sc.br.Reset(&sc.rd)
+		err := r.readAll(c, sc)
 		var ce *CloseError
 		switch {
 		case err == nil:
@@ -402,6 +417,7 @@ func (r *reactor) process(c *srvConn, ev uint32, drain []byte) {
 			r.markDead(c)
 		}
 		sc.br.Reset(nil)
+		sc.rd.c = nil
 	}
 	if goAway && !c.closing {
 		r.sendGoingAway(c, &sc.w, &sc.fw)
@@ -412,18 +428,61 @@ func (r *reactor) process(c *srvConn, ev uint32, drain []byte) {
 
 // readAll reads units while input is buffered: the first byte is there (or
 // EOF), and whatever the reader fetched past one unit is handled before
-// the buffer goes back to the pool.
-func (r *reactor) readAll(c *srvConn, sc *scratch, w *nbWriter) error {
+// the buffer goes back to the pool. Each unit must arrive within
+// ReadTimeout of its start (the deadline lives in the borrowed rawReader,
+// not in the connection).
+func (r *reactor) readAll(c *srvConn, sc *reactorScratch) error {
 	for {
-		_ = c.nc.SetReadDeadline(time.Now().Add(r.s.o.ReadTimeout))
-		if err := r.s.unit(c, sc, w); err != nil {
+		sc.rd.deadline = time.Now().Add(r.s.o.ReadTimeout)
+		if err := r.s.unit(c, &sc.scratch, &sc.w); err != nil {
 			return err
 		}
-		if w.err != nil {
-			return w.err
+		if sc.w.err != nil {
+			return sc.w.err
 		}
 		if sc.br.Buffered() == 0 {
 			return nil
+		}
+	}
+}
+
+// rawReader reads a registered connection's non-blocking descriptor for
+// its owner. When the socket has nothing yet (the rest of a frame is still
+// on its way) it waits in poll(2) until deadline, then fails with
+// os.ErrDeadlineExceeded; kill wakes it with shutdown(2), which reads as
+// EOF.
+type rawReader struct {
+	c        *srvConn
+	deadline time.Time
+}
+
+// Read implements io.Reader.
+func (r *rawReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	fd := int(r.c.fd)
+	for {
+		n, err := unix.Read(fd, p)
+		switch {
+		case err == nil && n > 0:
+			r.c.lastRead.Store(time.Now().UnixNano())
+			return n, nil
+		case err == nil:
+			return 0, io.EOF
+		case errors.Is(err, unix.EINTR):
+			continue
+		case !errors.Is(err, unix.EAGAIN):
+			return 0, &net.OpError{Op: "read", Net: "tcp", Err: err}
+		}
+		left := time.Until(r.deadline)
+		if left <= 0 {
+			return 0, os.ErrDeadlineExceeded
+		}
+		pfd := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
+		ms := int((left + time.Millisecond - 1) / time.Millisecond)
+		if _, err := unix.Poll(pfd[:], ms); err != nil && !errors.Is(err, unix.EINTR) {
+			return 0, os.NewSyscallError("poll", err)
 		}
 	}
 }
@@ -433,14 +492,14 @@ func (r *reactor) readAll(c *srvConn, sc *scratch, w *nbWriter) error {
 // handshakes that did not end in time.
 func (r *reactor) sweep(now time.Time) {
 	s := r.s
-	s.mu.Lock()
+	r.mu.Lock()
 	r.sweepConns = r.sweepConns[:0]
-	for c := range s.conns {
-		if c.upgraded.Load() {
+	for _, c := range r.byFD {
+		if c != nil {
 			r.sweepConns = append(r.sweepConns, c)
 		}
 	}
-	s.mu.Unlock()
+	r.mu.Unlock()
 	o := &s.o
 	ns := now.UnixNano()
 	for _, c := range r.sweepConns {
@@ -473,6 +532,19 @@ func (r *reactor) sweep(now time.Time) {
 		}
 	}
 	clear(r.sweepConns)
+}
+
+// appendConns appends the registered connections to cs; the caller holds
+// Server.mu, so that with Server.conns it sees every connection once.
+func (r *reactor) appendConns(cs []*srvConn) []*srvConn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.byFD {
+		if c != nil {
+			cs = append(cs, c)
+		}
+	}
+	return cs
 }
 
 // stop ends the poller and, through it, the workers.
