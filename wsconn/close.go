@@ -15,7 +15,7 @@ import (
 //
 // The reader has already written the close frame when it returns a
 // *CloseError; what is left to the caller is closing the TCP connection
-// (ideally after Linger, so the close frame is not lost to a reset).
+// (ideally with CloseGracefully, so the close frame is not lost to a reset).
 type CloseError struct {
 	// Code is the status code carried by the close frame; for a peer's close
 	// without a body it is ws.StatusNoStatusRcvd (1005), which is never sent.

@@ -231,7 +231,7 @@ func (lc Lifecycle) Run(ctx context.Context) (LifecycleResult, error) {
 	if err != nil {
 		return res, err
 	}
-	defer clients.Close() // after a successful Close, a no-op
+	defer clients.Close() // after Close, a no-op
 	step := func(name string, f func() (ProcStats, error)) error {
 		if err != nil {
 			return err

@@ -281,7 +281,7 @@ dialing:
 	if fail.Load() || ctx.Err() != nil {
 		res := s.Close()
 		if err := res.Err(); err != nil {
-			return nil, fmt.Errorf("wsconn: load: could not open %d connections to %s: %w", l.Conns, l.Addr, err)
+			return nil, fmt.Errorf("wsconn: load: could not open all %d connections to %s: %w", l.Conns, l.Addr, err)
 		}
 		return nil, fmt.Errorf("wsconn: load: opening %d connections to %s: %w", l.Conns, l.Addr, context.Cause(ctx))
 	}
@@ -294,14 +294,19 @@ dialing:
 
 func (s *LoadSession) dial(ctx context.Context, c *loadConn) error {
 	t0 := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	dctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	nc, br, _, err := ws.Dialer{}.Dial(ctx, s.cfg.url())
+	nc, br, _, err := ws.Dialer{}.Dial(dctx, s.cfg.url())
 	if err != nil {
+		if ctx.Err() != nil {
+			// Abandoned, not failed: the caller's ctx ended, or Open
+			// cancelled the dials in flight after another one failed.
+			return err
+		}
 		kind := LoadErrHandshake
 		if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
 			kind = LoadErrDial
-		} else if ctx.Err() != nil {
+		} else if dctx.Err() != nil {
 			kind = LoadErrTimeout
 		}
 		s.countErr(kind)
@@ -502,44 +507,41 @@ func (c *loadConn) write(op ws.OpCode, p []byte, seed uint64) error {
 
 // readFrame reads one frame from the server into buf if it fits (a data
 // frame larger than buf is read and dropped), answers a ping, and turns a
-// close frame into errLoadClosed.
+// close frame into errLoadClosed. A frame no server may send (masked,
+// fragmented where the echo is one frame, RSV bits, a reserved opcode, a
+// control frame over 125 bytes) is errLoadProtocol.
 func (c *loadConn) readFrame(buf []byte) (ws.Header, error) {
 	h, err := ws.ReadHeaderBuffer(c.br, c.hdr[:])
 	if err != nil {
 		return h, err
 	}
-	if h.Masked || !h.Fin {
-		return h, fmt.Errorf("%w: masked=%v fin=%v", errLoadProtocol, h.Masked, h.Fin)
+	if h.Masked || !h.Fin || h.Rsv != 0 || h.OpCode.IsReserved() ||
+		h.OpCode.IsControl() && h.Length > ws.MaxControlFramePayloadSize {
+		return h, fmt.Errorf("%w: opcode %d, %d bytes, masked=%v fin=%v rsv=%d",
+			errLoadProtocol, h.OpCode, h.Length, h.Masked, h.Fin, h.Rsv)
 	}
-	if int(h.Length) > len(buf) || h.OpCode.IsControl() {
-		var ctl [125]byte
-		dst := io.Discard
-		if h.OpCode.IsControl() && h.Length <= 125 {
-			dst = &sliceWriter{b: ctl[:0]}
-		}
-		if _, err := io.CopyN(dst, c.br, int64(h.Length)); err != nil {
-			return h, err
+	if h.OpCode.IsControl() {
+		var ctl [ws.MaxControlFramePayloadSize]byte
+		p := ctl[:h.Length]
+		if _, err := io.ReadFull(c.br, p); err != nil {
+			return h, noEOF(err)
 		}
 		switch h.OpCode {
 		case ws.OpClose:
 			return h, errLoadClosed
 		case ws.OpPing:
-			payload := dst.(*sliceWriter).b
-			if err := c.write(ws.OpPong, payload, uint64(len(payload))); err != nil {
+			if err := c.write(ws.OpPong, p, uint64(len(p))); err != nil {
 				return h, err
 			}
 		}
 		return h, nil
 	}
+	if int64(len(buf)) < h.Length {
+		_, err := io.CopyN(io.Discard, c.br, h.Length)
+		return h, noEOF(err)
+	}
 	_, err = io.ReadFull(c.br, buf[:h.Length])
-	return h, err
-}
-
-type sliceWriter struct{ b []byte }
-
-func (w *sliceWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
+	return h, noEOF(err)
 }
 
 func (s *LoadSession) closeConn(c *loadConn) {

@@ -1,6 +1,7 @@
 package wsconn
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,4 +373,78 @@ func ExampleLifecycle_Run() {
 	}
 	fmt.Printf("%.0f B/conn established, %.0f%% returned after close and GC\n", r.EstablishPerConn(), r.CloseReturned())
 	_ = r.WriteCSV(os.Stdout) // phase, elapsed_s, rss_bytes, ...
+}
+
+// TestLoadServerBadFrames: a server that sends a frame no server may send
+// (here a ping longer than a control frame may be) is a protocol error of
+// that connection, counted, not a crash of the load.
+func TestLoadServerBadFrames(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	for _, tc := range []struct {
+		name string
+		h    ws.Header
+	}{
+		{"long ping", ws.Header{Fin: true, OpCode: ws.OpPing, Length: 200}},
+		{"masked", ws.Header{Fin: true, OpCode: ws.OpBinary, Masked: true, Length: 64}},
+		{"rsv", ws.Header{Fin: true, OpCode: ws.OpBinary, Rsv: 4, Length: 64}},
+		{"reserved opcode", ws.Header{Fin: true, OpCode: 5, Length: 64}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := newRawServer(t, func(_ int, nc net.Conn, br *bufio.Reader) {
+				if _, err := ws.ReadHeader(br); err != nil {
+					return
+				}
+				if ws.WriteHeader(nc, tc.h) != nil {
+					return
+				}
+				_, _ = nc.Write(make([]byte, tc.h.Length))
+				holdOpen(0, nc, br)
+			})
+			res, err := Load{Addr: rs.url(), Conns: 1, Messages: 1}.Run(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, map[string]uint64{LoadErrProtocol: 1}, res.Errors)
+			assert.Equal(t, uint64(1), res.Lost)
+		})
+	}
+}
+
+// TestLoadOpenAbortNotCounted: when one connection fails to open, Open
+// abandons the dials still in flight; they are not failures of their own
+// and are not counted as timeouts.
+func TestLoadOpenAbortNotCounted(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		held  []net.Conn
+		first = true
+	)
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			if first {
+				first = false
+				c.Close() // the first handshake fails at once
+			} else {
+				held = append(held, c) // the others never get an answer
+			}
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	_, err = Load{Addr: ln.Addr().String(), Conns: 5, Timeout: time.Minute}.Open(context.Background())
+	require.ErrorContains(t, err, "errors: handshake=1")
+	require.NotContains(t, err.Error(), "timeout=")
 }

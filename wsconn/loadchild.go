@@ -177,6 +177,10 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 // descriptors count against the process that measures the server.
 type LoadChild struct {
 	procs []*ctlProc
+
+	closeOnce sync.Once
+	closeRes  LoadResult
+	closeErr  error
 }
 
 // OpenChild starts the load in child processes and returns once all their
@@ -255,14 +259,17 @@ func (lc *LoadChild) Flood(perConn int) (LoadResult, error) {
 func (lc *LoadChild) Result() (LoadResult, error) { return lc.all("result") }
 
 // Close closes every connection, ends the children and returns the final
-// result.
+// result. Calling it again returns the same result and error.
 func (lc *LoadChild) Close() (LoadResult, error) {
-	res, err := lc.all("close")
-	var errs []error
-	for _, p := range lc.procs {
-		errs = append(errs, p.end())
-	}
-	return res, errors.Join(err, errors.Join(errs...))
+	lc.closeOnce.Do(func() {
+		res, err := lc.all("close")
+		errs := []error{err}
+		for _, p := range lc.procs {
+			errs = append(errs, p.end())
+		}
+		lc.closeRes, lc.closeErr = res, errors.Join(errs...)
+	})
+	return lc.closeRes, lc.closeErr
 }
 
 // ServeFunc starts an echo server on ln, serving in the background, and
@@ -353,6 +360,9 @@ func serverChildMain(addr string, serve ServeFunc) int {
 			d, err := time.ParseDuration(arg)
 			if err != nil {
 				return nil, false, err
+			}
+			if smp != nil {
+				_, _ = smp.Stop() // a new trace replaces the old one
 			}
 			if smp, err = sampler.Start(d, nil); err != nil {
 				return nil, false, err

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
@@ -63,14 +64,20 @@ func (fw *FrameWriter) WriteMessage(w io.Writer, op ws.OpCode, payload []byte) e
 }
 
 // WriteClose writes a close frame with code and reason (cut to fit the 125
-// bytes of a control payload). ws.StatusNoStatusRcvd (1005), which must never
-// be sent, writes a close frame with an empty body.
+// bytes of a control payload, at a UTF-8 boundary: a reason cut inside a
+// character would make the peer fail the connection with 1007).
+// ws.StatusNoStatusRcvd (1005), which must never be sent, writes a close
+// frame with an empty body.
 func (fw *FrameWriter) WriteClose(w io.Writer, code ws.StatusCode, reason string) error {
 	body := fw.ctl[:0]
 	if code != ws.StatusNoStatusRcvd && code != 0 {
 		body = fw.ctl[:2]
 		binary.BigEndian.PutUint16(body, uint16(code))
-		body = append(body, reason[:min(len(reason), cap(body)-2)]...)
+		n := min(len(reason), cap(body)-2)
+		for n < len(reason) && n > 0 && !utf8.RuneStart(reason[n]) {
+			n--
+		}
+		body = append(body, reason[:n]...)
 	}
 	return fw.WriteFrame(w, ws.Header{Fin: true, OpCode: ws.OpClose}, body)
 }

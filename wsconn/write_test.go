@@ -78,3 +78,33 @@ func TestWriteOneSyscall(t *testing.T) {
 	require.GreaterOrEqual(t, separate, 2*n, "control: two writes per message must show as two syscalls")
 	require.Less(t, vectored, n+n/2, "FrameWriter should make one writev per message")
 }
+
+func TestWriteClose(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		code   ws.StatusCode
+		reason string
+		body   string // the close payload expected
+	}{
+		{"code and reason", ws.StatusGoingAway, "bye", "\x03\xe9bye"},
+		{"no status", ws.StatusNoStatusRcvd, "ignored", ""},
+		{"long ascii cut to 123", ws.StatusNormalClosure, strings.Repeat("a", 200), "\x03\xe8" + strings.Repeat("a", 123)},
+		// 123 bytes would end inside the 62nd "é": the reason stops before it.
+		{"long utf8 cut at a boundary", ws.StatusNormalClosure, strings.Repeat("é", 100), "\x03\xe8" + strings.Repeat("é", 61)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			var fw FrameWriter
+			require.NoError(t, fw.WriteClose(&out, tc.code, tc.reason))
+			fs := serverFrames(t, out.Bytes())
+			require.Len(t, fs, 1)
+			require.Equal(t, ws.OpClose, fs[0].Header.OpCode)
+			require.True(t, fs[0].Header.Fin)
+			require.Equal(t, tc.body, string(fs[0].Payload))
+			if len(tc.body) > 2 {
+				_, _, ce := parseClose(fs[0].Payload)
+				require.Nil(t, ce, "a peer accepts the close frame")
+			}
+		})
+	}
+}
