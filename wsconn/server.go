@@ -76,7 +76,8 @@ type Options struct {
 	// ReadBufferSize is the bufio.Reader size: held per connection by the
 	// goroutine design, borrowed while reading by the reactor.
 	ReadBufferSize int
-	// WriteBufferSize is the bufio.Writer size of the goroutine design.
+	// WriteBufferSize is the bufio.Writer size of the goroutine design,
+	// borrowed from a pool while a connection writes.
 	WriteBufferSize int
 	// WriteQueueBytes bounds a reactor connection's queue of bytes the
 	// socket did not take; a write that would exceed it closes the
@@ -254,7 +255,8 @@ type Server struct {
 	connsWG sync.WaitGroup // one per accepted connection until it is closed
 	goWG    sync.WaitGroup // every goroutine the server starts
 	ctr     counters
-	r       *reactor // nil for the goroutine design
+	r       *reactor  // nil for the goroutine design
+	wpool   sync.Pool // goroutine design: *bufio.Writer of WriteBufferSize
 }
 
 // NewServer returns a server of design d that passes every data message to

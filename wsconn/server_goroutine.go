@@ -10,8 +10,10 @@ import (
 )
 
 // serveGoroutine runs an upgraded connection on the calling goroutine until
-// it ends, then closes it. The connection keeps its reader, writer, frame
-// scratch and message buffer for its whole life.
+// it ends, then closes it. The connection keeps its reader, frame scratch
+// and message buffer for its whole life; its bufio.Writer comes from the
+// server's pool at the first write and goes back at the flush that ends a
+// burst of writes, so an idle connection holds none.
 //
 // Between messages the goroutine waits in Peek with a read deadline that
 // carries every timer of the connection: the ping due time (last read +
@@ -22,7 +24,7 @@ import (
 func (s *Server) serveGoroutine(c *srvConn) {
 	sc := &scratch{br: bufio.NewReaderSize(countReader{c}, s.o.ReadBufferSize)}
 	sc.m.Limits = s.o.Limits
-	bw := bufio.NewWriterSize(countWriter{c}, s.o.WriteBufferSize)
+	bw := &pooledWriter{s: s, c: c}
 	err := s.loopGoroutine(c, sc, bw)
 
 	var ce *CloseError
@@ -33,6 +35,7 @@ func (s *Server) serveGoroutine(c *srvConn) {
 		_ = CloseGracefully(c.nc, s.o.CloseTimeout)
 	default:
 		// EOF, I/O error, pong timeout, handler error: nothing to say.
+		bw.release()
 		c.nc.Close()
 	}
 	s.untrack(c)
@@ -44,7 +47,7 @@ var errGoingAway = errors.New("wsconn: going away")
 // errPongTimeout ends a connection that did not answer a ping in time.
 var errPongTimeout = errors.New("wsconn: no pong within PongTimeout")
 
-func (s *Server) loopGoroutine(c *srvConn, sc *scratch, bw *bufio.Writer) error {
+func (s *Server) loopGoroutine(c *srvConn, sc *scratch, bw *pooledWriter) error {
 	if s.mustGoAway(c) {
 		return s.sendGoingAway(sc, bw)
 	}
@@ -105,7 +108,7 @@ func (s *Server) mustGoAway(c *srvConn) bool {
 }
 
 // sendGoingAway writes close 1001 to w.
-func (s *Server) sendGoingAway(sc *scratch, bw *bufio.Writer) error {
+func (s *Server) sendGoingAway(sc *scratch, bw *pooledWriter) error {
 	_ = sc.fw.WriteClose(bw, ws.StatusGoingAway, "server shutting down")
 	return errGoingAway
 }
@@ -129,4 +132,44 @@ func (s *Server) idleDeadline(c *srvConn) time.Time {
 		return time.Unix(0, c.lastRead.Load()).Add(s.o.PingInterval)
 	}
 	return time.Time{}
+}
+
+// pooledWriter is a goroutine connection's buffered writer, taken from
+// Server.wpool at the first Write and given back by Flush.
+type pooledWriter struct {
+	s  *Server
+	c  *srvConn
+	bw *bufio.Writer
+}
+
+// Write implements io.Writer.
+func (w *pooledWriter) Write(p []byte) (int, error) {
+	if w.bw == nil {
+		if v := w.s.wpool.Get(); v != nil {
+			w.bw = v.(*bufio.Writer)
+			w.bw.Reset(countWriter{w.c})
+		} else {
+			w.bw = bufio.NewWriterSize(countWriter{w.c}, w.s.o.WriteBufferSize)
+		}
+	}
+	return w.bw.Write(p)
+}
+
+// Flush writes what is buffered and gives the buffer back.
+func (w *pooledWriter) Flush() error {
+	if w.bw == nil {
+		return nil
+	}
+	err := w.bw.Flush()
+	w.release()
+	return err
+}
+
+// release gives the buffer back without writing it.
+func (w *pooledWriter) release() {
+	if w.bw != nil {
+		w.bw.Reset(nil)
+		w.s.wpool.Put(w.bw)
+		w.bw = nil
+	}
 }
