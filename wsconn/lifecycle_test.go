@@ -66,7 +66,10 @@ func TestLifecycle(t *testing.T) {
 	_, ok := r.Phase("nope")
 	assert.False(t, ok)
 
-	// Every phase has samples, in phase order and time order.
+	// Samples are in phase order and time order. Only the first (taken when
+	// sampling starts) and the last (taken when it stops) are certain to fall
+	// in a given phase: a sampler starved on a loaded machine may skip one
+	// of the short phases in between.
 	require.NotEmpty(t, r.Samples)
 	seen := map[string]bool{}
 	for i, s := range r.Samples {
@@ -78,7 +81,7 @@ func TestLifecycle(t *testing.T) {
 			assert.GreaterOrEqual(t, slices.Index(lifecyclePhases, s.Phase), slices.Index(lifecyclePhases, prev.Phase))
 		}
 	}
-	for _, p := range []string{PhaseBaseline, PhaseGC, PhaseFree} {
+	for _, p := range []string{PhaseBaseline, PhaseFree} {
 		assert.True(t, seen[p], "samples in phase %s", p)
 	}
 

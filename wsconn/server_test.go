@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -233,16 +234,32 @@ func TestServerPingAndPongTimeout(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
 			s, addr := startServer(t, d, EchoHandler{}, Options{PingInterval: 50 * time.Millisecond, PongTimeout: time.Second})
-			// A peer that answers pings stays open across many intervals.
+			// A peer that answers pings stays open across many intervals: it
+			// answers every ping until the test ends, so that it never
+			// outlives its own PongTimeout while the test looks at the other.
 			good, gbr := dialRaw(t, addr)
+			var answered atomic.Int32
+			answering := make(chan error, 1)
+			go func() {
+				for {
+					f, err := readFrame(gbr)
+					if err == nil && f.Header.OpCode == ws.OpPing {
+						err = wsutil.WriteClientMessage(good, ws.OpPong, f.Payload)
+						answered.Add(1)
+					}
+					if err != nil {
+						answering <- err
+						return
+					}
+				}
+			}()
+			t.Cleanup(func() {
+				good.Close()
+				<-answering
+			})
 			// A peer that never reads or answers is closed.
 			bad, _ := dialRaw(t, addr)
-			for range 5 {
-				f, err := readServerFrame(t, good, gbr, 5*time.Second)
-				require.NoError(t, err)
-				require.Equal(t, ws.OpPing, f.Header.OpCode)
-				require.NoError(t, wsutil.WriteClientMessage(good, ws.OpPong, f.Payload))
-			}
+			waitFor(t, 10*time.Second, "five pings answered", func() bool { return answered.Load() >= 5 })
 			waitFor(t, 5*time.Second, "pong timeout", func() bool { return s.Stats().PongTimeouts == 1 })
 			_ = bad.SetReadDeadline(time.Now().Add(5 * time.Second))
 			_, err := io.Copy(io.Discard, bad)
