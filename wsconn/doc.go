@@ -161,4 +161,61 @@
 //
 //	go test -run '^$' -fuzz '^FuzzFrameRead$' -fuzztime 30m ./wsconn/
 //	go test -run '^$' -fuzz '^FuzzHandshake$' -fuzztime 30m ./wsconn/
+//
+// # Load generator, server children and the lifecycle trace
+//
+// Load is a population of clients: Conns connections opened against Addr at
+// Rate, then Messages per connection (Run), or floods on demand (Open, then
+// LoadSession.Flood). Every message carries a sequence number, the
+// connection's id, its send time and a CRC-32, and every echo is checked, so
+// LoadResult counts lost and corrupted messages instead of assuming none
+// (TestLoadCountsLoss, TestLoadCountsCorruption), and errors by kind.
+// Connect and echo times go into a LatencyHist, log-linear buckets within
+// 1/32 of the true quantile (TestLatencyHist), not a slice of every value.
+// Load.OpenChild runs the same load in child processes of the running
+// binary, ConnsPerProc connections each, so that the clients' memory and
+// descriptors are not the server's; LoadChild.Flood and Close drive them
+// all and merge their results. Addr may name another host.
+//
+// The server under measure runs in a child process too: DesignChild(d) is
+// an EchoHandler server of either design (default Options: no server pings,
+// since a load's idle connections read nothing until their next flood), and
+// RegisterServerChild makes any other echo server runnable that way (the
+// root benchmarks register a gorilla/websocket one). ServerChild.Start
+// returns a ServerProc whose Stats, GC and FreeOSMemory read RSS and VSS
+// from outside (/proc/<pid>) and heap, stacks, goroutines and descriptors
+// from the child's runtime; MemClasses and WriteHeapProfile show where the
+// bytes go.
+//
+// Lifecycle runs a server child and a load child through establish →
+// flood → idle → close → GC → FreeOSMemory, sampling the server every
+// Interval and reading it from outside at the end of each phase.
+// LifecycleResult has the per-phase deltas (RSS, VSS, heap, stacks,
+// goroutines), the samples (WriteCSV: one row per sample, with its phase)
+// and the benchmark's figures (EstablishPerConn, FloodPerConn,
+// CloseReturned, FreeReturned).
+//
+// From the module root:
+//
+//	go test -run '^$' -bench BenchmarkWSIdleConns -count 6 . | go tool benchstat -col /server -
+//
+// compares the goroutine, reactor and gorilla servers at 1000 and 9000 idle
+// connections (1000 only with -short), each after one echo per connection
+// and a forced GC. Expect goroutines/conn at 1 for goroutine and gorilla and
+// 0 for reactor (TestReactorGoroutinesFlat), and B/conn lowest for reactor
+// (a small struct and a socket per connection), then goroutine (mostly a
+// goroutine stack, stack-B/conn, and the bufio.Reader and bufio.Writer it
+// keeps, in heap-B/conn), then gorilla (the same goroutine and more heap).
+//
+//	go test -run '^$' -bench BenchmarkWSLifecycle -v -wsload.csv DIR .
+//
+// logs each design's per-phase deltas and writes
+// DIR/lifecycle-<server>-<conns>.csv, memory against time with a phase
+// column. Expect the designs to differ most at establish (a goroutine and
+// its buffers against a struct per connection), the flood to add message
+// buffers and idle little; closing frees heap and stacks, yet RSS hardly
+// moves after close and a GC (close-returned-% near zero, or negative: the
+// runtime keeps freed pages until its background scavenger returns them),
+// while FreeOSMemory gives most of it back (free-returned-% far above
+// close-returned-%).
 package wsconn
