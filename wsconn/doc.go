@@ -204,8 +204,8 @@
 // and a forced GC. Expect goroutines/conn at 1 for goroutine and gorilla and
 // 0 for reactor (TestReactorGoroutinesFlat), and B/conn lowest for reactor
 // (a small struct and a socket per connection), then goroutine (mostly a
-// goroutine stack, stack-B/conn, and the bufio.Reader and bufio.Writer it
-// keeps, in heap-B/conn), then gorilla (the same goroutine and more heap).
+// goroutine stack, stack-B/conn, and the buffers it keeps, in heap-B/conn),
+// then gorilla (the same goroutine and more heap).
 //
 //	go test -run '^$' -bench BenchmarkWSLifecycle -v -wsload.csv DIR .
 //
