@@ -57,9 +57,9 @@ type reactor struct {
 	stopped atomic.Bool
 	pool    sync.Pool // *reactorScratch
 
-	sweepConns []*srvConn  // poller only
-	sweepW     nbWriter    // poller only: writes pings
-	sweepFW    FrameWriter // poller only
+	sweepConns [256]*srvConn // poller only: one chunk of byFD
+	sweepW     nbWriter      // poller only: writes pings
+	sweepFW    FrameWriter   // poller only
 }
 
 // reactorScratch is a scratch plus the writer that gathers a connection's
@@ -491,18 +491,33 @@ func (r *rawReader) Read(p []byte) (int, error) {
 // connections, and kills for late pongs, stuck write queues and close
 // handshakes that did not end in time.
 func (r *reactor) sweep(now time.Time) {
-	s := r.s
-	r.mu.Lock()
-	r.sweepConns = r.sweepConns[:0]
-	for _, c := range r.byFD {
-		if c != nil {
-			r.sweepConns = append(r.sweepConns, c)
+	for fd := 0; ; {
+		// Copy a chunk of byFD under the lock, then check it without:
+		// kill and release take r.mu. A chunk, not the whole table, so
+		// the poller keeps nothing that grows with the connections.
+		n := 0
+		r.mu.Lock()
+		for ; fd < len(r.byFD) && n < len(r.sweepConns); fd++ {
+			if c := r.byFD[fd]; c != nil {
+				r.sweepConns[n] = c
+				n++
+			}
 		}
+		r.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		r.sweepChunk(r.sweepConns[:n], now)
+		clear(r.sweepConns[:n])
 	}
-	r.mu.Unlock()
+}
+
+// sweepChunk checks the timers of the connections cs (poller only).
+func (r *reactor) sweepChunk(cs []*srvConn, now time.Time) {
+	s := r.s
 	o := &s.o
 	ns := now.UnixNano()
-	for _, c := range r.sweepConns {
+	for _, c := range cs {
 		switch ca, wqs, ps := c.closeAt.Load(), c.wqSince.Load(), c.pingSent.Load(); {
 		case ca != 0 && time.Duration(ns-ca) >= o.CloseTimeout:
 			r.kill(c)
@@ -531,7 +546,6 @@ func (r *reactor) sweep(now time.Time) {
 			}
 		}
 	}
-	clear(r.sweepConns)
 }
 
 // appendConns appends the registered connections to cs; the caller holds
