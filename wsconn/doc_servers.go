@@ -12,11 +12,12 @@
 //
 //   - DesignGoroutine: one goroutine per connection, blocked in Read while
 //     the connection is idle. It holds, for the life of the connection, a
-//     bufio.Reader and a bufio.Writer (Options.ReadBufferSize and
-//     WriteBufferSize), a MessageReader and the buffer of the last message
-//     (dropped when it grew past 64 KiB), plus the goroutine's stack.
-//     Writes go through the bufio.Writer and block up to WriteTimeout: the
-//     kernel's socket buffer is its write queue. Its timers are one read
+//     bufio.Reader (Options.ReadBufferSize), a MessageReader and the
+//     buffer of the last message (dropped when it grew past 64 KiB), plus
+//     the goroutine's stack. Writes go through a bufio.Writer
+//     (WriteBufferSize) borrowed from a pool at the first write and given
+//     back at the flush that ends a burst, and block up to WriteTimeout:
+//     the kernel's socket buffer is its write queue. Its timers are one read
 //     deadline: when it passes on an idle connection, a ping goes out and
 //     the deadline moves to PongTimeout.
 //   - DesignReactor (Linux): connections registered with one epoll instance
@@ -24,27 +25,51 @@
 //     bounded pool of workers (Options.Workers), which borrows a reader, a
 //     MessageReader and a message buffer from sync.Pools, handles what
 //     arrived (one lone ping or pong, or whole messages), calls the Handler
-//     and gives every buffer back before re-arming the descriptor. An idle
-//     connection holds no goroutine and no buffer: only its net.Conn and a
-//     small struct. Writes never block a worker: small writes are gathered
-//     so a header and its payload leave in one writev, and what the socket
-//     does not take is copied to a per-connection queue bounded by
+//     and gives every buffer back before re-arming the descriptor. After
+//     the handshake the reactor takes the socket out of its net.Conn (a
+//     close-on-exec duplicate of the descriptor, then the net.Conn is
+//     closed) and reads and writes the raw non-blocking descriptor itself,
+//     so Go's network poller keeps nothing for it: no netFD, no addresses,
+//     no finalizer and no runtime pollDesc (which the runtime never
+//     frees, only reuses). An idle connection then holds no goroutine, no
+//     buffer and no timer: one small struct (srvConn) and its pointer in a
+//     table indexed by descriptor, which is also how the poller, the sweep
+//     and Shutdown find it. Writes never block a worker: small writes are
+//     gathered so a header and its payload leave in one writev; what the
+//     socket does not take is copied to a per-connection queue bounded by
 //     WriteQueueBytes (a write past the bound closes the connection as a
 //     slow consumer) and flushed when epoll reports the socket writable.
 //     The epoll goroutine sweeps all connections every tick (a quarter of
 //     the shortest timeout, 10 ms to 1 s) for pings due and for pong, close
 //     and write-queue timeouts, so a connection keeps no timer either.
 //     A message split into fragments is read to its end by one worker, so a
-//     peer that sends a fragment and stalls ties a worker up to ReadTimeout.
+//     peer that sends a fragment and stalls ties a worker up to ReadTimeout:
+//     the worker waits in poll(2) on that one descriptor, with the deadline
+//     kept in the reader it borrowed, and kill wakes it with shutdown(2).
 //     Off Linux, NewServer(DesignReactor, ...) runs DesignGoroutine
 //     (Server.Design says which).
+//
+// What each design keeps per idle connection at 9000 connections (RSS
+// growth B/conn, heap-B/conn, goroutines/conn and stack-B/conn, after one
+// echo per connection and a forced GC, server and clients in separate
+// processes) is printed, at the root of the module, by
+//
+//	go test -run '^$' -bench 'BenchmarkWSIdleConns/server=(goroutine|reactor)/conns=9000' -count 3 . | go tool benchstat -
+//
+// The reactor's heap part is one srvConn (TestSrvConnSizeClass keeps it
+// within 128 bytes) and its 8-byte slot in the descriptor table; the rest
+// of its B/conn is what establishing left behind (stacks of the finished
+// handshake goroutines, freed heap not yet returned to the OS). The
+// goroutine design's is its bufio.Reader, MessageReader scratch, goroutine
+// stack, and the net.Conn with the runtime's poller state.
 //
 // Liveness: any frame from the peer proves it alive. A connection silent
 // for PingInterval is sent a ping; if nothing arrives within PongTimeout
 // after it, the connection is closed (Stats.PongTimeouts).
 //
 // Close: whichever side starts it, once its close frame is written the
-// server flushes it, sends FIN (CloseWrite), discards what the peer still
+// server flushes it, sends FIN (CloseWrite, or shutdown(2) on the
+// reactor's raw descriptor), discards what the peer still
 // sends until it closes or CloseTimeout passes, then closes the socket, so
 // the close frame is never lost to a reset.
 //

@@ -496,8 +496,9 @@ type srvConn struct {
 	goingAway atomic.Bool // Shutdown asked for a close 1001
 
 	// Reactor state, guarded by mu except where noted; fields are ordered
-	// to keep the struct in the 128-byte size class, since an idle reactor
-	// connection is little more than this struct and its net.Conn.
+	// to keep the struct in the 128-byte size class (TestSrvConnSizeClass),
+	// since an idle reactor connection is this struct and a table slot
+	// (nc is nil once the reactor has taken the descriptor out of it).
 	mu      sync.Mutex
 	fd      int32
 	gen     int32

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
@@ -593,4 +594,11 @@ func TestServerShutdownContextExpires(t *testing.T) {
 			require.Zero(t, st.Goroutines)
 		})
 	}
+}
+
+// TestSrvConnSizeClass keeps the per-connection struct, all an idle reactor
+// connection holds on the heap besides its table slot, within the 128-byte
+// size class.
+func TestSrvConnSizeClass(t *testing.T) {
+	require.LessOrEqual(t, unsafe.Sizeof(srvConn{}), uintptr(128))
 }
