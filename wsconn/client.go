@@ -255,17 +255,14 @@ func (c *Client) writeFrame(nc net.Conn, op ws.OpCode, payload []byte) error {
 // writeLocked masks a copy of payload into wbuf and writes header and
 // payload in one vectored write; c.wmu is held.
 func (c *Client) writeLocked(nc net.Conn, op ws.OpCode, payload []byte) error {
-	h := ws.Header{Fin: true, OpCode: op, Masked: true, Mask: ws.NewMask(), Length: int64(len(payload))}
-	n := ws.HeaderSize(h)
-	if cap(c.wbuf) < n+len(payload) {
-		c.wbuf = make([]byte, 0, n+len(payload))
+	mask := ws.NewMask()
+	if cap(c.wbuf) < ws.MaxHeaderSize+len(payload) {
+		c.wbuf = make([]byte, 0, ws.MaxHeaderSize+len(payload))
 	}
-	buf := c.wbuf[:n+len(payload)]
-	if err := ws.WriteHeader(&fixedWriter{b: buf[:0:n]}, h); err != nil {
-		return err
-	}
-	copy(buf[n:], payload)
-	ws.Cipher(buf[n:], h.Mask, 0)
+	buf := appendClientHeader(c.wbuf[:0], op, len(payload), mask)
+	n := len(buf)
+	buf = append(buf, payload...)
+	ws.Cipher(buf[n:], mask, 0)
 	_ = nc.SetWriteDeadline(time.Now().Add(c.o.WriteTimeout))
 	_, err := nc.Write(buf)
 	if cap(c.wbuf) > maxKeptBuf {
@@ -274,15 +271,22 @@ func (c *Client) writeLocked(nc net.Conn, op ws.OpCode, payload []byte) error {
 	return err
 }
 
-// fixedWriter appends into a slice with fixed capacity.
-type fixedWriter struct{ b []byte }
-
-func (w *fixedWriter) Write(p []byte) (int, error) {
-	if len(w.b)+len(p) > cap(w.b) {
-		return 0, io.ErrShortWrite
+// appendClientHeader appends the header of a final, masked client frame
+// of type op with an n-byte payload (RFC 6455 section 5.2: the shortest
+// length encoding, then the mask) to dst. Client and Load both write
+// through it; dst with ws.MaxHeaderSize bytes free never grows.
+func appendClientHeader(dst []byte, op ws.OpCode, n int, mask [4]byte) []byte {
+	dst = append(dst, 0x80|byte(op))
+	switch {
+	case n <= 125:
+		dst = append(dst, 0x80|byte(n))
+	case n <= 0xffff:
+		dst = append(dst, 0x80|126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, 0x80|127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
 	}
-	w.b = append(w.b, p...)
-	return len(p), nil
+	return append(dst, mask[:]...)
 }
 
 // transition moves to t.To and reports it. Only the client's goroutine (or

@@ -2,6 +2,7 @@ package wsconn
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -370,4 +371,18 @@ func TestClientMessageTooBig(t *testing.T) {
 	require.True(t, errors.As(trs[2].Err, &ce))
 	require.Equal(t, ws.StatusMessageTooBig, ce.Code)
 	require.False(t, ce.Remote)
+}
+
+// TestAppendClientHeader: the header Client and Load write decodes, with
+// gobwas, to what was meant, at each length encoding's edges.
+func TestAppendClientHeader(t *testing.T) {
+	mask := [4]byte{1, 2, 3, 4}
+	for _, n := range []int{0, 125, 126, 0xffff, 0x10000, 1 << 24} {
+		hdr := appendClientHeader(make([]byte, 0, ws.MaxHeaderSize), ws.OpText, n, mask)
+		require.Equal(t, ws.MaxHeaderSize, cap(hdr), "n=%d: no growth", n)
+		h, err := ws.ReadHeader(bytes.NewReader(hdr))
+		require.NoError(t, err)
+		require.Equal(t, ws.Header{Fin: true, OpCode: ws.OpText, Masked: true, Mask: mask, Length: int64(n)}, h)
+		require.Equal(t, ws.HeaderSize(h), len(hdr), "n=%d: shortest encoding", n)
+	}
 }

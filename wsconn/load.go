@@ -486,18 +486,7 @@ func (s *LoadSession) echoOne(c *loadConn) error {
 func (c *loadConn) write(op ws.OpCode, p []byte, seed uint64) error {
 	var mask [4]byte
 	binary.LittleEndian.PutUint32(mask[:], uint32(seed*0x9e3779b9)^c.id|1)
-	hdr := c.hdr[:0]
-	hdr = append(hdr, 0x80|byte(op))
-	switch n := len(p); {
-	case n <= 125:
-		hdr = append(hdr, 0x80|byte(n))
-	case n <= 0xffff:
-		hdr = append(hdr, 0x80|126, byte(n>>8), byte(n))
-	default:
-		hdr = append(hdr, 0x80|127)
-		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
-	}
-	hdr = append(hdr, mask[:]...)
+	hdr := appendClientHeader(c.hdr[:0], op, len(p), mask)
 	ws.Cipher(p, mask, 0)
 	bufs := net.Buffers{hdr, p}
 	_, err := bufs.WriteTo(c.nc)

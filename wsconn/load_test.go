@@ -25,60 +25,30 @@ import (
 // goroutineChild runs the goroutine design's echo server in a child process.
 var goroutineChild = designChildren[DesignGoroutine]
 
-// rawEcho serves WebSocket connections on ln with fn called for each
-// message (gobwas/ws directly), for servers that misbehave on purpose.
+// rawEcho serves WebSocket connections (newRawServer) with fn called for
+// each message, for servers that misbehave on purpose.
 func rawEcho(t *testing.T, fn func(n int, p []byte) (reply []byte, closeConn bool)) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan struct{})
-	conns := make(chan net.Conn, 64)
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	rs := newRawServer(t, func(_ int, nc net.Conn, br *bufio.Reader) {
+		hdr, buf := make([]byte, ws.MaxHeaderSize), make([]byte, 1<<16)
+		for n := 0; ; n++ {
+			h, p, err := ReadFrame(br, hdr, buf, false)
+			if err != nil || h.OpCode == ws.OpClose {
 				return
 			}
-			conns <- c
-			go func() {
-				defer c.Close()
-				if _, err := ws.Upgrade(c); err != nil {
-					return
-				}
-				hdr, buf := make([]byte, ws.MaxHeaderSize), make([]byte, 1<<16)
-				for n := 0; ; n++ {
-					h, p, err := ReadFrame(c, hdr, buf, false)
-					if err != nil || h.OpCode == ws.OpClose {
-						return
-					}
-					if h.OpCode == ws.OpPing {
-						_ = ws.WriteFrame(c, ws.NewPongFrame(p))
-						continue
-					}
-					reply, closeConn := fn(n, p)
-					if closeConn {
-						return
-					}
-					if reply != nil {
-						_ = ws.WriteFrame(c, ws.NewBinaryFrame(reply))
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		for {
-			select {
-			case c := <-conns:
-				c.Close()
-			default:
+			if h.OpCode == ws.OpPing {
+				_ = ws.WriteFrame(nc, ws.NewPongFrame(p))
+				continue
+			}
+			reply, closeConn := fn(n, p)
+			if closeConn {
 				return
+			}
+			if reply != nil {
+				_ = ws.WriteFrame(nc, ws.NewBinaryFrame(reply))
 			}
 		}
 	})
-	return ln.Addr().String()
+	return rs.ln.Addr().String()
 }
 
 func TestLoadValidate(t *testing.T) {
