@@ -34,7 +34,7 @@ type Lifecycle struct {
 	Server   ServerChild
 	Conns    int           // > 0
 	Messages int           // per connection in the flood; 0 means 20
-	MsgSize  int           // 0 means 64
+	MsgSize  int           // >= LoadMinMsgSize; 0 means 64
 	Idle     time.Duration // length of the idle phase; 0 means 1s
 	Interval time.Duration // sampling interval; 0 means 100ms
 	Rate     float64       // connections opened per second; 0 as fast as possible
@@ -167,6 +167,10 @@ func (lc Lifecycle) validate() error {
 		return fmt.Errorf("wsconn: Lifecycle.Conns %d must be > 0", lc.Conns)
 	case lc.Messages < 0:
 		return fmt.Errorf("wsconn: Lifecycle.Messages %d must be >= 0", lc.Messages)
+	case lc.MsgSize != 0 && lc.MsgSize < LoadMinMsgSize:
+		return fmt.Errorf("wsconn: Lifecycle.MsgSize %d must be >= %d", lc.MsgSize, LoadMinMsgSize)
+	case lc.Rate < 0:
+		return fmt.Errorf("wsconn: Lifecycle.Rate %v must be >= 0", lc.Rate)
 	case lc.Idle < 0:
 		return fmt.Errorf("wsconn: Lifecycle.Idle %v must be >= 0", lc.Idle)
 	case lc.Interval < 0:

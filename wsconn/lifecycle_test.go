@@ -23,6 +23,8 @@ func TestLifecycleValidate(t *testing.T) {
 		{"server", func(l *Lifecycle) { l.Server = ServerChild{} }, "Lifecycle.Server is zero"},
 		{"conns", func(l *Lifecycle) { l.Conns = -1 }, "Lifecycle.Conns -1 must be > 0"},
 		{"messages", func(l *Lifecycle) { l.Messages = -1 }, "Lifecycle.Messages -1"},
+		{"msgsize", func(l *Lifecycle) { l.MsgSize = 8 }, "Lifecycle.MsgSize 8 must be >= 24"},
+		{"rate", func(l *Lifecycle) { l.Rate = -1 }, "Lifecycle.Rate -1 must be >= 0"},
 		{"idle", func(l *Lifecycle) { l.Idle = -1 }, "Lifecycle.Idle"},
 		{"interval", func(l *Lifecycle) { l.Interval = -1 }, "Lifecycle.Interval"},
 	} {
