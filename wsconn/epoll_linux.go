@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -58,19 +59,20 @@ func newEpoll() (*epoll, error) {
 // add registers fd for the events in mask, one-shot.
 func (e *epoll) add(fd int, gen int32, mask uint32) error {
 	ev := unix.EpollEvent{Events: mask | evOnce, Fd: int32(fd), Pad: gen}
-	return os.NewSyscallError("epoll_ctl add", unix.EpollCtl(e.fd, unix.EPOLL_CTL_ADD, fd, &ev))
+	return os.NewSyscallError("epoll_ctl add", epollCtlRaw(e.fd, unix.EPOLL_CTL_ADD, fd, &ev))
 }
 
 // rearm re-enables a disarmed (or changes an armed) one-shot registration.
 func (e *epoll) rearm(fd int, gen int32, mask uint32) error {
 	ev := unix.EpollEvent{Events: mask | evOnce, Fd: int32(fd), Pad: gen}
-	return os.NewSyscallError("epoll_ctl mod", unix.EpollCtl(e.fd, unix.EPOLL_CTL_MOD, fd, &ev))
+	return os.NewSyscallError("epoll_ctl mod", epollCtlRaw(e.fd, unix.EPOLL_CTL_MOD, fd, &ev))
 }
 
 // del removes fd; it must be called before fd is closed, so a reused
 // descriptor number never inherits the registration.
 func (e *epoll) del(fd int) error {
-	err := unix.EpollCtl(e.fd, unix.EPOLL_CTL_DEL, fd, nil)
+	var ev unix.EpollEvent // ignored, but kernels before 2.6.9 wanted one
+	err := epollCtlRaw(e.fd, unix.EPOLL_CTL_DEL, fd, &ev)
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EBADF) {
 		return nil
 	}
@@ -125,16 +127,44 @@ func detach(nc net.Conn) (int, error) {
 	}
 	fd, derr := -1, error(nil)
 	if err := raw.Control(func(f uintptr) {
-		fd, derr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0)
+		fd, derr = fcntlRaw(int(f), unix.F_DUPFD_CLOEXEC, 0)
 	}); err != nil {
 		return -1, err
 	}
 	if derr != nil {
 		return -1, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", derr)
 	}
-	if err := unix.SetNonblock(fd, true); err != nil {
+	// The duplicate shares the file status flags; a socket from Go's net
+	// package is already non-blocking.
+	fl, err := fcntlRaw(fd, unix.F_GETFL, 0)
+	if err == nil && fl&unix.O_NONBLOCK == 0 {
+		_, err = fcntlRaw(fd, unix.F_SETFL, fl|unix.O_NONBLOCK)
+	}
+	if err != nil {
 		unix.Close(fd)
 		return -1, os.NewSyscallError("fcntl O_NONBLOCK", err)
 	}
 	return fd, nil
+}
+
+// fcntlRaw and epollCtlRaw make system calls that never block without
+// telling the scheduler (RawSyscall), as the runtime does for its own
+// epoll_ctl. Through Syscall, each would let the scheduler hand the
+// goroutine's P to another thread if the call is slow to return on a busy
+// machine; with thousands of connections registering, that starts dozens
+// of OS threads the runtime never ends, each with its own stacks.
+func fcntlRaw(fd, cmd, arg int) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_FCNTL, uintptr(fd), uintptr(cmd), uintptr(arg))
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+func epollCtlRaw(epfd, op, fd int, ev *unix.EpollEvent) error {
+	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
