@@ -183,6 +183,7 @@ func TestConformance(t *testing.T) {
 		names = append(names, s.name)
 		results = append(results, rs)
 	}
+	require.NotEmpty(t, names, "-conformance.server %q names no server; want rtlab, gorilla or coder", *conformanceServer)
 	var b strings.Builder
 	require.NoError(t, conformance.WriteTable(&b, names, results, *conformanceAll))
 	t.Log("\n" + b.String())

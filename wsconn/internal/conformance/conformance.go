@@ -53,6 +53,7 @@ const (
 	Fail
 )
 
+// String returns the verdict as the table prints it.
 func (v Verdict) String() string {
 	switch v {
 	case Pass:
