@@ -74,8 +74,9 @@
 //
 // Reading straight from a socket costs three read system calls per frame
 // (ws.ReadHeaderBuffer reads the first two bytes, then the rest of the
-// header; then the payload). Under a stream of small messages a server
-// therefore reads through a bufio.Reader: small frames are then copied once
+// header; then the payload; TestReadFrameReadCalls counts them). Under a
+// stream of small messages a server therefore reads through a
+// bufio.Reader: small frames are then copied once
 // more, out of its buffer, while payloads larger than the buffer still go
 // straight into the caller's (bufio.Reader.Read bypasses its buffer for
 // them). The in-memory benchmarks, whose Read is a plain copy, do not show

@@ -1,6 +1,7 @@
 package wsconn
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -271,4 +272,40 @@ func TestServeConnEcho(t *testing.T) {
 	assert.Equal(t, "two", string(fs[1].Payload))
 	assert.Equal(t, ws.OpBinary, fs[1].Header.OpCode)
 	assert.Equal(t, ws.OpClose, fs[2].Header.OpCode)
+}
+
+// readCounter counts the Read calls made on r.
+type readCounter struct {
+	r     io.Reader
+	calls int
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	c.calls++
+	return c.r.Read(p)
+}
+
+// TestReadFrameReadCalls backs the package doc's count: read straight from
+// a source with no buffer in between, a masked client frame costs three
+// Read calls (first two header bytes, rest of the header, payload), which
+// on a socket are three system calls; through a bufio.Reader, frames that
+// fit its buffer share one.
+func TestReadFrameReadCalls(t *testing.T) {
+	for _, size := range []int{16, 1024, 70000} {
+		frame := clientFrame(ws.OpBinary, true, bytes.Repeat([]byte("r"), size))
+		rc := &readCounter{r: bytes.NewReader(frame)}
+		_, p, err := ReadFrame(rc, make([]byte, ws.MaxHeaderSize), make([]byte, size), false)
+		require.NoError(t, err)
+		require.Len(t, p, size)
+		require.Equal(t, 3, rc.calls, "size %d", size)
+	}
+	frames := bytes.Repeat(clientFrame(ws.OpBinary, true, []byte("small")), 100)
+	rc := &readCounter{r: bytes.NewReader(frames)}
+	br := bufio.NewReaderSize(rc, 4096)
+	hdr, buf := make([]byte, ws.MaxHeaderSize), make([]byte, 16)
+	for range 100 {
+		_, _, err := ReadFrame(br, hdr, buf, false)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, rc.calls, "100 small frames through one bufio.Reader fill")
 }
