@@ -436,15 +436,6 @@ func TestSlowConsumer(t *testing.T) {
 	}
 }
 
-// fdCount counts this process's open descriptors, -1 where /proc is absent.
-func fdCount() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	return len(ents)
-}
-
 // TestServerThousandConnsBaseline opens 1000 connections, echoes one message
 // on each, shuts the server down, and checks that goroutines and open
 // descriptors return to what they were before.
@@ -456,7 +447,7 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
 			runtime.GC()
-			g0, fd0 := runtime.NumGoroutine(), fdCount()
+			g0, fd0 := runtime.NumGoroutine(), openFDs()
 			s, addr, served := serveLoopback(t, d, EchoHandler{}, Options{})
 			conns := make([]net.Conn, 0, n)
 			brs := make([]*bufio.Reader, 0, n)
@@ -477,7 +468,7 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 				require.Equal(t, msg, got)
 			}
 			st := s.Stats()
-			gMid, fdMid := runtime.NumGoroutine(), fdCount()
+			gMid, fdMid := runtime.NumGoroutine(), openFDs()
 			require.EqualValues(t, n, st.Open)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -495,7 +486,7 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 			require.NoError(t, <-shut)
 			require.ErrorIs(t, <-served, ErrServerClosed)
 			waitFor(t, 5*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= g0 })
-			g1, fd1 := runtime.NumGoroutine(), fdCount()
+			g1, fd1 := runtime.NumGoroutine(), openFDs()
 			t.Logf("design=%s conns=%d: goroutines before=%d open=%d (server %d, peak %d) after=%d; fds before=%d open=%d after=%d",
 				d, n, g0, gMid, st.Goroutines, st.PeakGoroutines, g1, fd0, fdMid, fd1)
 			require.LessOrEqual(t, g1, g0)
