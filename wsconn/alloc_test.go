@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"sync"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -86,31 +85,19 @@ func TestWriteAllocs(t *testing.T) {
 // takes the writev path: still no allocation per message, and the peer
 // receives header and payload intact.
 func TestWriteTCPAllocs(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
 	var (
-		wg       sync.WaitGroup
 		received int64
 		first    []byte
 	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	c, done := tcpPeer(t, func(sc net.Conn) {
 		first = make([]byte, 4+4096)
-		if _, err := io.ReadFull(c, first); err != nil {
+		if _, err := io.ReadFull(sc, first); err != nil {
 			return
 		}
-		n, _ := io.Copy(io.Discard, c)
+		n, _ := io.Copy(io.Discard, sc)
 		received = int64(len(first)) + n
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
+	})
+	defer done()
 	p := bytes.Repeat([]byte("t"), 4096)
 	var fw FrameWriter
 	const runs = 200
@@ -119,8 +106,7 @@ func TestWriteTCPAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	require.NoError(t, c.Close())
-	wg.Wait()
+	done()
 	require.Zero(t, allocs, "WriteMessage on a TCP conn allocations per message")
 	// AllocsPerRun runs the function once more to warm up.
 	require.Equal(t, int64(runs+1)*(4+4096), received)

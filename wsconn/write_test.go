@@ -30,6 +30,34 @@ func writeSyscalls(t *testing.T) int {
 	return 0
 }
 
+// tcpPeer dials a loopback TCP connection whose other end is handed to
+// serve on a goroutine of its own; done closes the connection and waits for
+// serve to return (calling it again does nothing more).
+func tcpPeer(t *testing.T, serve func(net.Conn)) (c net.Conn, done func()) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		sc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer sc.Close()
+		serve(sc)
+	})
+	c, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		wg.Wait()
+		require.NoError(t, err)
+	}
+	return c, func() {
+		c.Close()
+		ln.Close()
+		wg.Wait()
+	}
+}
+
 // TestWriteOneSyscall backs the claim that header and payload leave in one
 // system call: n messages written with FrameWriter cost about n write
 // system calls on a TCP connection, where writing the header and the
@@ -38,24 +66,8 @@ func TestWriteOneSyscall(t *testing.T) {
 	if _, err := os.Stat("/proc/self/io"); err != nil {
 		t.Skip("needs /proc/self/io (Linux)")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_, _ = io.Copy(io.Discard, c)
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	defer wg.Wait()
-	defer c.Close()
+	c, done := tcpPeer(t, func(sc net.Conn) { _, _ = io.Copy(io.Discard, sc) })
+	defer done()
 
 	const n = 300
 	p := bytes.Repeat([]byte("s"), 1024)
