@@ -314,7 +314,8 @@ func (s *Server) goFunc(f func()) {
 
 // Serve accepts connections on ln until Shutdown, and returns
 // ErrServerClosed then (or the listener's error if it fails first). ln is
-// closed by Shutdown.
+// closed by Shutdown, or at once if the server cannot start (the reactor's
+// epoll instance cannot be made).
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	switch {
@@ -331,7 +332,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.design == DesignReactor {
 		r, err := newReactor(s)
 		if err != nil {
+			// Nothing was served: leave the server as it was, but close ln
+			// as Shutdown would have.
+			s.served, s.ln = false, nil
 			s.mu.Unlock()
+			ln.Close()
 			return err
 		}
 		s.r = r
@@ -516,8 +521,9 @@ type srvConn struct {
 func (c *srvConn) goAway() {
 	c.goingAway.Store(true)
 	if !c.upgraded.Load() {
-		// Still in the handshake: its deadline bounds it, and handshake
-		// checks goingAway once upgraded.
+		// Still in the handshake: its deadline bounds it, and the
+		// connection checks goingAway once upgraded (loopGoroutine for the
+		// goroutine design, register for the reactor).
 		return
 	}
 	if c.srv.r != nil {

@@ -60,6 +60,7 @@ type reactor struct {
 	sweepConns [256]*srvConn // poller only: one chunk of byFD
 	sweepW     nbWriter      // poller only: writes pings
 	sweepFW    FrameWriter   // poller only
+	sweepCork  [32]byte      // poller only: sweepW's buffer, kept so a ping allocates nothing
 }
 
 // reactorScratch is a scratch plus the writer that gathers a connection's
@@ -532,8 +533,7 @@ func (r *reactor) sweepChunk(cs []*srvConn, now time.Time) {
 		case o.PingInterval > 0 && ps == 0 && ca == 0 &&
 			time.Duration(ns-c.lastRead.Load()) >= o.PingInterval:
 			if r.tryClaim(c) {
-				var cork [32]byte
-				r.sweepW.init(c, cork[:0])
+				r.sweepW.init(c, r.sweepCork[:0])
 				err := s.ping(c, &r.sweepFW, &r.sweepW)
 				if err == nil {
 					err = r.sweepW.flush()
