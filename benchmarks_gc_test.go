@@ -35,17 +35,7 @@ func BenchmarkGCShape(b *testing.B) {
 		b.Run(fmt.Sprintf("survival=%g", surv), func(b *testing.B) {
 			for _, d := range gc.Densities {
 				b.Run("ptrs="+d.String(), func(b *testing.B) {
-					h, err := gc.NewHeap(gc.Shape{Live: live, Survival: surv, PointerDensity: d})
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer h.Release()
-					runtime.GC()
-					m := gc.StartMeter()
-					for b.Loop() {
-						h.Churn(live)
-					}
-					st := m.Stop()
+					h, st := churn(b, gc.Shape{Live: live, Survival: surv, PointerDensity: d})
 					reportGC(b, st)
 					b.ReportMetric(float64(st.ScanHeap), "scan-B/cycle")
 					b.ReportMetric(h.PtrsPerKiB(), "ptrs/KiB")
@@ -53,6 +43,23 @@ func BenchmarkGCShape(b *testing.B) {
 			}
 		})
 	}
+}
+
+// churn builds a heap of shape s and churns it, one live heap's worth of
+// allocation per op, measuring the collector over the timed loop only. The
+// heap is released when the benchmark ends.
+func churn(b *testing.B, s gc.Shape) (*gc.Heap, gc.Stats) {
+	h, err := gc.NewHeap(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(h.Release)
+	runtime.GC()
+	m := gc.StartMeter()
+	for b.Loop() {
+		h.Churn(s.Live)
+	}
+	return h, m.Stop()
 }
 
 // BenchmarkGCSetting churns one heap (survival 0.2, low pointer density)
@@ -71,17 +78,7 @@ func BenchmarkGCSetting(b *testing.B) {
 	} {
 		b.Run("gogc="+set.name, func(b *testing.B) {
 			defer set.Apply()()
-			h, err := gc.NewHeap(gc.Shape{Live: live, Survival: 0.2, PointerDensity: gc.PtrsLow})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer h.Release()
-			runtime.GC()
-			m := gc.StartMeter()
-			for b.Loop() {
-				h.Churn(live)
-			}
-			st := m.Stop()
+			_, st := churn(b, gc.Shape{Live: live, Survival: 0.2, PointerDensity: gc.PtrsLow})
 			b.ReportMetric(100*st.GCCPUShare, "gc-cpu-%")
 			b.ReportMetric(float64(st.PeakRSS), "peak-RSS-B")
 			b.ReportMetric(float64(st.GCCycles)/float64(b.N), "gcs/op")
