@@ -29,7 +29,10 @@ const (
 type HandOffConfig struct {
 	Procs    int         // GOMAXPROCS of the child
 	Mode     HandOffMode // Chan or Spin
-	HandOffs int         // turns passed, two per round trip
+	// HandOffs is the turns to pass, two per round trip: an odd count is
+	// rounded down to whole round trips, and HandOffResult.HandOffs says
+	// how many ran.
+	HandOffs int
 }
 
 // HandOffResult is the cost of passing control between two goroutines.
