@@ -27,8 +27,8 @@ const (
 
 // HandOffConfig is one run of the hand-off experiment.
 type HandOffConfig struct {
-	Procs    int         // GOMAXPROCS of the child
-	Mode     HandOffMode // Chan or Spin
+	Procs int         // GOMAXPROCS of the child
+	Mode  HandOffMode // Chan or Spin
 	// HandOffs is the turns to pass, two per round trip: an odd count is
 	// rounded down to whole round trips, and HandOffResult.HandOffs says
 	// how many ran.
