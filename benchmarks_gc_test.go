@@ -33,7 +33,7 @@ func BenchmarkGCShape(b *testing.B) {
 	live := gcLive()
 	for _, surv := range []float64{0.05, 0.2, 0.5} {
 		b.Run(fmt.Sprintf("survival=%g", surv), func(b *testing.B) {
-			for _, d := range gc.Densities {
+			for _, d := range gc.Densities() {
 				b.Run("ptrs="+d.String(), func(b *testing.B) {
 					h, st := churn(b, gc.Shape{Live: live, Survival: surv, PointerDensity: d})
 					reportGC(b, st)

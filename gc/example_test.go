@@ -13,7 +13,7 @@ import (
 // Build a heap of each pointer density and read its real density: the
 // table's pointer per unit, plus what the unit's objects carry.
 func ExampleNewHeap() {
-	for _, d := range gc.Densities {
+	for _, d := range gc.Densities() {
 		h, err := gc.NewHeap(gc.Shape{Live: 1 << 20, Survival: 0.2, PointerDensity: d})
 		if err != nil {
 			fmt.Println(err)

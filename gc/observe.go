@@ -30,8 +30,9 @@ const (
 	HeapProfile Method = "heapprofile"
 )
 
-// Methods lists every Method, cheapest first as the doc predicts.
-var Methods = []Method{MetricsRead, ReadMemStats, HeapProfile}
+// Methods lists every Method, cheapest first as the doc predicts (a new
+// slice each call).
+func Methods() []Method { return []Method{MetricsRead, ReadMemStats, HeapProfile} }
 
 // Looker makes one kind of look, reusing its buffers between looks.
 type Looker struct {

@@ -9,7 +9,7 @@ import (
 )
 
 func TestObserve(t *testing.T) {
-	for _, m := range Methods {
+	for _, m := range Methods() {
 		t.Run(string(m), func(t *testing.T) {
 			lat, err := Observe(m, 20, Shape{Live: 1 << 20, Survival: 0.2, PointerDensity: PtrsLow})
 			require.NoError(t, err)

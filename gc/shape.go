@@ -23,8 +23,8 @@ const (
 	PtrsHigh
 )
 
-// Densities lists every Density, lowest first.
-var Densities = []Density{PtrsNone, PtrsLow, PtrsHigh}
+// Densities lists every Density, lowest first (a new slice each call).
+func Densities() []Density { return []Density{PtrsNone, PtrsLow, PtrsHigh} }
 
 // String is "none", "low" or "high", the value of the ptrs= key of the
 // benchmarks.

@@ -32,7 +32,7 @@ func liveGrowth(f func() *Heap) (*Heap, int64) {
 // allocates or frees between the two GCs (a few KiB against 4 MiB).
 func TestHeapLiveSteady(t *testing.T) {
 	for _, surv := range []float64{0, 0.05, 0.5, 1} {
-		for _, d := range Densities {
+		for _, d := range Densities() {
 			s := Shape{Live: testLive, Survival: surv, PointerDensity: d}
 			t.Run(s.String(), func(t *testing.T) {
 				h, built := liveGrowth(func() *Heap {
@@ -67,7 +67,7 @@ func TestPointerDensity(t *testing.T) {
 		PtrsLow:  3 * 1024.0 / 520,  // + 2 structs x 1
 		PtrsHigh: 57 * 1024.0 / 520, // + 8 nodes x 7
 	}
-	for _, d := range Densities {
+	for _, d := range Densities() {
 		t.Run(d.String(), func(t *testing.T) {
 			s := Shape{Live: testLive, Survival: 0.2, PointerDensity: d}
 			h, live := liveGrowth(func() *Heap {
@@ -94,7 +94,7 @@ func TestScannable(t *testing.T) {
 		PtrsLow:  {0.80, 1.05},
 		PtrsHigh: {0.80, 1.05},
 	}
-	for _, d := range Densities {
+	for _, d := range Densities() {
 		t.Run(d.String(), func(t *testing.T) {
 			runtime.GC()
 			base := rtmetrics.Uint64(rtmetrics.ScanHeap)
