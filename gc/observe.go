@@ -3,13 +3,13 @@ package gc
 import (
 	"fmt"
 	"io"
-	"math"
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"time"
 
+	"github.com/rtlab/rtlab/internal/quantile"
 	"github.com/rtlab/rtlab/internal/rtmetrics"
 )
 
@@ -80,11 +80,7 @@ func Summarize(d []time.Duration) Latency {
 		return Latency{}
 	}
 	slices.Sort(d)
-	rank := func(q float64) time.Duration {
-		i := int(math.Ceil(q*float64(len(d)))) - 1
-		return d[max(0, min(i, len(d)-1))]
-	}
-	return Latency{Calls: len(d), P50: rank(0.50), P99: rank(0.99), Max: d[len(d)-1]}
+	return Latency{Calls: len(d), P50: quantile.Sorted(d, 0.50), P99: quantile.Sorted(d, 0.99), Max: d[len(d)-1]}
 }
 
 // Observe makes calls looks with method m, back to back, while a Churner

@@ -6,6 +6,7 @@
 //
 //   - procmem: a process's RSS, VSS and PSS read from /proc.
 //   - rtmetrics: runtime/metrics snapshots, deltas and histogram quantiles.
+//   - quantile: nearest-rank quantiles of recorded durations.
 //   - sampler: a time series of process memory and collector state, with
 //     its own CPU cost (gc measures it, wsconn traces connections with it).
 //   - child: a registered function of the running binary re-executed in a

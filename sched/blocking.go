@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/rtlab/rtlab/internal/child"
+	"github.com/rtlab/rtlab/internal/quantile"
 	"github.com/rtlab/rtlab/internal/rtmetrics"
 )
 
@@ -134,8 +136,9 @@ func measureBlocking(cfg BlockingConfig) (res BlockingResult, err error) {
 	res.Threads = rtmetrics.Uint64(threadsMetric)
 	res.ThreadsCreated = pprof.Lookup("threadcreate").Count() - created0
 	res.Ticks = len(delays)
-	res.P50Delay = quantile(delays, 0.5)
-	res.P99Delay = quantile(delays, 0.99)
-	res.MaxDelay = quantile(delays, 1)
+	slices.Sort(delays)
+	res.P50Delay = quantile.Sorted(delays, 0.5)
+	res.P99Delay = quantile.Sorted(delays, 0.99)
+	res.MaxDelay = quantile.Sorted(delays, 1)
 	return res, nil
 }

@@ -3,8 +3,6 @@ package sched
 import (
 	"context"
 	"fmt"
-	"math"
-	"slices"
 	"time"
 
 	"github.com/rtlab/rtlab/internal/child"
@@ -22,16 +20,4 @@ func runChild[C, R any](ctx context.Context, f child.JSON[C, R], cfg C, env []st
 		return r, fmt.Errorf("sched: %w", err)
 	}
 	return r, nil
-}
-
-// quantile is the nearest-rank q-quantile of ds (0 for none); it does not
-// reorder ds.
-func quantile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(math.Ceil(q*float64(len(s)))) - 1
-	return s[min(max(i, 0), len(s)-1)]
 }

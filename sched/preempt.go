@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rtlab/rtlab/internal/child"
+	"github.com/rtlab/rtlab/internal/quantile"
 )
 
 // PreemptConfig sets up the preemption experiment. The zero value means a
@@ -219,8 +221,9 @@ func (r *tickRecorder) summary(ts, te time.Time) PreemptResult {
 		}
 	}
 	res.Ticks = len(delays)
-	res.P50Delay = quantile(delays, 0.5)
-	res.MaxDelay = quantile(delays, 1)
+	slices.Sort(delays)
+	res.P50Delay = quantile.Sorted(delays, 0.5)
+	res.MaxDelay = quantile.Sorted(delays, 1)
 	return res
 }
 
