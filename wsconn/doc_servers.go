@@ -22,11 +22,27 @@
 //     the deadline moves to PongTimeout.
 //   - DesignReactor (Linux): connections registered with one epoll instance
 //     (EPOLLONESHOT). A readiness event hands the connection to one of a
-//     bounded pool of workers (Options.Workers), which borrows a reader, a
-//     MessageReader and a message buffer from sync.Pools, handles what
-//     arrived (one lone ping or pong, or whole messages), calls the Handler
-//     and gives every buffer back before re-arming the descriptor. After
-//     the handshake the reactor takes the socket out of its net.Conn (a
+//     bounded pool of workers (Options.Workers), which reads what the
+//     socket has, without waiting for more, into an input buffer borrowed
+//     from a sync.Pool, and runs the frame path (a borrowed reader,
+//     MessageReader and message buffer) over every whole unit in it: a lone
+//     ping or pong, or a message with any control frames between its
+//     fragments. A scan of what arrived (frame headers, MaxFrame and
+//     MaxMessage, the UTF-8 of text as it comes) tells whole units from
+//     the start of one still on its way, and hands input the frame path
+//     will fail on to it at once, so the checks, close codes and fail-fast
+//     UTF-8 are those of a socket read. The worker calls the Handler, gives
+//     every borrowed buffer back and re-arms the descriptor; only a unit
+//     partly received keeps its input buffer on the connection, with the
+//     bytes of the next unit that came with the last read. No worker and
+//     no poller ever waits for a peer: peers that send half a frame and
+//     stop, however many, hold a buffer each but no worker, and the sweep
+//     closes them (and frees the buffer) ReadTimeout after the unit began.
+//     Control frames between the fragments of a message are answered once
+//     the message is whole; a unit that would need a buffer over twice
+//     MaxMessage plus 64 KiB (its headers and those control frames count)
+//     is failed with 1009 rather than buffered without bound. After the
+//     handshake the reactor takes the socket out of its net.Conn (a
 //     close-on-exec duplicate of the descriptor, then the net.Conn is
 //     closed) and reads and writes the raw non-blocking descriptor itself,
 //     so Go's network poller keeps nothing for it: no netFD, no addresses,
@@ -40,12 +56,9 @@
 //     WriteQueueBytes (a write past the bound closes the connection as a
 //     slow consumer) and flushed when epoll reports the socket writable.
 //     The epoll goroutine sweeps all connections every tick (a quarter of
-//     the shortest timeout, 10 ms to 1 s) for pings due and for pong, close
-//     and write-queue timeouts, so a connection keeps no timer either.
-//     A message split into fragments is read to its end by one worker, so a
-//     peer that sends a fragment and stalls ties a worker up to ReadTimeout:
-//     the worker waits in poll(2) on that one descriptor, with the deadline
-//     kept in the reader it borrowed, and kill wakes it with shutdown(2).
+//     the shortest timeout, 10 ms to 1 s) for pings due and for read, pong,
+//     close and write-queue timeouts, so a connection keeps no timer
+//     either.
 //     Off Linux, NewServer(DesignReactor, ...) runs DesignGoroutine
 //     (Server.Design says which).
 //
@@ -81,9 +94,10 @@
 // reading is closed when its write queue would pass WriteQueueBytes
 // (reactor) or a write blocks past WriteTimeout (goroutine), and the bytes
 // held for it never pass the bound; a connection cut or stalled mid-frame is
-// closed and forgotten (ReadTimeout). After Shutdown the goroutines and
-// open descriptors of the process are back to their count before the
-// server started.
+// closed and forgotten (ReadTimeout), and more stalled peers than reactor
+// workers do not hold up anyone else (TestServerStalledPeers). After
+// Shutdown the goroutines and open descriptors of the process are back to
+// their count before the server started.
 //
 // # Client
 //

@@ -74,7 +74,8 @@ type Options struct {
 	// 0 means PingInterval.
 	PongTimeout time.Duration
 	// ReadBufferSize is the bufio.Reader size: held per connection by the
-	// goroutine design, borrowed while reading by the reactor.
+	// goroutine design, borrowed while reading by the reactor, whose
+	// borrowed input buffers also start at this size.
 	ReadBufferSize int
 	// WriteBufferSize is the bufio.Writer size of the goroutine design,
 	// borrowed from a pool while a connection writes.
@@ -499,6 +500,11 @@ type srvConn struct {
 
 	upgraded  atomic.Bool
 	goingAway atomic.Bool // Shutdown asked for a close 1001
+	// partSince is, for the reactor, when the unit held in in (a message
+	// or control frame only partly received) began: unix ms truncated to
+	// 32 bits (compared with wrap-around arithmetic, see msSince), 0 if
+	// none. 32 bits keep srvConn in its size class.
+	partSince atomic.Uint32
 
 	// Reactor state, guarded by mu except where noted; fields are ordered
 	// to keep the struct in the 128-byte size class (TestSrvConnSizeClass),
@@ -515,6 +521,7 @@ type srvConn struct {
 	finSent bool   // owner only: CloseWrite done
 	closing bool   // owner only: close frame sent, draining
 	wq      []byte // owner only: bytes the socket has not taken yet
+	in      *inBuf // owner only: a unit partly received, nil if none
 }
 
 // goAway asks the connection to close with 1001.

@@ -23,3 +23,6 @@ func (*reactor) stop()                     {}
 func (*reactor) closeEpoll()               {}
 
 func (*reactor) appendConns(cs []*srvConn) []*srvConn { return cs }
+
+// inBuf is the reactor's partial input; never allocated off Linux.
+type inBuf struct{}

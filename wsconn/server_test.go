@@ -593,3 +593,106 @@ func TestServerShutdownContextExpires(t *testing.T) {
 func TestSrvConnSizeClass(t *testing.T) {
 	require.LessOrEqual(t, unsafe.Sizeof(srvConn{}), uintptr(128))
 }
+
+// stallPeer connects and sends the start of a unit the server cannot finish
+// (kind picks where it stops), then sends nothing more.
+func stallPeer(t *testing.T, addr string, kind int) net.Conn {
+	t.Helper()
+	nc, _ := dialRaw(t, addr)
+	var b []byte
+	switch kind % 3 {
+	case 0: // half a frame
+		f, err := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewBinaryFrame(make([]byte, 10000))))
+		require.NoError(t, err)
+		b = f[:5000]
+	case 1: // one byte of a header
+		b = []byte{0x82}
+	default: // a whole first fragment of a message that never ends
+		f, err := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewFrame(ws.OpText, false, []byte("first"))))
+		require.NoError(t, err)
+		b = f
+	}
+	_, err := nc.Write(b)
+	require.NoError(t, err)
+	return nc
+}
+
+// TestServerStalledPeers: more peers than reactor workers each send the
+// start of a frame or message and stop. No worker waits for them, so a
+// healthy client is served while they are all still open; the sweep then
+// closes them at ReadTimeout.
+func TestServerStalledPeers(t *testing.T) {
+	const stalled, echoes = 6, 20
+	for _, d := range designs {
+		t.Run("design="+string(d), func(t *testing.T) {
+			t.Run("healthy-served", func(t *testing.T) {
+				s, addr := startServer(t, d, EchoHandler{}, Options{Workers: 2, ReadTimeout: 30 * time.Second})
+				for i := range stalled {
+					stallPeer(t, addr, i)
+				}
+				waitFor(t, 10*time.Second, "stalled peers upgraded", func() bool { return s.Stats().Upgraded == stalled })
+				nc, br := dialRaw(t, addr)
+				for i := range echoes {
+					msg := []byte(fmt.Sprintf("echo %d", i))
+					require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpText, msg))
+					f, err := readServerFrame(t, nc, br, 20*time.Second)
+					require.NoError(t, err, "echo %d while %d peers stall", i, stalled)
+					require.Equal(t, msg, f.Payload)
+				}
+				st := s.Stats()
+				require.EqualValues(t, stalled+1, st.Open, "every stalled peer still open: served before their ReadTimeout")
+				require.EqualValues(t, echoes, st.MessagesIn)
+			})
+			t.Run("stalled-closed-at-read-timeout", func(t *testing.T) {
+				s, addr := startServer(t, d, EchoHandler{}, Options{Workers: 2, ReadTimeout: 200 * time.Millisecond})
+				var peers []net.Conn
+				for i := range stalled {
+					peers = append(peers, stallPeer(t, addr, i))
+				}
+				waitFor(t, 10*time.Second, "stalled peers closed", func() bool {
+					st := s.Stats()
+					return st.Upgraded == stalled && st.Open == 0
+				})
+				for i, nc := range peers {
+					_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+					_, err := io.Copy(io.Discard, nc)
+					if err != nil {
+						require.NotErrorIs(t, err, os.ErrDeadlineExceeded, "peer %d still open", i)
+					}
+				}
+				require.Zero(t, s.Stats().MessagesIn)
+				s.mu.Lock()
+				left := s.appendConns(nil)
+				s.mu.Unlock()
+				require.Empty(t, left, "connections still held")
+			})
+		})
+	}
+}
+
+// TestReactorInputBound: a peer that holds a message open and sends pings
+// between its fragments without end cannot make the reactor buffer
+// without bound: past twice MaxMessage plus inSlack it is failed with 1009.
+func TestReactorInputBound(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reactor needs epoll")
+	}
+	s, addr := startServer(t, DesignReactor, EchoHandler{}, Options{Limits: Limits{MaxMessage: 1 << 10}})
+	nc, br := dialRaw(t, addr)
+	first, err := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewFrame(ws.OpBinary, false, []byte("open"))))
+	require.NoError(t, err)
+	ping, err := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewPingFrame(bytes.Repeat([]byte{'p'}, 125))))
+	require.NoError(t, err)
+	var b []byte
+	b = append(b, first...)
+	for len(b) < 2*(2<<10+64<<10) { // twice the bound (inSlack is 64 KiB)
+		b = append(b, ping...)
+	}
+	go func() { _, _ = nc.Write(b) }() // the server may close before taking it all
+	f, err := readServerFrame(t, nc, br, 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, ws.OpClose, f.Header.OpCode)
+	code, _ := ws.ParseCloseFrameData(f.Payload)
+	require.Equal(t, ws.StatusMessageTooBig, code)
+	waitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
+}
