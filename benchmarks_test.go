@@ -1,6 +1,7 @@
 package rtlab
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"go/ast"
@@ -122,12 +123,12 @@ func TestConfigLinesPrecedeResults(t *testing.T) {
 	cmd := exec.Command(exe, "-test.run=^$", "-test.bench=^BenchmarkStackSpawn$", "-test.benchtime=1x")
 	out, err := cmd.Output()
 	require.NoError(t, err, "%s", out)
-	rep, err := benchcheck.Check(strings.NewReader(string(out)), "suite", nil)
+	rep, err := benchcheck.Check(bytes.NewReader(out), "suite", nil)
 	require.NoError(t, err)
 	require.NoError(t, rep.Err())
 	require.Equal(t, 1, rep.Results, "%s", out)
 
-	r := benchfmt.NewReader(strings.NewReader(string(out)), "suite")
+	r := benchfmt.NewReader(bytes.NewReader(out), "suite")
 	for r.Scan() {
 		res, ok := r.Result().(*benchfmt.Result)
 		if !ok {
