@@ -27,18 +27,31 @@ func reportGC(b *testing.B, st gc.Stats) {
 	b.ReportMetric(float64(st.GCCycles)/float64(b.N), "gcs/op")
 }
 
-// BenchmarkGCShape churns heaps of every survival and pointer density. One
-// op allocates as many bytes as the live heap holds.
+// BenchmarkGCShape churns heaps of every survival and pointer density on
+// every scan path this machine has (scan=vector in this process and
+// scan=scalar in a child with GODEBUG=cpu.avx512bw=off where the CPU has
+// the vector path; scan=scalar alone elsewhere). One op allocates as many
+// bytes as the live heap holds; ns/op is the churn loop's own time, so a
+// child's start does not count.
 func BenchmarkGCShape(b *testing.B) {
 	live := gcLive()
 	for _, surv := range []float64{0.05, 0.2, 0.5} {
 		b.Run(fmt.Sprintf("survival=%g", surv), func(b *testing.B) {
 			for _, d := range gc.Densities() {
 				b.Run("ptrs="+d.String(), func(b *testing.B) {
-					h, st := churn(b, gc.Shape{Live: live, Survival: surv, PointerDensity: d})
-					reportGC(b, st)
-					b.ReportMetric(float64(st.ScanHeap), "scan-B/cycle")
-					b.ReportMetric(h.PtrsPerKiB(), "ptrs/KiB")
+					for _, p := range gc.AvailableScanPaths() {
+						b.Run("scan="+p.String(), func(b *testing.B) {
+							s := gc.Shape{Live: live, Survival: surv, PointerDensity: d, Alloc: int64(b.N) * live}
+							rep, err := gc.RunScan(b.Context(), s, p)
+							if err != nil {
+								b.Fatal(err)
+							}
+							b.ReportMetric(float64(rep.Elapsed.Nanoseconds())/float64(b.N), "ns/op")
+							reportGC(b, rep.Stats)
+							b.ReportMetric(float64(rep.ScanHeap), "scan-B/cycle")
+							b.ReportMetric(rep.PtrsPerKiB, "ptrs/KiB")
+						})
+					}
 				})
 			}
 		})

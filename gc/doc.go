@@ -48,11 +48,13 @@
 //     GC CPU over the CPU the process could use (GOMAXPROCS x wall time).
 //     It includes idle-priority mark workers: with one mutator goroutine on
 //     two Ps, the idle P marks, CPU that would otherwise go unused.
-//   - ScanHeap (scan-B/cycle): the scannable heap at the last cycle,
+//   - ScanHeap (scan-B/cycle): the scan work of the last cycle,
 //     /gc/scan/heap. Pointer-free blocks add nothing (none reads as the
-//     table alone), but a small object with any pointer adds its whole size:
-//     low and high both read as about the whole heap, so this figure tells
-//     pointer-free from pointerful, and ptrs/KiB tells low from high.
+//     table alone); what a pointerful object adds depends on the scan path
+//     (below): its whole size on the vector path, its bytes up to its last
+//     pointer on the scalar path. So low reads as the whole heap or as 5%
+//     of it, high as the whole heap or 88% of it, and ptrs/KiB is the
+//     figure that tells the densities apart on every machine.
 //   - PtrsPerKiB (ptrs/KiB): the real density of the live heap, above.
 //   - HeapLive, HeapGoal, AllocBytes, AllocRate: from the same deltas.
 //   - PeakRSS (peak-RSS-B): the kernel's RSS high-water mark over the run,
@@ -72,6 +74,35 @@
 // collector (V8's scavenger, the JVM's young generation), where a minor
 // collection touches only survivors; in Go it helps only by keeping the
 // live heap small.
+//
+// # Two scan paths
+//
+// Green Tea (runtime/mgcmark_greenteagc.go, scanSpan) scans a span of small
+// objects one of two ways. Where the CPU has AVX512VL, BW, DQ, VBMI, BITALG
+// and GFNI (internal/runtime/gc/scan, HasFastScanSpanPacked; amd64 only)
+// and at least an eighth of the span's objects are marked when it is
+// scanned, it scans the whole span at once with vector instructions and
+// counts every marked object whole as scan work (objsMarked * elemsize).
+// Otherwise (other CPUs, arm64, sparse spans, the classic collector) it
+// scans object by object and counts each up to its last pointer word
+// (scanObjectsSmall). The scan work feeds /gc/scan/heap and the pacer, so
+// the same heap reads differently on two machines.
+//
+// CurrentScanPath measures which path this process takes (a probe heap of
+// 256-byte objects with one leading pointer: counted whole or as 8 bytes),
+// and the root suite prints it as the "gcscan: vector|scalar"
+// configuration line. BenchmarkGCShape has a scan= level: on a vector
+// machine it runs each shape in this process (scan=vector) and in a child
+// with GODEBUG=cpu.avx512bw=off (scan=scalar), so benchstat shows what the
+// vector path buys for each shape:
+//
+//	go test -run '^$' -bench 'BenchmarkGCShape' -count 6 . > scan.txt
+//	go tool benchstat -col /scan scan.txt
+//
+// A machine without the vector path has only scan=scalar rows. Expect the
+// vector path to change gc-cpu-% most where spans are dense with pointers
+// (high) and little where objects hold one pointer (low); scan-B/cycle
+// differs by construction, as above.
 //
 // # Settings
 //

@@ -26,10 +26,10 @@ type Stats struct {
 	// (/cpu/classes/gc/total over /cpu/classes/total, which is GOMAXPROCS x
 	// wall time), from 0 to 1.
 	GCCPUShare float64
-	// ScanHeap is the scannable heap at the last cycle (/gc/scan/heap): the
-	// bytes a cycle's mark may have to scan. Pointer-free objects add
-	// nothing; a small object with any pointer adds its whole size, so this
-	// tells none from low but not low from high (ptrs/KiB does).
+	// ScanHeap is the scan work of the last cycle (/gc/scan/heap).
+	// Pointer-free objects add nothing; a pointerful small object adds its
+	// whole size on the vector scan path and its bytes up to its last
+	// pointer on the scalar path (the package doc, "Two scan paths").
 	ScanHeap   uint64
 	HeapLive   uint64 // bytes marked live by the last cycle
 	HeapGoal   uint64 // heap goal at the end
@@ -85,6 +85,8 @@ type Report struct {
 	LiveBytes  int64   // the live heap by construction
 	Pointers   int64   // non-nil pointers in the live heap
 	PtrsPerKiB float64 // Pointers per KiB of LiveBytes
+	// Scan is the scan path of the process that ran it (CurrentScanPath).
+	Scan ScanPath
 	Stats
 }
 
@@ -114,6 +116,7 @@ func run(s Shape, set Setting) (Report, error) {
 		return Report{}, err
 	}
 	defer h.Release()
+	scan := CurrentScanPath() // probed once, before the meter starts
 	runtime.GC()
 	m := StartMeter()
 	h.Churn(s.alloc())
@@ -124,6 +127,7 @@ func run(s Shape, set Setting) (Report, error) {
 		LiveBytes:  h.LiveBytes(),
 		Pointers:   h.Pointers(),
 		PtrsPerKiB: h.PtrsPerKiB(),
+		Scan:       scan,
 		Stats:      st,
 	}, nil
 }

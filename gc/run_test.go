@@ -1,6 +1,8 @@
 package gc
 
 import (
+	"os"
+	"runtime"
 	"runtime/debug"
 	"testing"
 
@@ -25,14 +27,15 @@ func TestRunReport(t *testing.T) {
 	assert.InEpsilon(t, float64(s.Alloc), float64(r.AllocBytes), 0.05)
 	assert.Positive(t, r.GCCycles)
 	assert.GreaterOrEqual(t, r.Pauses, r.GCCycles, "at least one pause per cycle")
-	assert.LessOrEqual(t, r.PauseP50, r.PauseP99)
-	assert.LessOrEqual(t, r.PauseP99, r.PauseMax)
 	assert.Positive(t, r.PauseMax)
 	assert.GreaterOrEqual(t, r.GCCPUShare, 0.0)
 	assert.LessOrEqual(t, r.GCCPUShare, 1.0)
 	assert.GreaterOrEqual(t, r.HeapLive, uint64(r.LiveBytes)*9/10)
 	assert.Greater(t, r.HeapGoal, r.HeapLive)
+	// 0.88 of a high heap is scannable on the scalar path, all of it on the
+	// vector path (TestScannable).
 	assert.GreaterOrEqual(t, r.ScanHeap, uint64(r.LiveBytes)*8/10, "a high heap is nearly all scannable")
+	assert.Equal(t, CurrentScanPath(), r.Scan)
 	if startPeakRSS().ok {
 		assert.Positive(t, r.PeakRSS)
 	} else {
@@ -82,19 +85,53 @@ func TestSettingErrors(t *testing.T) {
 	assert.Panics(t, func() { Setting{GOGC: 100}.Apply() })
 }
 
+// TestRunScan runs a small shape on every path this machine has and checks
+// each report says the path it ran on (the child's own probe, for scalar on
+// a vector machine); a path the machine lacks, or an unknown one, is an
+// error. TestScannable checks what each path counts.
+func TestRunScan(t *testing.T) {
+	s := Shape{Live: testLive, Survival: 0.2, PointerDensity: PtrsLow, Alloc: 2 * testLive}
+	for _, p := range AvailableScanPaths() {
+		t.Run("scan="+p.String(), func(t *testing.T) {
+			r, err := RunScan(t.Context(), s, p)
+			require.NoError(t, err)
+			assert.Equal(t, p, r.Scan)
+			assert.Equal(t, s, r.Shape)
+			assert.Positive(t, r.GCCycles)
+		})
+	}
+	if len(AvailableScanPaths()) == 1 {
+		_, err := RunScan(t.Context(), s, ScanVector)
+		assert.ErrorContains(t, err, "gc: scan path vector is not available")
+	}
+	_, err := RunScan(t.Context(), s, "simd")
+	assert.ErrorContains(t, err, `gc: scan path "simd" unknown`)
+}
+
 var spike []byte
 
-// TestMeterPeakRSS checks the peak covers a 64 MiB spike that is gone by
-// Stop: about the RSS read while the spike was held, and well above the RSS
-// at Stop once the spike is freed and returned to the OS. 2% because the
-// kernel keeps RSS in per-CPU batched counters, so the high-water mark and
-// a read of the same pages differ by a few hundred KiB.
+// rssSkew bounds how far one read of the process's RSS can be from the
+// pages it has: the kernel counts RSS in per-CPU counters that each CPU
+// folds into the total every batch pages, batch = max(32, 2 x CPUs)
+// (lib/percpu_counter.c), and a read sees only the total.
+func rssSkew() uint64 {
+	n := runtime.NumCPU()
+	return uint64(max(32, 2*n) * n * os.Getpagesize())
+}
+
+// TestMeterPeakRSS checks the peak covers a spike that is gone by Stop:
+// the RSS read while the spike was held, within what two reads of the
+// kernel's counters can differ by (2 x rssSkew), and well above the RSS at
+// Stop once the spike is freed and returned to the OS. The spike is large
+// beside that skew (64 MiB plus 4 x the skew) so that both hold on any
+// number of CPUs.
 func TestMeterPeakRSS(t *testing.T) {
 	if !startPeakRSS().ok {
 		t.Skip("the kernel's RSS high-water mark cannot be reset here (not Linux, or clear_refs not writable)")
 	}
+	size := 64<<20 + 4*rssSkew()
 	m := StartMeter()
-	spike = make([]byte, 64<<20)
+	spike = make([]byte, size)
 	for i := 0; i < len(spike); i += 4096 {
 		spike[i] = 1 // touch every page so it is resident
 	}
@@ -105,6 +142,6 @@ func TestMeterPeakRSS(t *testing.T) {
 	after, err := procmem.Self()
 	require.NoError(t, err)
 	st := m.Stop()
-	assert.InEpsilon(t, float64(during.RSS), float64(st.PeakRSS), 0.02)
-	assert.Greater(t, st.PeakRSS, after.RSS+32<<20)
+	assert.InDelta(t, float64(during.RSS), float64(st.PeakRSS), float64(2*rssSkew()))
+	assert.Greater(t, st.PeakRSS, after.RSS+size/2)
 }

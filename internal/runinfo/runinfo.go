@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/rtlab/rtlab/internal/rtmetrics"
+	"github.com/rtlab/rtlab/internal/scanpath"
 )
 
 // Line is one configuration key and value.
@@ -23,9 +24,10 @@ type Line struct{ Key, Value string }
 func (l Line) String() string { return l.Key + ": " + l.Value }
 
 // Lines returns the configuration of this process: runtime, go, gogc,
-// gomemlimit, gc (the collector that ran) and, when set at build time,
-// goexperiment. Values are the effective settings, read from the runtime,
-// not the environment.
+// gomemlimit, gc (the collector that ran), gcscan (the way it scans spans
+// of small objects, vector or scalar, as measured by internal/scanpath)
+// and, when set at build time, goexperiment. Values are the effective
+// settings, read from the runtime, not the environment.
 func Lines() []Line {
 	lines := []Line{
 		{"runtime", "go"},
@@ -37,7 +39,7 @@ func Lines() []Line {
 	if exp != "" {
 		lines = append(lines, Line{"goexperiment", exp})
 	}
-	return append(lines, Line{"gc", Collector(exp)})
+	return append(lines, Line{"gc", Collector(exp)}, Line{"gcscan", scanpath.Current()})
 }
 
 // GOGC is the effective GC percent, or "off".

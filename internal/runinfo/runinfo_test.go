@@ -20,10 +20,11 @@ func TestLinesParseAsConfig(t *testing.T) {
 	require.True(t, r.Scan())
 	res, ok := r.Result().(*benchfmt.Result)
 	require.True(t, ok, "got %#v", r.Result())
-	for _, k := range []string{"runtime", "go", "gogc", "gomemlimit", "gc"} {
+	for _, k := range []string{"runtime", "go", "gogc", "gomemlimit", "gc", "gcscan"} {
 		assert.NotEmpty(t, res.GetConfig(k), k)
 	}
 	assert.Equal(t, "go", res.GetConfig("runtime"))
+	assert.Contains(t, []string{"vector", "scalar"}, res.GetConfig("gcscan"))
 }
 
 func TestEffectiveSettings(t *testing.T) {
