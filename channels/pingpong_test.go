@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,19 +29,50 @@ func TestPingPong(t *testing.T) {
 }
 
 // TestPingPongWrap runs the word protocol across the point where its round
-// count wraps, with a small wrap.
+// count wraps, with a small wrap, and checks every value the two sides
+// published, in order: the pinger's odd counts, each answered by the echo's
+// even one, back to 1 after the wrap, and the stop value last. A protocol
+// that lost a wake-up would hang: the test fails after a minute instead.
 func TestPingPongWrap(t *testing.T) {
+	const wrap, rounds = 5, 20
 	var wn WaitNotify
+	var mu sync.Mutex
+	var seen []int32
 	wait := func(word *atomic.Int32, v int32) { wn.Wait(word, v) }
-	notify := func(word *atomic.Int32) { wn.Notify(word, 1) }
-	round, stop, echo := wordPingPong(wait, notify, 5)
+	notify := func(word *atomic.Int32) {
+		mu.Lock()
+		seen = append(seen, word.Load()) // only the notifier writes the word now
+		mu.Unlock()
+		wn.Notify(word, 1)
+	}
+	round, stop, echo := wordPingPong(wait, notify, wrap)
 	var wg sync.WaitGroup
 	wg.Go(echo)
-	for range 20 {
-		round()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range rounds {
+			round()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		stop()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("ping-pong hung; values published: %v", seen)
 	}
 	stop()
 	wg.Wait()
+	var want []int32
+	for i := range rounds {
+		odd := int32(2*(i%3) + 1) // 1, 3, 5, then wrap: 7 > 5
+		want = append(want, odd, odd+1)
+	}
+	want = append(want, -1)
+	assert.Equal(t, want, seen)
 }
 
 func TestPingPongBadInput(t *testing.T) {

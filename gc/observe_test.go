@@ -1,9 +1,11 @@
 package gc
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/rtlab/rtlab/internal/rtmetrics"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -14,9 +16,7 @@ func TestObserve(t *testing.T) {
 			lat, err := Observe(m, 20, Shape{Live: 1 << 20, Survival: 0.2, PointerDensity: PtrsLow})
 			require.NoError(t, err)
 			assert.Equal(t, 20, lat.Calls)
-			assert.Positive(t, lat.P50)
-			assert.LessOrEqual(t, lat.P50, lat.P99)
-			assert.LessOrEqual(t, lat.P99, lat.Max)
+			assert.Positive(t, lat.P50) // the order of the quantiles is TestSummarize's
 		})
 	}
 }
@@ -40,10 +40,25 @@ func TestSummarize(t *testing.T) {
 	assert.Equal(t, Latency{}, Summarize(nil))
 }
 
+// TestChurnerStops waits until the churner has allocated a few steps (the
+// process's allocation counter, not a sleep, so a loaded machine only makes
+// it slower), then checks Stop counts whole steps and ends the goroutine.
 func TestChurnerStops(t *testing.T) {
+	before := rtmetrics.Uint64(rtmetrics.HeapAllocs)
 	c, err := StartChurn(Shape{Live: 1 << 20, Survival: 0.5})
 	require.NoError(t, err)
-	time.Sleep(5 * time.Millisecond)
-	assert.Positive(t, c.Stop())
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			c.Stop()
+		}
+	})
+	for rtmetrics.Uint64(rtmetrics.HeapAllocs)-before < 1<<20+4*churnStep {
+		runtime.Gosched()
+	}
+	n := c.Stop()
+	stopped = true
+	assert.GreaterOrEqual(t, n, int64(churnStep))
+	assert.Zero(t, n%churnStep, "whole steps")
 	// goleak (TestMain) fails the package if the goroutine outlived Stop.
 }

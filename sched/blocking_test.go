@@ -57,8 +57,6 @@ func TestBlockingCostsAThreadEach(t *testing.T) {
 	assert.Greater(t, res.Threads, uint64(n))
 	assert.Positive(t, res.ThreadsCreated) // idle threads from start-up may serve a few readers
 	assert.Positive(t, res.Ticks)
-	assert.LessOrEqual(t, res.P50Delay, res.P99Delay)
-	assert.LessOrEqual(t, res.P99Delay, res.MaxDelay)
 }
 
 func TestBlockingErrors(t *testing.T) {

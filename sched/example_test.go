@@ -10,11 +10,15 @@ import (
 
 // The JavaScript ordering, on a Loop: synchronous code first, then the
 // microtasks it queued, then macrotasks one at a time (each followed by its
-// microtasks), then timers in deadline order.
+// microtasks); a due timer joins the macrotask queue behind what is already
+// queued. No timer here waits for a duration, so the order does not depend
+// on how fast the machine is.
 func ExampleLoop() {
 	var l sched.Loop
-	l.SetTimeout(2*time.Millisecond, func() { fmt.Println("timeout 2ms") })
-	l.SetTimeout(0, func() { fmt.Println("timeout 0") })
+	l.SetTimeout(0, func() {
+		fmt.Println("timeout 0")
+		l.SetTimeout(0, func() { fmt.Println("timeout set by timeout 0") })
+	})
 	l.Post(func() {
 		fmt.Println("task 1")
 		l.Microtask(func() { fmt.Println("microtask from task 1") })
@@ -34,7 +38,7 @@ func ExampleLoop() {
 	// task 2
 	// timeout 0
 	// task 3, posted by task 1
-	// timeout 2ms
+	// timeout set by timeout 0
 }
 
 // Goroutines split CPU-bound work across cores; an event loop runs its

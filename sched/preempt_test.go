@@ -25,14 +25,17 @@ func TestPreemptOffWaitsForWholeLoop(t *testing.T) {
 	assert.GreaterOrEqual(t, res.MaxDelay, res.Loop-res.Tick)
 }
 
+// With asynchronous preemption on, sysmon preempts a goroutine that has run
+// for 10 ms (runtime/proc.go, forcePreemptNS), so during a 100 ms loop the
+// timer goroutine wakes more than the once it can with preemption off:
+// two wake-ups tell on from off, and need only one preemption in 100 ms.
 func TestPreemptOnRunsInChildWithOneP(t *testing.T) {
-	res, err := Preempt(context.Background(), PreemptConfig{Loop: 50 * time.Millisecond})
+	res, err := Preempt(context.Background(), PreemptConfig{Loop: 100 * time.Millisecond})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.GOMAXPROCS)
 	assert.True(t, res.AsyncPreempt)
 	assert.Equal(t, time.Millisecond, res.Tick)
-	assert.Positive(t, res.Ticks)
-	assert.LessOrEqual(t, res.P50Delay, res.MaxDelay)
+	assert.GreaterOrEqual(t, res.Ticks, 2, "the loop was preempted at least once")
 }
 
 // A child killed at its context's deadline is reaped: nothing is left
