@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -92,7 +93,18 @@ type StartReport struct {
 	SpawnNs float64
 }
 
-// Workload of StartSize: startHolders goroutines park startDepth frames deep
+// startHoldersFor is how many goroutines park at startDepth so that the
+// average stack a GC scans is theirs: the runtime averages every stack it
+// scans (runtime/stack.go, gcComputeStartingStackSize), including a mark
+// worker per P and a few system goroutines that use well under 1 KiB. With
+// ten holders per other goroutine the average falls short of a holder's
+// stack by under a tenth of it, less than the stack guard the runtime adds
+// (928 bytes on linux/amd64), so the start size still covers the workload
+// at any GOMAXPROCS.
+func startHoldersFor(procs int) int { return max(startHolders, 10*(procs+8)) }
+
+// Workload of StartSize: startHoldersFor(GOMAXPROCS) goroutines (at least
+// startHolders) park startDepth frames deep
 // during two GCs, so that the runtime sees their stacks; then startSpawns
 // fresh goroutines each recurse as deep.
 const (
@@ -116,9 +128,10 @@ func StartSize(ctx context.Context, adaptive bool) (StartReport, error) {
 
 var startChild = child.RegisterJSON("stack.start", func(struct{}) (StartReport, error) {
 	release := make(chan struct{})
+	holders := startHoldersFor(runtime.GOMAXPROCS(0))
 	var parked sync.WaitGroup
-	parked.Add(startHolders)
-	for range startHolders {
+	parked.Add(holders)
+	for range holders {
 		// descend directly, not run: the GCs must see goroutines holding
 		// the workload's stack, not run's goroutines waiting near the top.
 		go descend(config{target: startDepth, frame: Small, limit: goUsable, bottom: func() {
@@ -129,6 +142,10 @@ var startChild = child.RegisterJSON("stack.start", func(struct{}) (StartReport, 
 	parked.Wait()
 	runtime.GC() // scans the parked stacks and sets the start size from them
 	runtime.GC()
+	// No GC during the spawns: each would set the start size again from the
+	// stacks it happened to scan. The measurement is of the size these two
+	// set.
+	debug.SetGCPercent(-1)
 	rep := StartReport{GODEBUG: os.Getenv("GODEBUG"), Depth: startDepth, Spawned: startSpawns,
 		StartBytes: int(rtmetrics.Uint64(startingSize))}
 	growths := 0
