@@ -534,9 +534,12 @@ func (r *reactor) units(c *srvConn, sc *reactorScratch, in *inBuf) error {
 func msStamp(t time.Time) uint32 { return max(uint32(t.UnixMilli()), 1) }
 
 // msSince is the time from stamp to t, right across the wrap of 32-bit
-// milliseconds (every 49 days) for spans shorter than that.
+// milliseconds (every 49 days), for stamps within 24 days either side of t.
 func msSince(stamp uint32, t time.Time) time.Duration {
-	return time.Duration(uint32(t.UnixMilli())-stamp) * time.Millisecond
+	// The difference as a signed number: a stamp a worker took after t
+	// (the sweep reads its clock once, then the stamps one by one) is
+	// negative, not 49 days ago.
+	return time.Duration(int32(uint32(t.UnixMilli())-stamp)) * time.Millisecond
 }
 
 // dropIn gives c's input buffer back to the pool (owner only).
