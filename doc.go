@@ -10,6 +10,24 @@
 // event loop, parallelism, false sharing) and wsconn (zero-copy WebSocket
 // framing, servers, memory per connection).
 //
+// # One shape for every experiment
+//
+// Every experiment in every package is called the same way:
+//
+//	res, err := pkg.Xxx(ctx, pkg.XxxConfig{...})
+//
+// The zero XxxConfig means the defaults (each field's doc says what its
+// zero value means), so pkg.Xxx(ctx, pkg.XxxConfig{}) always runs. A bad
+// field is an error that names it ("stack: RecurseConfig.Depth -1 must be
+// > 0"). XxxResult carries every figure the root benchmark reports, and
+// its String method prints it on one line. Booleans are named so that
+// false is the runtime's default (AsyncPreemptOff, ShrinkOff). Every
+// enumeration is a named type whose constants carry its name as a prefix
+// (stack.FrameSmall, gc.DensityHigh), with a String method giving the value
+// of its benchmark key and a list function (stack.Frames, gc.Densities)
+// that the root suite ranges over. Helpers that are not experiments (a heap
+// to churn, an event loop, a meter) keep the shape their use needs.
+//
 // This root package holds no code of its own: its benchmarks_*_test.go files
 // are the curated suite, which reports every figure in Go benchmark format.
 // Run it and read it with benchstat:
