@@ -119,11 +119,13 @@ func rssSkew() uint64 {
 	return uint64(max(32, 2*n) * n * os.Getpagesize())
 }
 
-// TestMeterPeakRSS checks the peak covers a spike that is gone by Stop:
-// the RSS read while the spike was held, within what two reads of the
+// TestMeterPeakRSS checks the peak covers a spike that is gone by Stop: at
+// least the RSS read while the spike was held, less what two reads of the
 // kernel's counters can differ by (2 x rssSkew), and well above the RSS at
-// Stop once the spike is freed and returned to the OS. The spike is large
-// beside that skew (64 MiB plus 4 x the skew) so that both hold on any
+// Stop once the spike is freed and returned to the OS. The peak may be
+// higher than that read (under -race, freeing the spike touches the race
+// detector's shadow memory first), so there is no upper bound. The spike is
+// large beside the skew (64 MiB plus 4 x the skew) so that both hold on any
 // number of CPUs.
 func TestMeterPeakRSS(t *testing.T) {
 	if !startPeakRSS().ok {
@@ -142,6 +144,6 @@ func TestMeterPeakRSS(t *testing.T) {
 	after, err := procmem.Self()
 	require.NoError(t, err)
 	st := m.Stop()
-	assert.InDelta(t, float64(during.RSS), float64(st.PeakRSS), float64(2*rssSkew()))
+	assert.GreaterOrEqual(t, st.PeakRSS+2*rssSkew(), during.RSS)
 	assert.Greater(t, st.PeakRSS, after.RSS+size/2)
 }
