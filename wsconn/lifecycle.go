@@ -193,8 +193,8 @@ func (lc Lifecycle) Run(ctx context.Context) (LifecycleResult, error) {
 	if err != nil {
 		return res, err
 	}
-	defer srv.ctl.kill() // after Close, a no-op
-	if err := srv.ctl.call("sample "+lc.Interval.String(), nil); err != nil {
+	defer srv.ctl.Kill() // after Close, a no-op
+	if err := srv.ctl.Call("sample "+lc.Interval.String(), nil); err != nil {
 		return res, err
 	}
 	last := time.Now()
@@ -213,7 +213,7 @@ func (lc Lifecycle) Run(ctx context.Context) (LifecycleResult, error) {
 		res.Phases = append(res.Phases, p)
 		last = time.Now()
 		if i := len(res.Phases); i < len(lifecyclePhases) {
-			return srv.ctl.call("phase "+lifecyclePhases[i], nil)
+			return srv.ctl.Call("phase "+lifecyclePhases[i], nil)
 		}
 		return nil
 	}
@@ -282,7 +282,7 @@ func (lc Lifecycle) Run(ctx context.Context) (LifecycleResult, error) {
 	}
 
 	var got samplesReply
-	if err := srv.ctl.call("samples", &got); err != nil {
+	if err := srv.ctl.Call("samples", &got); err != nil {
 		return res, err
 	}
 	for _, x := range got.Series.Samples {

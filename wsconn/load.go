@@ -10,7 +10,6 @@ import (
 	"io"
 	"maps"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -665,13 +664,4 @@ func (s *LoadSession) Close() LoadResult {
 	}
 	wg.Wait()
 	return s.Result()
-}
-
-// openFDs counts this process's open file descriptors (Linux), or -1.
-func openFDs() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	return len(ents)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -105,7 +106,7 @@ func TestLoadEcho(t *testing.T) {
 		{"reactor", serveDesign(DesignReactor)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g0, fd0 := runtime.NumGoroutine(), openFDs()
+			g0, fd0 := runtime.NumGoroutine(), procmem.OpenFDs()
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			stop, err := tc.serve(ln)
@@ -138,7 +139,7 @@ func waitBaseline(t *testing.T, g0, fd0 int) {
 	t.Helper()
 	var g, fd int
 	for range 500 {
-		if g, fd = runtime.NumGoroutine(), openFDs(); g <= g0 && fd <= fd0 {
+		if g, fd = runtime.NumGoroutine(), procmem.OpenFDs(); g <= g0 && fd <= fd0 {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -256,10 +257,10 @@ func TestServerChildErrors(t *testing.T) {
 	require.ErrorContains(t, err, "wsconn: ServerChild is zero")
 	srv, err := goroutineChild.Start(context.Background())
 	require.NoError(t, err)
-	err = srv.ctl.call("bogus", nil)
+	err = srv.ctl.Call("bogus", nil)
 	require.ErrorContains(t, err, `unknown command "bogus"`)
 	require.NoError(t, srv.Close())
-	require.Error(t, srv.ctl.call("stats", nil), "a closed server answers nothing")
+	require.Error(t, srv.ctl.Call("stats", nil), "a closed server answers nothing")
 }
 
 func TestLatencyHist(t *testing.T) {

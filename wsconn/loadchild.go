@@ -1,12 +1,10 @@
 package wsconn
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"runtime"
@@ -24,115 +22,14 @@ import (
 	"github.com/rtlab/rtlab/internal/sampler"
 )
 
-// Child processes here talk to their parent over a line protocol: the parent
-// writes one command per line on the child's stdin ("flood 10", "gc"), the
-// child answers each with one JSON line {"data":...} or {"err":"..."}. The
-// child's first line, before any command, says it is ready.
-
-type ctlReply struct {
-	Data json.RawMessage `json:"data,omitempty"`
-	Err  string          `json:"err,omitempty"`
-}
-
-// ctlServe runs in the child: it sends ready, then answers each command with
-// handle until stdin ends or handle says stop.
-func ctlServe(in io.Reader, out io.Writer, ready any, readyErr error, handle func(cmd, arg string) (v any, stop bool, err error)) {
-	enc := json.NewEncoder(out)
-	reply := func(v any, err error) {
-		var r ctlReply
-		if err != nil {
-			r.Err = err.Error()
-		} else if r.Data, err = json.Marshal(v); err != nil {
-			r.Err = err.Error()
-		}
-		_ = enc.Encode(r)
-	}
-	reply(ready, readyErr)
-	if readyErr != nil {
-		return
-	}
-	sc := bufio.NewScanner(in)
-	for sc.Scan() {
-		cmd, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
-		v, stop, err := handle(cmd, arg)
-		reply(v, err)
-		if stop {
-			return
-		}
-	}
-}
-
-// ctlProc is the parent's side of a child speaking the protocol.
-type ctlProc struct {
-	p    *child.Proc
-	mu   sync.Mutex
-	resp *bufio.Scanner
-}
-
-// startCtl starts f and waits for its ready line, decoded into ready.
-func startCtl(ctx context.Context, f child.Func, arg string, ready any) (*ctlProc, error) {
+// startCtl starts f with the ctx's deadline (or an hour) as its timeout
+// and waits for its ready answer, decoded into ready.
+func startCtl(ctx context.Context, f child.Func, arg string, ready any) (*child.Ctl, error) {
 	timeout := time.Hour
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	p, err := f.Start(ctx, child.Options{Arg: arg, Timeout: timeout})
-	if err != nil {
-		return nil, err
-	}
-	c := &ctlProc{p: p, resp: bufio.NewScanner(p.Stdout)}
-	c.resp.Buffer(nil, 64<<20)
-	if err := c.read(ready); err != nil {
-		c.kill()
-		return nil, err
-	}
-	return c, nil
-}
-
-func (c *ctlProc) read(v any) error {
-	if !c.resp.Scan() {
-		c.p.Kill()
-		res, err := c.p.Wait()
-		if err == nil {
-			err = fmt.Errorf("exited: %w", res.Err())
-		}
-		return fmt.Errorf("wsconn: child %d gave no answer: %w", c.p.Pid(), err)
-	}
-	var r ctlReply
-	if err := json.Unmarshal(c.resp.Bytes(), &r); err != nil {
-		return fmt.Errorf("wsconn: child %d: bad answer %.200q: %w", c.p.Pid(), c.resp.Bytes(), err)
-	}
-	if r.Err != "" {
-		return errors.New(r.Err)
-	}
-	if v == nil {
-		return nil
-	}
-	return json.Unmarshal(r.Data, v)
-}
-
-// call sends one command and decodes its answer into v (which may be nil).
-func (c *ctlProc) call(cmd string, v any) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, err := io.WriteString(c.p.Stdin, cmd+"\n"); err != nil {
-		return fmt.Errorf("wsconn: child %d: %s: %w", c.p.Pid(), cmd, err)
-	}
-	return c.read(v)
-}
-
-// end closes the child's stdin (which ends its loop) and reaps it.
-func (c *ctlProc) end() error {
-	_ = c.p.Stdin.Close()
-	res, err := c.p.Wait()
-	if err != nil {
-		return err
-	}
-	return res.Err()
-}
-
-func (c *ctlProc) kill() {
-	c.p.Kill()
-	_, _ = c.p.Wait()
+	return f.StartCtl(ctx, child.Options{Arg: arg, Timeout: timeout}, ready)
 }
 
 var loadChild = child.Register("wsconn.load", func(arg string) int {
@@ -147,7 +44,7 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 	if err == nil {
 		ready = s.Result()
 	}
-	ctlServe(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
+	child.Serve(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
 		switch cmd {
 		case "flood":
 			n, err := strconv.Atoi(arg)
@@ -176,7 +73,7 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 // ConnsPerProc connections, so that neither the clients' memory nor their
 // descriptors count against the process that measures the server.
 type LoadChild struct {
-	procs []*ctlProc
+	procs []*child.Ctl
 
 	closeOnce sync.Once
 	closeRes  LoadResult
@@ -192,7 +89,7 @@ func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
 	}
 	l = l.withDefaults()
 	n := (l.Conns + l.ConnsPerProc - 1) / l.ConnsPerProc
-	lc := &LoadChild{procs: make([]*ctlProc, n)}
+	lc := &LoadChild{procs: make([]*child.Ctl, n)}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -214,7 +111,7 @@ func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
 	if err := errors.Join(errs...); err != nil {
 		for _, p := range lc.procs {
 			if p != nil {
-				p.kill()
+				p.Kill()
 			}
 		}
 		return nil, err
@@ -226,7 +123,7 @@ func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
 func (lc *LoadChild) Pids() []int {
 	var pids []int
 	for _, p := range lc.procs {
-		pids = append(pids, p.p.Pid())
+		pids = append(pids, p.Pid())
 	}
 	return pids
 }
@@ -237,7 +134,7 @@ func (lc *LoadChild) all(cmd string) (LoadResult, error) {
 	errs := make([]error, len(lc.procs))
 	var wg sync.WaitGroup
 	for i, p := range lc.procs {
-		wg.Go(func() { errs[i] = p.call(cmd, &res[i]) })
+		wg.Go(func() { errs[i] = p.Call(cmd, &res[i]) })
 	}
 	wg.Wait()
 	var sum LoadResult
@@ -265,7 +162,7 @@ func (lc *LoadChild) Close() (LoadResult, error) {
 		res, err := lc.all("close")
 		errs := []error{err}
 		for _, p := range lc.procs {
-			errs = append(errs, p.end())
+			errs = append(errs, p.End())
 		}
 		lc.closeRes, lc.closeErr = res, errors.Join(errs...)
 	})
@@ -315,7 +212,7 @@ func selfStats() ProcStats {
 	return ProcStats{
 		HeapLive: m.HeapLive, HeapGoal: m.HeapGoal, Stacks: m.StackBytes,
 		HeapInUse:  rtmetrics.Uint64("/memory/classes/heap/objects:bytes"),
-		Goroutines: m.Goroutines, GCCycles: m.GCCycles, FDs: openFDs(),
+		Goroutines: m.Goroutines, GCCycles: m.GCCycles, FDs: procmem.OpenFDs(),
 	}
 }
 
@@ -349,7 +246,7 @@ func serverChildMain(addr string, serve ServeFunc) int {
 		smp    *sampler.Sampler
 		phases []phaseMark
 	)
-	ctlServe(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
+	child.Serve(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
 		switch cmd {
 		case "stats":
 		case "gc":
@@ -433,7 +330,7 @@ func memClasses() map[string]uint64 {
 
 // ServerProc is a ServerChild running.
 type ServerProc struct {
-	ctl  *ctlProc
+	ctl  *child.Ctl
 	addr string
 }
 
@@ -456,11 +353,11 @@ func (s ServerChild) Start(ctx context.Context) (*ServerProc, error) {
 func (p *ServerProc) Addr() string { return p.addr }
 
 // Pid is the server process's ID.
-func (p *ServerProc) Pid() int { return p.ctl.p.Pid() }
+func (p *ServerProc) Pid() int { return p.ctl.Pid() }
 
 func (p *ServerProc) stats(cmd string) (ProcStats, error) {
 	var st ProcStats
-	if err := p.ctl.call(cmd, &st); err != nil {
+	if err := p.ctl.Call(cmd, &st); err != nil {
 		return st, err
 	}
 	m, err := procmem.Read(p.Pid())
@@ -483,20 +380,20 @@ func (p *ServerProc) FreeOSMemory() (ProcStats, error) { return p.stats("free") 
 // to see where its RSS goes.
 func (p *ServerProc) MemClasses() (map[string]uint64, error) {
 	var m map[string]uint64
-	err := p.ctl.call("memclasses", &m)
+	err := p.ctl.Call("memclasses", &m)
 	return m, err
 }
 
 // WriteHeapProfile makes the server run a GC and write its heap profile
 // (pprof format, for go tool pprof) to the file path.
 func (p *ServerProc) WriteHeapProfile(path string) error {
-	return p.ctl.call("heapprofile "+path, nil)
+	return p.ctl.Call("heapprofile "+path, nil)
 }
 
 // Close shuts the server down and waits for its process to exit.
 func (p *ServerProc) Close() error {
-	err := p.ctl.call("quit", nil)
-	return errors.Join(err, p.ctl.end())
+	err := p.ctl.Call("quit", nil)
+	return errors.Join(err, p.ctl.End())
 }
 
 // Echo servers of rtlab's own designs, runnable as children of any binary

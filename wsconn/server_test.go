@@ -18,6 +18,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -447,7 +448,7 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
 			runtime.GC()
-			g0, fd0 := runtime.NumGoroutine(), openFDs()
+			g0, fd0 := runtime.NumGoroutine(), procmem.OpenFDs()
 			s, addr, served := serveLoopback(t, d, EchoHandler{}, Options{})
 			conns := make([]net.Conn, 0, n)
 			brs := make([]*bufio.Reader, 0, n)
@@ -468,7 +469,7 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 				require.Equal(t, msg, got)
 			}
 			st := s.Stats()
-			gMid, fdMid := runtime.NumGoroutine(), openFDs()
+			gMid, fdMid := runtime.NumGoroutine(), procmem.OpenFDs()
 			require.EqualValues(t, n, st.Open)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -486,7 +487,7 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 			require.NoError(t, <-shut)
 			require.ErrorIs(t, <-served, ErrServerClosed)
 			waitFor(t, 5*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= g0 })
-			g1, fd1 := runtime.NumGoroutine(), openFDs()
+			g1, fd1 := runtime.NumGoroutine(), procmem.OpenFDs()
 			t.Logf("design=%s conns=%d: goroutines before=%d open=%d (server %d, peak %d) after=%d; fds before=%d open=%d after=%d",
 				d, n, g0, gMid, st.Goroutines, st.PeakGoroutines, g1, fd0, fdMid, fd1)
 			require.LessOrEqual(t, g1, g0)
