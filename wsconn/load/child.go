@@ -1,4 +1,4 @@
-package wsconn
+package load
 
 import (
 	"context"
@@ -20,6 +20,8 @@ import (
 	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/rtlab/rtlab/internal/rtmetrics"
 	"github.com/rtlab/rtlab/internal/sampler"
+	"github.com/rtlab/rtlab/wsconn"
+	"github.com/rtlab/rtlab/wsconn/server"
 )
 
 // startCtl starts f with the ctx's deadline (or an hour) as its timeout
@@ -33,13 +35,13 @@ func startCtl(ctx context.Context, f child.Func, arg string, ready any) (*child.
 }
 
 var loadChild = child.Register("wsconn.load", func(arg string) int {
-	var l Load
+	var l Config
 	if err := json.Unmarshal([]byte(arg), &l); err != nil {
-		fmt.Fprintln(os.Stderr, "wsconn: load child: bad argument:", err)
+		fmt.Fprintln(os.Stderr, "wsconn/load: child: bad argument:", err)
 		return 2
 	}
 	ctx := context.Background()
-	s, err := l.Open(ctx)
+	s, err := Open(ctx, l)
 	var ready any
 	if err == nil {
 		ready = s.Result()
@@ -49,7 +51,7 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 		case "flood":
 			n, err := strconv.Atoi(arg)
 			if err != nil {
-				return nil, false, fmt.Errorf("wsconn: load child: flood %q: %w", arg, err)
+				return nil, false, fmt.Errorf("wsconn/load: child: flood %q: %w", arg, err)
 			}
 			err = s.Flood(ctx, n)
 			return s.Result(), false, err
@@ -58,7 +60,7 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 		case "close":
 			return s.Close(), true, nil
 		}
-		return nil, false, fmt.Errorf("wsconn: load child: unknown command %q", cmd)
+		return nil, false, fmt.Errorf("wsconn/load: child: unknown command %q", cmd)
 	})
 	if s != nil {
 		s.Close()
@@ -69,27 +71,28 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 	return 0
 })
 
-// LoadChild is a load running in child processes of this binary: one per
-// ConnsPerProc connections, so that neither the clients' memory nor their
-// descriptors count against the process that measures the server.
-type LoadChild struct {
+// ChildSession is a load running in child processes of this binary (see
+// OpenChild), so that neither the clients' memory nor their descriptors
+// count against the process that measures the server.
+type ChildSession struct {
 	procs []*child.Ctl
 
 	closeOnce sync.Once
-	closeRes  LoadResult
+	closeRes  Result
 	closeErr  error
 }
 
-// OpenChild starts the load in child processes and returns once all their
-// connections are open. The children exit when Close is called, when ctx is
-// done, or when this process dies.
-func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
+// OpenChild starts the load l in child processes of the running binary,
+// one per ConnsPerProc connections, and returns once all their connections
+// are open. The children exit when Close is called, when ctx is done, or
+// when this process dies.
+func OpenChild(ctx context.Context, l Config) (*ChildSession, error) {
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
 	l = l.withDefaults()
 	n := (l.Conns + l.ConnsPerProc - 1) / l.ConnsPerProc
-	lc := &LoadChild{procs: make([]*child.Ctl, n)}
+	lc := &ChildSession{procs: make([]*child.Ctl, n)}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -101,7 +104,7 @@ func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
 		part.Rate = l.Rate / float64(n)
 		arg, err := json.Marshal(part)
 		if err != nil {
-			return nil, fmt.Errorf("wsconn: load: %w", err)
+			return nil, fmt.Errorf("wsconn/load: %w", err)
 		}
 		wg.Go(func() {
 			lc.procs[i], errs[i] = startCtl(ctx, loadChild, string(arg), nil)
@@ -120,7 +123,7 @@ func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
 }
 
 // Pids are the child processes' IDs.
-func (lc *LoadChild) Pids() []int {
+func (lc *ChildSession) Pids() []int {
 	var pids []int
 	for _, p := range lc.procs {
 		pids = append(pids, p.Pid())
@@ -129,15 +132,15 @@ func (lc *LoadChild) Pids() []int {
 }
 
 // all sends cmd to every child at once and merges their results.
-func (lc *LoadChild) all(cmd string) (LoadResult, error) {
-	res := make([]LoadResult, len(lc.procs))
+func (lc *ChildSession) all(cmd string) (Result, error) {
+	res := make([]Result, len(lc.procs))
 	errs := make([]error, len(lc.procs))
 	var wg sync.WaitGroup
 	for i, p := range lc.procs {
 		wg.Go(func() { errs[i] = p.Call(cmd, &res[i]) })
 	}
 	wg.Wait()
-	var sum LoadResult
+	var sum Result
 	for _, r := range res {
 		if r.Connect != nil {
 			sum.add(r)
@@ -147,17 +150,17 @@ func (lc *LoadChild) all(cmd string) (LoadResult, error) {
 }
 
 // Flood sends perConn messages on every connection of every child (see
-// LoadSession.Flood) and returns the cumulative result of the load.
-func (lc *LoadChild) Flood(perConn int) (LoadResult, error) {
+// Session.Flood) and returns the cumulative result of the load.
+func (lc *ChildSession) Flood(perConn int) (Result, error) {
 	return lc.all("flood " + strconv.Itoa(perConn))
 }
 
 // Result is what the load has seen so far, over all children.
-func (lc *LoadChild) Result() (LoadResult, error) { return lc.all("result") }
+func (lc *ChildSession) Result() (Result, error) { return lc.all("result") }
 
 // Close closes every connection, ends the children and returns the final
 // result. Calling it again returns the same result and error.
-func (lc *LoadChild) Close() (LoadResult, error) {
+func (lc *ChildSession) Close() (Result, error) {
 	lc.closeOnce.Do(func() {
 		res, err := lc.all("close")
 		errs := []error{err}
@@ -269,7 +272,7 @@ func serverChildMain(addr string, serve ServeFunc) int {
 			phases = append(phases, phaseMark{Name: arg, Time: time.Now()})
 		case "samples":
 			if smp == nil {
-				return nil, false, errors.New("wsconn: server child: not sampling")
+				return nil, false, errors.New("wsconn/load: server child: not sampling")
 			}
 			ser, err := smp.Stop()
 			smp = nil
@@ -291,7 +294,7 @@ func serverChildMain(addr string, serve ServeFunc) int {
 			stop = nil
 			return nil, true, err
 		default:
-			return nil, false, fmt.Errorf("wsconn: server child: unknown command %q", cmd)
+			return nil, false, fmt.Errorf("wsconn/load: server child: unknown command %q", cmd)
 		}
 		return selfStats(), false, nil
 	})
@@ -339,12 +342,12 @@ type ServerProc struct {
 // when ctx is done; Close ends it normally.
 func (s ServerChild) Start(ctx context.Context) (*ServerProc, error) {
 	if s.f.Name() == "" {
-		return nil, errors.New("wsconn: ServerChild is zero; obtain one from RegisterServerChild")
+		return nil, errors.New("wsconn/load: ServerChild is zero; obtain one from RegisterServerChild")
 	}
 	p := &ServerProc{}
 	var err error
 	if p.ctl, err = startCtl(ctx, s.f, "", &p.addr); err != nil {
-		return nil, fmt.Errorf("wsconn: server %s: %w", s.name, err)
+		return nil, fmt.Errorf("wsconn/load: server %s: %w", s.name, err)
 	}
 	return p, nil
 }
@@ -398,17 +401,20 @@ func (p *ServerProc) Close() error {
 
 // Echo servers of rtlab's own designs, runnable as children of any binary
 // that imports this package.
-var designChildren = map[Design]ServerChild{
-	DesignGoroutine: RegisterServerChild(string(DesignGoroutine), serveDesign(DesignGoroutine)),
-	DesignReactor:   RegisterServerChild(string(DesignReactor), serveDesign(DesignReactor)),
-}
+var designChildren = func() map[server.Design]ServerChild {
+	m := map[server.Design]ServerChild{}
+	for _, d := range server.Designs() {
+		m[d] = RegisterServerChild(d.String(), serveDesign(d))
+	}
+	return m
+}()
 
 // serveDesign is an EchoHandler server of design d with default Options
 // (no server pings: a load's idle connections do not read until their next
 // flood, so they would answer late).
-func serveDesign(d Design) ServeFunc {
+func serveDesign(d server.Design) ServeFunc {
 	return func(ln net.Listener) (func(context.Context) error, error) {
-		s, err := NewServer(d, EchoHandler{}, Options{})
+		s, err := server.New(d, wsconn.EchoHandler{}, server.Options{})
 		if err != nil {
 			return nil, err
 		}
@@ -419,10 +425,10 @@ func serveDesign(d Design) ServeFunc {
 
 // DesignChild returns the ServerChild that runs an echo server of design d
 // (EchoHandler, default Options) in a child process.
-func DesignChild(d Design) (ServerChild, error) {
+func DesignChild(d server.Design) (ServerChild, error) {
 	s, ok := designChildren[d]
 	if !ok {
-		return ServerChild{}, fmt.Errorf("wsconn: unknown design %q; want %q or %q", d, DesignGoroutine, DesignReactor)
+		return ServerChild{}, fmt.Errorf("wsconn/load: unknown design %q; want one of %q", d, server.Designs())
 	}
 	return s, nil
 }

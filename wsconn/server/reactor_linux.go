@@ -1,6 +1,6 @@
 //go:build linux
 
-package wsconn
+package server
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/wsconn"
+	"github.com/rtlab/rtlab/wsconn/internal/proto"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,13 +57,15 @@ type reactor struct {
 
 	work    chan *srvConn
 	stopped atomic.Bool
-	pool    sync.Pool // *reactorScratch
-	inPool  sync.Pool // *inBuf
+	// epClosed is set once closeEpoll has run (by the first Shutdown).
+	epClosed atomic.Bool
+	pool     sync.Pool // *reactorScratch
+	inPool   sync.Pool // *inBuf
 
-	sweepConns [256]*srvConn // poller only: one chunk of byFD
-	sweepW     nbWriter      // poller only: writes pings
-	sweepFW    FrameWriter   // poller only
-	sweepCork  [32]byte      // poller only: sweepW's buffer, kept so a ping allocates nothing
+	sweepConns [256]*srvConn      // poller only: one chunk of byFD
+	sweepW     nbWriter           // poller only: writes pings
+	sweepFW    wsconn.FrameWriter // poller only
+	sweepCork  [32]byte           // poller only: sweepW's buffer, kept so a ping allocates nothing
 }
 
 // reactorScratch is a scratch plus the writer that gathers a connection's
@@ -316,7 +320,7 @@ func (r *reactor) finish(c *srvConn) {
 func (r *reactor) goAway(c *srvConn) {
 	if r.tryClaim(c) {
 		var w nbWriter
-		var fw FrameWriter
+		var fw wsconn.FrameWriter
 		w.init(c, nil)
 		r.sendGoingAway(c, &w, &fw)
 		r.release(c, false)
@@ -330,7 +334,7 @@ func (r *reactor) goAway(c *srvConn) {
 }
 
 // sendGoingAway writes close 1001 (owner only) and enters the closing state.
-func (r *reactor) sendGoingAway(c *srvConn, w *nbWriter, fw *FrameWriter) {
+func (r *reactor) sendGoingAway(c *srvConn, w *nbWriter, fw *wsconn.FrameWriter) {
 	if c.closeAt.Load() != 0 {
 		return
 	}
@@ -408,7 +412,7 @@ func (r *reactor) process(c *srvConn, ev uint32, drain []byte) {
 	sc.w.init(c, sc.cork[:0])
 	if readable {
 		err := r.readIn(c, sc)
-		var ce *CloseError
+		var ce *wsconn.CloseError
 		switch {
 		case err == nil:
 			if ferr := sc.w.flush(); ferr != nil {
@@ -463,11 +467,11 @@ func (r *reactor) readIn(c *srvConn, sc *reactorScratch) error {
 			r.dropIn(c) // an idle connection holds no buffer
 		}
 	}()
-	limit := 2*int(r.s.o.Limits.maxMessage()) + inSlack
+	limit := 2*int(r.s.o.Limits.WithDefaults().MaxMessage) + inSlack
 	for range maxReadsPerEvent {
 		if len(in.b) == cap(in.b) {
 			if len(in.b) >= limit {
-				return r.s.failed(&sc.w, &sc.fw, &CloseError{Code: ws.StatusMessageTooBig, Reason: reasonTooBig})
+				return r.s.failed(&sc.w, &sc.fw, &wsconn.CloseError{Code: ws.StatusMessageTooBig, Reason: proto.ReasonTooBig})
 			}
 			in.grow(r.s.o.ReadBufferSize, limit)
 		}
@@ -498,7 +502,7 @@ func (r *reactor) readIn(c *srvConn, sc *reactorScratch) error {
 // units runs the frame path over the whole units at the start of in.b and
 // keeps the rest at its start.
 func (r *reactor) units(c *srvConn, sc *reactorScratch, in *inBuf) error {
-	done, bad := in.scan(r.s.o.Limits)
+	done, bad := in.scan(r.s.o.Limits.WithDefaults())
 	if done == 0 {
 		return nil
 	}
@@ -568,7 +572,7 @@ type inBuf struct {
 	msgLen     int64
 	mask       [4]byte
 	maskOff    int
-	utf8       utf8State
+	utf8       proto.UTF8State
 
 	hr  bytes.Reader
 	hdr [ws.MaxHeaderSize]byte
@@ -577,7 +581,7 @@ type inBuf struct {
 
 // reset empties in for the pool, dropping a buffer grown past maxKeptBuf.
 func (in *inBuf) reset() {
-	b := keepBuf(in.b)
+	b := proto.KeepBuf(in.b)
 	*in = inBuf{b: b}
 }
 
@@ -585,13 +589,11 @@ func (in *inBuf) reset() {
 // limit, and, for the last frame of a unit whose header is known, not past
 // the end of that frame, so that a buffer follows the bytes that arrive.
 func (in *inBuf) grow(minSize, limit int) {
-	n := min(max(2*cap(in.b), minSize), limit)
+	n := proto.NextCap(cap(in.b), minSize, int64(limit))
 	if in.inFrame && in.last && int64(in.pos)+in.remain < int64(n) {
 		n = max(in.pos+int(in.remain), len(in.b)+1)
 	}
-	b := make([]byte, len(in.b), n)
-	copy(b, in.b)
-	in.b = b
+	in.b = proto.Grow(in.b, n)
 }
 
 // scan goes on through in.b from in.pos, checking what the frame path
@@ -600,7 +602,7 @@ func (in *inBuf) grow(minSize, limit int) {
 // length of the prefix of in.b made of whole units; bad reports input the
 // frame path will fail on without needing more of it, and then done is
 // all of in.b.
-func (in *inBuf) scan(lim Limits) (done int, bad bool) {
+func (in *inBuf) scan(lim wsconn.Limits) (done int, bad bool) {
 	b := in.b
 	for {
 		if !in.inFrame {
@@ -609,10 +611,7 @@ func (in *inBuf) scan(lim Limits) (done int, bad bool) {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				return done, false
 			}
-			if err == nil {
-				err = checkHeader(h, in.fragmented)
-			}
-			if err != nil {
+			if err != nil || proto.CheckHeader(h, in.fragmented) != "" {
 				return len(b), true
 			}
 			in.pos = len(b) - in.hr.Len()
@@ -623,7 +622,7 @@ func (in *inBuf) scan(lim Limits) (done int, bad bool) {
 				in.last = true
 			case h.OpCode.IsControl():
 			default:
-				if h.Length > lim.maxFrame() || in.msgLen+h.Length > lim.maxMessage() {
+				if h.Length > lim.MaxFrame || in.msgLen+h.Length > lim.MaxMessage {
 					return len(b), true
 				}
 				if !in.fragmented {
@@ -659,7 +658,7 @@ func (in *inBuf) validText(p []byte) bool {
 		n := copy(in.tmp[:], p)
 		ws.Cipher(in.tmp[:n], in.mask, in.maskOff)
 		in.maskOff += n
-		if in.utf8 = in.utf8.feed(in.tmp[:n]); in.utf8 == utf8Invalid {
+		if in.utf8 = in.utf8.Feed(in.tmp[:n]); in.utf8 == proto.UTF8Invalid {
 			return false
 		}
 		p = p[n:]
@@ -668,7 +667,7 @@ func (in *inBuf) validText(p []byte) bool {
 }
 
 // errWouldBlock is readNB's EAGAIN: the socket has nothing more for now.
-var errWouldBlock = errors.New("wsconn: would block")
+var errWouldBlock = errors.New("wsconn/server: would block")
 
 // readNB reads a non-blocking descriptor once: io.EOF when the peer has
 // closed, errWouldBlock when nothing is there.
@@ -766,12 +765,21 @@ func (r *reactor) appendConns(cs []*srvConn) []*srvConn {
 
 // stop ends the poller and, through it, the workers.
 func (r *reactor) stop() {
+	if r.epClosed.Load() {
+		return
+	}
 	r.stopped.Store(true)
 	r.ep.signal()
 }
 
 // closeEpoll releases the epoll descriptors once every goroutine is gone.
-func (r *reactor) closeEpoll() { _ = r.ep.close() }
+// Only the first call closes them: a second Shutdown must not write to
+// (stop) or close descriptor numbers the process may have reused since.
+func (r *reactor) closeEpoll() {
+	if !r.epClosed.Swap(true) {
+		_ = r.ep.close()
+	}
+}
 
 // nbWriter is the writer the reactor gives the frame path and the handler:
 // it never blocks. Small writes gather in cork; a write that does not fit

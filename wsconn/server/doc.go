@@ -125,4 +125,4 @@
 // To see the servers and the client under every fault above:
 //
 //	go test -race -v -run 'TestServer|TestHandshake|TestSlowConsumer|TestReactor|TestClient' ./wsconn/
-package wsconn
+package server

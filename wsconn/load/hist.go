@@ -1,4 +1,4 @@
-package wsconn
+package load
 
 import (
 	"encoding/json"
@@ -140,14 +140,14 @@ func (h *LatencyHist) MarshalJSON() ([]byte, error) {
 func (h *LatencyHist) UnmarshalJSON(b []byte) error {
 	var j histJSON
 	if err := json.Unmarshal(b, &j); err != nil {
-		return fmt.Errorf("wsconn: latency histogram: %w", err)
+		return fmt.Errorf("wsconn/load: latency histogram: %w", err)
 	}
 	for i := range h.counts {
 		h.counts[i].Store(0)
 	}
 	for _, bc := range j.Buckets {
 		if bc[0] >= histBuckets {
-			return fmt.Errorf("wsconn: latency histogram: bucket %d out of range", bc[0])
+			return fmt.Errorf("wsconn/load: latency histogram: bucket %d out of range", bc[0])
 		}
 		h.counts[bc[0]].Store(bc[1])
 	}
