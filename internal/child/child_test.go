@@ -106,6 +106,7 @@ func TestErrors(t *testing.T) {
 	assert.Panics(t, func() { Register("child_test.env", nil) })
 	assert.False(t, InChild())
 	assert.Equal(t, "child_test.env", echoEnv.Name())
+	assert.Contains(t, Registered(), "child_test.env")
 }
 
 type sumCfg struct{ A, B int }
