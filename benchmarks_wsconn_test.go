@@ -14,6 +14,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 	gorillaws "github.com/gorilla/websocket"
+	"github.com/rtlab/rtlab/internal/wstest"
 	"github.com/rtlab/rtlab/wsconn"
 )
 
@@ -110,26 +111,14 @@ func newWSFConn(size int) *wsfConn {
 	}
 	for i := range n {
 		mask := [4]byte{byte(i), 0x5a, byte(i >> 8), 0xc3}
-		h := ws.Header{Fin: true, OpCode: ws.OpBinary, Masked: true, Mask: mask, Length: int64(size)}
-		hs := ws.HeaderSize(h)
-		start := len(c.stream) + hs
-		hb := make([]byte, 0, ws.MaxHeaderSize)
-		w := &wsfAppender{b: hb}
-		if err := ws.WriteHeader(w, h); err != nil {
-			panic(err)
-		}
-		c.stream = append(c.stream, w.b...)
-		c.stream = append(c.stream, p...)
-		ws.Cipher(c.stream[start:], mask, 0)
+		h := ws.Header{Fin: true, OpCode: ws.OpBinary, Masked: true, Mask: mask}
+		start := len(c.stream) + ws.HeaderSize(ws.Header{Masked: true, Length: int64(size)})
+		c.stream = append(c.stream, wstest.RawFrame(h, p)...)
 		c.payload = append(c.payload, [2]int{start, start + size})
 		c.masks = append(c.masks, mask)
 	}
 	return c
 }
-
-type wsfAppender struct{ b []byte }
-
-func (a *wsfAppender) Write(p []byte) (int, error) { a.b = append(a.b, p...); return len(p), nil }
 
 func (c *wsfConn) Read(p []byte) (int, error) {
 	if c.off == len(c.stream) {

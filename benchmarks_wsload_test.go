@@ -10,68 +10,49 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gorilla/websocket"
-	"github.com/rtlab/rtlab/wsconn"
+	"github.com/rtlab/rtlab/internal/wstest"
+	"github.com/rtlab/rtlab/wsconn/load"
+	"github.com/rtlab/rtlab/wsconn/server"
 )
 
 // The servers of the memory-per-connection benchmarks, each run in a child
 // process of this test binary while its clients run in another, so that the
 // server's RSS, read from outside through /proc, holds nothing of theirs.
-var wsLoadServers = []struct {
-	name  string
-	child wsconn.ServerChild
-}{
-	{"goroutine", wsMust(wsconn.DesignChild(wsconn.DesignGoroutine))},
-	{"reactor", wsMust(wsconn.DesignChild(wsconn.DesignReactor))},
-	{"gorilla", wsconn.RegisterServerChild("gorilla", serveGorillaEcho)},
-}
-
-func wsMust[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
+var wsLoadServers = func() []wsLoadServer {
+	var s []wsLoadServer
+	for _, d := range server.Designs() {
+		c, err := load.DesignChild(d)
+		if err != nil {
+			panic(err)
+		}
+		s = append(s, wsLoadServer{d.String(), c})
 	}
-	return v
-}
+	return append(s, wsLoadServer{"gorilla", load.RegisterServerChild("gorilla", serveGorillaEcho)})
+}()
 
-// wsEchoServers are the servers of BenchmarkWSEcho and BenchmarkWSLifecycle:
-// rtlab's own designs.
-var wsEchoServers = []string{"goroutine", "reactor"}
+type wsLoadServer struct {
+	name  string
+	child load.ServerChild
+}
 
 var wsLifecycleCSV = flag.String("wsload.csv", "", "`dir`ectory to write BenchmarkWSLifecycle's memory traces to, one CSV per row")
 
-// serveGorillaEcho is the peer: a gorilla/websocket echo server over
-// net/http, configured as its documentation shows (default Upgrader, which
-// reuses net/http's 4 KiB read and write buffers of the hijacked connection).
+// serveGorillaEcho is the peer: wstest.GorillaEcho, the gorilla/websocket
+// echo server the conformance run also uses, over net/http.
 func serveGorillaEcho(ln net.Listener) (func(context.Context) error, error) {
-	var up websocket.Upgrader
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			op, p, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(op, p); err != nil {
-				return
-			}
-		}
-	})}
+	srv := &http.Server{Handler: http.HandlerFunc(wstest.GorillaEcho)}
 	go func() { _ = srv.Serve(ln) }()
 	return srv.Shutdown, nil
 }
 
-func wsServer(b *testing.B, name string) wsconn.ServerChild {
+func wsServer(b *testing.B, name string) load.ServerChild {
 	for _, s := range wsLoadServers {
 		if s.name == name {
 			return s.child
 		}
 	}
 	b.Fatalf("no server %q", name)
-	return wsconn.ServerChild{}
+	return load.ServerChild{}
 }
 
 // BenchmarkWSIdleConns measures what an idle connection costs a server:
@@ -94,7 +75,7 @@ func BenchmarkWSIdleConns(b *testing.B) {
 	}
 }
 
-func benchIdleConns(b *testing.B, srv wsconn.ServerChild, conns int) {
+func benchIdleConns(b *testing.B, srv load.ServerChild, conns int) {
 	var sum wsIdle
 	var runs int
 	for b.Loop() {
@@ -122,7 +103,7 @@ type wsIdle struct{ rss, heap, stacks, goroutines float64 }
 // measureIdle starts the server and, in another process, conns clients that
 // each echo one message, then reads the server after a forced GC against
 // its own baseline (also after a GC).
-func measureIdle(srv wsconn.ServerChild, conns int) (wsIdle, error) {
+func measureIdle(srv load.ServerChild, conns int) (wsIdle, error) {
 	ctx := context.Background()
 	p, err := srv.Start(ctx)
 	if err != nil {
@@ -133,7 +114,7 @@ func measureIdle(srv wsconn.ServerChild, conns int) (wsIdle, error) {
 	if err != nil {
 		return wsIdle{}, err
 	}
-	lc, err := wsconn.Load{Addr: p.Addr(), Conns: conns}.OpenChild(ctx)
+	lc, err := load.OpenChild(ctx, load.Config{Addr: p.Addr(), Conns: conns})
 	if err != nil {
 		return wsIdle{}, err
 	}
@@ -166,12 +147,12 @@ func BenchmarkWSEcho(b *testing.B) {
 	if testing.Short() {
 		perFlood = 5
 	}
-	for _, name := range wsEchoServers {
-		b.Run("server="+name, func(b *testing.B) {
+	for _, d := range server.Designs() {
+		b.Run("server="+d.String(), func(b *testing.B) {
 			b.Run("conns=1000", func(b *testing.B) {
 				for _, size := range []int{64, 4096} {
 					b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
-						benchEcho(b, wsServer(b, name), 1000, size, perFlood)
+						benchEcho(b, wsServer(b, d.String()), 1000, size, perFlood)
 					})
 				}
 			})
@@ -179,14 +160,14 @@ func BenchmarkWSEcho(b *testing.B) {
 	}
 }
 
-func benchEcho(b *testing.B, srv wsconn.ServerChild, conns, size, perFlood int) {
+func benchEcho(b *testing.B, srv load.ServerChild, conns, size, perFlood int) {
 	ctx := context.Background()
 	p, err := srv.Start(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	lc, err := wsconn.Load{Addr: p.Addr(), Conns: conns, MsgSize: size}.OpenChild(ctx)
+	lc, err := load.OpenChild(ctx, load.Config{Addr: p.Addr(), Conns: conns, MsgSize: size})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -221,20 +202,20 @@ func BenchmarkWSLifecycle(b *testing.B) {
 	if testing.Short() {
 		conns = 1000
 	}
-	for _, name := range wsEchoServers {
-		b.Run("server="+name, func(b *testing.B) {
+	for _, d := range server.Designs() {
+		b.Run("server="+d.String(), func(b *testing.B) {
 			b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
-				benchLifecycle(b, name, wsServer(b, name), conns)
+				benchLifecycle(b, d.String(), wsServer(b, d.String()), conns)
 			})
 		})
 	}
 }
 
-func benchLifecycle(b *testing.B, name string, srv wsconn.ServerChild, conns int) {
+func benchLifecycle(b *testing.B, name string, srv load.ServerChild, conns int) {
 	var est, flood, closed, freed float64
 	var runs int
 	for b.Loop() {
-		r, err := wsconn.Lifecycle{Server: srv, Conns: conns}.Run(context.Background())
+		r, err := load.Lifecycle(context.Background(), load.LifecycleConfig{Config: load.Config{Conns: conns}, Server: srv})
 		if err == nil {
 			err = r.Load.Err()
 		}

@@ -8,7 +8,8 @@
 // pauses, GC CPU, settings, the cost of looking), channels (memory
 // visibility, ping-pong, Atomics-style wait/notify), sched (preemption, an
 // event loop, parallelism, false sharing) and wsconn (zero-copy WebSocket
-// framing, servers, memory per connection).
+// framing; wsconn/server, wsconn/client and wsconn/load for servers, a
+// client and memory per connection).
 //
 // # One shape for every experiment
 //

@@ -4,14 +4,21 @@
 // import each other; what two of them need lives here instead, one small
 // package per concern:
 //
-//   - procmem: a process's RSS, VSS and PSS read from /proc.
+//   - procmem: a process's RSS, VSS and PSS read from /proc, and its open
+//     descriptors.
 //   - rtmetrics: runtime/metrics snapshots, deltas and histogram quantiles.
-//   - quantile: nearest-rank quantiles of recorded durations.
+//   - quantile: the one quantile definition (nearest rank, ceil(q·n)), for
+//     recorded durations and for histograms.
 //   - sampler: a time series of process memory and collector state, with
-//     its own CPU cost (gc measures it, wsconn traces connections with it).
+//     its own CPU cost (gc measures it, wsconn/load traces connections with
+//     it).
 //   - child: a registered function of the running binary re-executed in a
-//     child process with its own environment and a timeout.
+//     child process with its own environment and a timeout, and the line
+//     protocol (Serve, Ctl) of children that stay up and take commands.
 //   - benchcheck: reads benchmark output with benchfmt and reports lines
 //     benchstat would misread or that lack a required unit.
 //   - runinfo: the configuration lines a results file starts with.
+//   - wstest: test helpers of wsconn and the root WebSocket benchmarks
+//     (loopback servers, raw peers, frame encoders, the gorilla and coder
+//     echo servers); only tests import it.
 package internal

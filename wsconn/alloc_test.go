@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/wstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,7 +23,7 @@ func (d discardRW) Read(p []byte) (int, error)  { return d.r.Read(p) }
 func (d discardRW) Write(p []byte) (int, error) { return len(p), nil }
 
 func TestReadFrameAllocs(t *testing.T) {
-	stream := clientFrame(ws.OpBinary, true, bytes.Repeat([]byte("z"), 4096))
+	stream := wstest.ClientFrame(ws.OpBinary, true, bytes.Repeat([]byte("z"), 4096))
 	r := bytes.NewReader(stream)
 	hdr := make([]byte, ws.MaxHeaderSize)
 	buf := make([]byte, 4096)
@@ -40,11 +41,11 @@ func TestReadMessageAllocs(t *testing.T) {
 	// A fragmented text message with a ping and a pong between fragments:
 	// assembly, UTF-8 state, the pong answer and the pong frame write all run.
 	stream := bytes.Join([][]byte{
-		clientFrame(ws.OpText, false, bytes.Repeat([]byte("é"), 700)),
-		clientFrame(ws.OpPing, true, []byte("ping")),
-		clientFrame(ws.OpContinuation, false, bytes.Repeat([]byte("€"), 500)),
-		clientFrame(ws.OpPong, true, nil),
-		clientFrame(ws.OpContinuation, true, []byte("end")),
+		wstest.ClientFrame(ws.OpText, false, bytes.Repeat([]byte("é"), 700)),
+		wstest.ClientFrame(ws.OpPing, true, []byte("ping")),
+		wstest.ClientFrame(ws.OpContinuation, false, bytes.Repeat([]byte("€"), 500)),
+		wstest.ClientFrame(ws.OpPong, true, nil),
+		wstest.ClientFrame(ws.OpContinuation, true, []byte("end")),
 	}, nil)
 	r := bytes.NewReader(stream)
 	rw := discardRW{r}
@@ -89,7 +90,7 @@ func TestWriteTCPAllocs(t *testing.T) {
 		received int64
 		first    []byte
 	)
-	c, done := tcpPeer(t, func(sc net.Conn) {
+	c, done := wstest.TCPPeer(t, func(sc net.Conn) {
 		first = make([]byte, 4+4096)
 		if _, err := io.ReadFull(sc, first); err != nil {
 			return

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/wsconn/internal/proto"
 )
 
 // CloseError ends a connection: the close code and reason that were sent to
@@ -38,25 +39,6 @@ func (e *CloseError) Error() string {
 	return fmt.Sprintf("wsconn: %s close %d: %s", who, e.Code, e.Reason)
 }
 
-// Reasons sent with a close frame when the reader fails the connection. They
-// are short on purpose: a close payload holds at most 123 bytes of reason.
-const (
-	reasonUnmasked        = "client frame not masked"
-	reasonRsv             = "reserved bits set without extension"
-	reasonOpcode          = "reserved opcode"
-	reasonControlLen      = "control frame longer than 125 bytes"
-	reasonControlFrag     = "fragmented control frame"
-	reasonContUnexpected  = "continuation without a started message"
-	reasonContExpected    = "new message inside a fragmented one"
-	reasonTooBig          = "message too big"
-	reasonFrameTooBig     = "frame too big"
-	reasonInvalidUTF8     = "invalid UTF-8 in text message"
-	reasonCloseLen        = "close payload of 1 byte"
-	reasonCloseCode       = "invalid close code"
-	reasonCloseUTF8       = "invalid UTF-8 in close reason"
-	reasonHeaderMalformed = "malformed frame header"
-)
-
 // validCloseCode reports whether a peer may send code in a close frame
 // (RFC 6455 section 7.4 and the IANA registry it set up): 1000-1003,
 // 1007-1014 and the 3000-4999 ranges for applications; 1004-1006 (reserved,
@@ -79,14 +61,14 @@ func parseClose(p []byte) (ws.StatusCode, []byte, *CloseError) {
 	case len(p) == 0:
 		return ws.StatusNoStatusRcvd, nil, nil
 	case len(p) == 1:
-		return 0, nil, &CloseError{Code: ws.StatusProtocolError, Reason: reasonCloseLen}
+		return 0, nil, &CloseError{Code: ws.StatusProtocolError, Reason: proto.ReasonCloseLen}
 	}
 	code := ws.StatusCode(binary.BigEndian.Uint16(p))
 	if !validCloseCode(code) {
-		return 0, nil, &CloseError{Code: ws.StatusProtocolError, Reason: reasonCloseCode}
+		return 0, nil, &CloseError{Code: ws.StatusProtocolError, Reason: proto.ReasonCloseCode}
 	}
 	if !utf8.Valid(p[2:]) {
-		return 0, nil, &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: reasonCloseUTF8}
+		return 0, nil, &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: proto.ReasonCloseUTF8}
 	}
 	return code, p[2:], nil
 }

@@ -1,18 +1,14 @@
 package wsconn_test
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	coderws "github.com/coder/websocket"
-	gorillaws "github.com/gorilla/websocket"
+	"github.com/rtlab/rtlab/internal/wstest"
 	"github.com/rtlab/rtlab/wsconn"
 	"github.com/rtlab/rtlab/wsconn/internal/conformance"
 	"github.com/stretchr/testify/require"
@@ -24,129 +20,22 @@ var (
 	conformanceServer = flag.String("conformance.server", "", "run the conformance suite against this server only (rtlab, gorilla, coder)")
 )
 
-// echoServer is a loopback echo server for the conformance suite.
-type echoServer struct {
-	addr string
-	stop func()
-}
-
 // startFramePathServer is the smallest server on the frame path: an accept
 // loop, Handshake, ServeConn with EchoHandler, CloseGracefully.
-func startFramePathServer(t *testing.T) echoServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns = map[net.Conn]bool{}
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() {
-					mu.Lock()
-					delete(conns, c)
-					mu.Unlock()
-				}()
-				if _, err := wsconn.Handshake(c, 5*time.Second, 0); err != nil {
-					c.Close()
-					return
-				}
-				err := wsconn.ServeConn(c, wsconn.EchoHandler{}, wsconn.Limits{})
-				var ce *wsconn.CloseError
-				if errors.As(err, &ce) {
-					_ = wsconn.CloseGracefully(c, time.Second)
-					return
-				}
-				c.Close()
-			}()
-		}
-	}()
-	return echoServer{addr: ln.Addr().String(), stop: func() {
-		ln.Close()
-		mu.Lock()
-		for c := range conns {
+func startFramePathServer(t *testing.T) *wstest.Listener {
+	return wstest.Accept(t, func(_ int, c net.Conn) {
+		if _, err := wsconn.Handshake(c, 5*time.Second, 0); err != nil {
 			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	}}
-}
-
-// startHTTPEchoServer serves handler over net/http on loopback and waits for
-// hijacked connections' handlers at stop.
-func startHTTPEchoServer(t *testing.T, handler func(w http.ResponseWriter, r *http.Request)) echoServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wg.Add(1)
-		defer wg.Done()
-		handler(w, r)
-	})}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	return echoServer{addr: ln.Addr().String(), stop: func() {
-		_ = srv.Close()
-		<-done
-		wg.Wait()
-	}}
-}
-
-// gorillaEcho is the echo loop of gorilla's own examples: ReadMessage,
-// WriteMessage, with a 32 MiB read limit.
-func gorillaEcho(w http.ResponseWriter, r *http.Request) {
-	u := gorillaws.Upgrader{}
-	c, err := u.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer c.Close()
-	c.SetReadLimit(32 << 20)
-	for {
-		mt, p, err := c.ReadMessage()
-		if err != nil {
 			return
 		}
-		if err := c.WriteMessage(mt, p); err != nil {
+		err := wsconn.ServeConn(c, wsconn.EchoHandler{}, wsconn.Limits{})
+		var ce *wsconn.CloseError
+		if errors.As(err, &ce) {
+			_ = wsconn.CloseGracefully(c, time.Second)
 			return
 		}
-	}
-}
-
-// coderEcho is coder/websocket's Read/Write echo loop, with a 32 MiB read
-// limit and compression off (the suite negotiates no extension).
-func coderEcho(w http.ResponseWriter, r *http.Request) {
-	c, err := coderws.Accept(w, r, &coderws.AcceptOptions{CompressionMode: coderws.CompressionDisabled})
-	if err != nil {
-		return
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(32 << 20)
-	ctx := context.Background()
-	for {
-		typ, p, err := c.Read(ctx)
-		if err != nil {
-			return
-		}
-		if err := c.Write(ctx, typ, p); err != nil {
-			return
-		}
-	}
+		c.Close()
+	})
 }
 
 // TestConformance runs the Autobahn-style suite against the frame path
@@ -161,11 +50,11 @@ func TestConformance(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	servers := []struct {
 		name  string
-		start func(t *testing.T) echoServer
+		start func(t *testing.T) *wstest.Listener
 	}{
 		{"rtlab", startFramePathServer},
-		{"gorilla", func(t *testing.T) echoServer { return startHTTPEchoServer(t, gorillaEcho) }},
-		{"coder", func(t *testing.T) echoServer { return startHTTPEchoServer(t, coderEcho) }},
+		{"gorilla", func(t *testing.T) *wstest.Listener { return wstest.HTTP(t, wstest.GorillaEcho) }},
+		{"coder", func(t *testing.T) *wstest.Listener { return wstest.HTTP(t, wstest.CoderEcho) }},
 	}
 	var (
 		names   []string
@@ -177,8 +66,8 @@ func TestConformance(t *testing.T) {
 		}
 		srv := s.start(t)
 		start := time.Now()
-		rs := conformance.Run(srv.addr, conformance.Options{})
-		srv.stop()
+		rs := conformance.Run(srv.Addr, conformance.Options{})
+		srv.Close()
 		t.Logf("%s: suite ran in %v", s.name, time.Since(start).Round(time.Millisecond))
 		names = append(names, s.name)
 		results = append(results, rs)

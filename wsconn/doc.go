@@ -1,92 +1,58 @@
-// Package wsconn measures what a WebSocket server pays per message and per
-// connection, and builds the path that pays least: zero-copy framing on
-// github.com/gobwas/ws with caller-owned buffers, an RFC 6455 conformance
-// suite run over loopback, and fuzzing of the frame reader and the
-// handshake.
+// Package wsconn is a zero-copy WebSocket frame path for servers, on
+// github.com/gobwas/ws with caller-owned buffers: reading and checking
+// client frames and whole messages, writing server frames, close frames
+// and codes, incremental UTF-8 validation and the opening handshake. It
+// measures what a server pays per message, checks itself with an RFC 6455
+// conformance suite over loopback, and is fuzzed.
+//
+// It imports nothing of the packages built on it: wsconn/server (a
+// goroutine-per-connection and an epoll server), wsconn/client (a
+// reconnecting client) and wsconn/load (the load generator, the memory
+// trace and the child-process servers behind the memory benchmarks).
 //
 // # What the frame path shows
 //
 // A message path copies and allocates in three places: the header (a fresh
 // buffer per frame), the payload (a fresh buffer per message, grown while
-// reading, then copied again to unmask or to concatenate fragments) and the
-// write (header and payload concatenated into one buffer so they leave in
-// one system call). The frame path removes all three: the header is read
-// into and written from a 14-byte array the caller keeps, the payload is
-// read once into a buffer the caller hands back for the next message and
-// unmasked in place, and the write sends header and payload as two iovecs of
-// one writev. Expect, from
+// reading, then copied again to unmask or to concatenate fragments) and
+// the write (header and payload concatenated into one buffer so they leave
+// in one system call). The frame path removes all three: the header is
+// read into and written from a 14-byte array the caller keeps, the payload
+// is read once into a buffer the caller hands back for the next message
+// and unmasked in place, and the write sends header and payload as two
+// iovecs of one writev. From the module root,
 //
 //	go test -run '^$' -bench 'BenchmarkWSFrame' -count 3 . | go tool benchstat -col /impl -
 //
-// impl=rtlab at 0 B/op and 0 allocs/op at every size, and at 64 KiB within
-// about 10% of impl=limit, the floor of any reader that must move and unmask
-// the bytes (copy plus ws.Cipher, no framing). The allocating peers pay a
-// fixed cost per message (allocation, locks, per-message setup) that
-// dominates small messages, and extra copies that dominate large ones.
-// Allocation counts are claims backed by tests (alloc_test.go,
+// shows impl=rtlab at 0 B/op and 0 allocs/op at every size, and at 64 KiB
+// within about 10% of impl=limit, the floor of any reader that must move
+// and unmask the bytes (copy plus ws.Cipher, no framing). The allocating
+// peers pay a fixed cost per message (allocation, locks, per-message
+// setup) that dominates small messages, and extra copies that dominate
+// large ones. Allocation counts are claims backed by tests (alloc_test.go,
 // testing.AllocsPerRun), not only by benchmarks.
 //
-// # Frame path API
-//
-// Reading (server side, client frames):
-//
-//	ReadHeader(src, hdr, fragmented) (ws.Header, error)
-//	    ws.ReadHeaderBuffer into hdr (caller-owned, >= 14 bytes, long-lived),
-//	    then the RFC 6455 server checks; a violation is a *CloseError 1002.
-//	ReadFrame(src, hdr, buf, fragmented) (ws.Header, []byte, error)
-//	    header as above, payload into buf[:n] (one copy), unmasked in place
-//	    with ws.Cipher; n > cap(buf) is a *CloseError 1009. 0 allocs.
-//	MessageReader{Limits}.ReadMessage(rw, buf) (op, msg, error)
-//	    one whole message: fragments assembled into buf (grown by doubling as
-//	    bytes arrive, never past Limits.MaxMessage; pass msg back next time
-//	    for 0 allocs), text validated as UTF-8 as each piece arrives (fail
-//	    fast, even inside a frame), control frames between fragments
-//	    answered on rw (ping -> pong with the same payload, pong ignored,
-//	    close -> checked and echoed). A violation writes a close frame (1002
-//	    protocol, 1007 invalid UTF-8, 1009 too big) and returns
-//	    *CloseError{Code, Reason, Remote: false}; a peer's close returns
-//	    *CloseError{Remote: true} after echoing its code.
-//
-// Writing (server frames, never masked):
-//
-//	FrameWriter.WriteFrame(w, h, payload) / WriteMessage(w, op, payload) / WriteClose(w, code, reason)
-//	    ws.WriteHeaderBuffer into the writer's 14-byte array, then header and
-//	    payload in one net.Buffers write (writev on a TCP conn). 0 allocs.
-//	WriteFrame, WriteMessage, WriteClose (package functions)
-//	    the same with a FrameWriter borrowed from a sync.Pool for the call.
-//
-// Serving:
-//
-//	Handshake(conn, timeout, maxBytes)            ws.Upgrade within a deadline; every request answered (101, 4xx, 505)
-//	Handler{HandleMessage(w io.Writer, op, payload) error}, HandlerFunc, EchoHandler
-//	MessageReader.Serve(rw, h, buf) (buf, error)  one message -> h
-//	ServeConn(rw, h, Limits) error                loop until close or error
-//	CloseGracefully(conn, d)                      FIN, drain up to d, close
-//	IsNormalClose(err)                            peer closed with 1000/1001/none, or EOF
-//
-// Per-connection state: MessageReader is scratch only (header and control
-// payload arrays, limits); nothing survives between two messages, so a
-// reactor can keep no buffer and no reader per idle connection and borrow
-// both from a sync.Pool only while a message is being read. A fragmented
-// message is read to its end within one ReadMessage call. Writes on one
-// connection must be serialised by the caller (the pong and close answers
-// of ReadMessage are writes on rw).
+// A MessageReader holds scratch only: nothing survives between two
+// messages, so a server can keep no buffer and no reader per idle
+// connection and borrow both from a sync.Pool while a message is read. A
+// fragmented message is read to its end within one ReadMessage call.
+// Writes on one connection must be serialised by the caller (the pong and
+// close answers of ReadMessage are writes on its io.ReadWriter).
 //
 // Reading straight from a socket costs three read system calls per frame
 // (ws.ReadHeaderBuffer reads the first two bytes, then the rest of the
 // header; then the payload; TestReadFrameReadCalls counts them). Under a
 // stream of small messages a server therefore reads through a
-// bufio.Reader: small frames are then copied once
-// more, out of its buffer, while payloads larger than the buffer still go
-// straight into the caller's (bufio.Reader.Read bypasses its buffer for
-// them). The in-memory benchmarks, whose Read is a plain copy, do not show
-// that cost.
+// bufio.Reader: small frames are then copied once more, out of its buffer,
+// while payloads larger than the buffer still go straight into the
+// caller's (bufio.Reader.Read bypasses its buffer for them). The in-memory
+// benchmarks, whose Read is a plain copy, do not show that cost.
 //
 // RFC 6455 choices: close codes accepted from a peer are 1000-1003,
 // 1007-1014 (1012-1014 are in the IANA registry RFC 6455 set up) and
 // 3000-4999; a close is answered with the code it carried (an empty close
-// with an empty one). The default limits (16 MiB per frame and message) are
-// the sizes of Autobahn's largest cases; set Limits for anything else.
+// with an empty one). The default limits (16 MiB per frame and message)
+// are the sizes of Autobahn's largest cases; set Limits for anything else.
 //
 // # Peers in BenchmarkWSFrameRead and BenchmarkWSFrameWrite
 //
@@ -99,31 +65,32 @@
 //   - rtlab: MessageReader.ReadMessage with the message buffer handed back.
 //     Copies: one (stream to buffer, by Read); unmasking in place. Writes:
 //     FrameWriter.WriteMessage: no copy; on a socket header and payload
-//     leave in one writev (TestWriteOneSyscall counts them), on the discarding conn as
-//     two Write calls.
+//     leave in one writev (TestWriteOneSyscall counts them), on the
+//     discarding conn as two Write calls.
 //   - wsutil: wsutil.ReadClientData, which allocates a wsutil.Reader and
 //     reads with io.ReadAll into a fresh slice that starts at 512 bytes and
 //     doubles: the payload is copied about twice and about 1.5 times its
-//     size is allocated per message. Writes: wsutil.WriteServerMessage, whose
-//     ws.WriteHeader allocates the 14-byte header (it escapes through the
-//     io.Writer), then header and payload as two writes (two system calls on
-//     a socket).
+//     size is allocated per message. Writes: wsutil.WriteServerMessage,
+//     whose ws.WriteHeader allocates the 14-byte header (it escapes through
+//     the io.Writer), then header and payload as two writes (two system
+//     calls on a socket).
 //   - gorilla: the conn is handed to Upgrader.Upgrade by a hijacking
 //     ResponseWriter; NextReader, then reads into a reused buffer. Copies:
-//     through gorilla's 4 KiB bufio.Reader (small payloads are copied twice,
-//     large ones mostly read straight into the caller's buffer); unmasking
-//     with gorilla's own word-at-a-time maskBytes, slower than gobwas'
-//     AVX2 ws.Cipher; NextReader allocates 8 bytes per message. Writes:
-//     WriteMessage's server fast path copies what fits of the payload into
-//     its 4 KiB write buffer after the header and writes the rest with
-//     net.Buffers, whose slice escapes (2 allocations for large messages).
-//   - coder: the same hijacking upgrade into coder.Accept; Reader(ctx), then
-//     reads into a reused buffer up to EOF. Copies: through a bufio.Reader
-//     (reset onto an io.MultiReader), then to the caller. No allocation, but
-//     a fixed cost per message of channel-based locks and timeout setup,
-//     which is most of its time for small messages. Writes: Write(ctx, ...)
-//     copies into a bufio.Writer (large payloads pass through) and flushes
-//     per message, under the same locks.
+//     through gorilla's 4 KiB bufio.Reader (small payloads are copied
+//     twice, large ones mostly read straight into the caller's buffer);
+//     unmasking with gorilla's own word-at-a-time maskBytes, slower than
+//     gobwas' AVX2 ws.Cipher; NextReader allocates 8 bytes per message.
+//     Writes: WriteMessage's server fast path copies what fits of the
+//     payload into its 4 KiB write buffer after the header and writes the
+//     rest with net.Buffers, whose slice escapes (2 allocations for large
+//     messages).
+//   - coder: the same hijacking upgrade into coder.Accept; Reader(ctx),
+//     then reads into a reused buffer up to EOF. Copies: through a
+//     bufio.Reader (reset onto an io.MultiReader), then to the caller. No
+//     allocation, but a fixed cost per message of channel-based locks and
+//     timeout setup, which is most of its time for small messages. Writes:
+//     Write(ctx, ...) copies into a bufio.Writer (large payloads pass
+//     through) and flushes per message, under the same locks.
 //   - naive: a fresh header buffer (ws.ReadHeader) and a fresh payload
 //     buffer per message, then unmask: the pattern of a per-message
 //     Buffer.concat. Writes: ws.CompileFrame copies header and payload into
@@ -131,10 +98,10 @@
 //   - limit (reads only): copy each frame's payload out of the stream and
 //     ws.Cipher it; no header, no checks.
 //
-// On the discarding conn, a writer that concatenates nothing and calls Write
-// once or twice costs almost nothing, so write MB/s at 64 KiB measure the
-// per-message overhead, not bandwidth; the writev advantage of rtlab and
-// gorilla shows only on a real socket.
+// On the discarding conn, a writer that concatenates nothing and calls
+// Write once or twice costs almost nothing, so write MB/s at 64 KiB
+// measure the per-message overhead, not bandwidth; the writev advantage of
+// rtlab and gorilla shows only on a real socket.
 //
 // # Conformance
 //
@@ -154,69 +121,13 @@
 // # Fuzzing
 //
 // FuzzFrameRead feeds arbitrary bytes to MessageReader (no panic, no buffer
-// past the limit, a valid message or an error with the matching close frame
-// written); FuzzHandshake feeds arbitrary bytes to Handshake (a 101 with the
-// right accept key or a 4xx/505 answer, and a deadline set before the first
-// read, so a stalled client cannot hold the server past the timeout). The
-// seeds in testdata/fuzz run with every go test; to fuzz longer:
+// past the limit, a valid message or an error with the matching close
+// frame written); FuzzHandshake feeds arbitrary bytes to Handshake (a 101
+// with the right accept key or a 4xx/505 answer, and a deadline set before
+// the first read, so a stalled client cannot hold the server past the
+// timeout). The seeds in testdata/fuzz run with every go test; to fuzz
+// longer:
 //
 //	go test -run '^$' -fuzz '^FuzzFrameRead$' -fuzztime 30m ./wsconn/
 //	go test -run '^$' -fuzz '^FuzzHandshake$' -fuzztime 30m ./wsconn/
-//
-// # Load generator, server children and the lifecycle trace
-//
-// Load is a population of clients: Conns connections opened against Addr at
-// Rate, then Messages per connection (Run), or floods on demand (Open, then
-// LoadSession.Flood). Every message carries a sequence number, the
-// connection's id, its send time and a CRC-32, and every echo is checked, so
-// LoadResult counts lost and corrupted messages instead of assuming none
-// (TestLoadCountsLoss, TestLoadCountsCorruption), and errors by kind.
-// Connect and echo times go into a LatencyHist, log-linear buckets within
-// 1/32 of the true quantile (TestLatencyHist), not a slice of every value.
-// Load.OpenChild runs the same load in child processes of the running
-// binary, ConnsPerProc connections each, so that the clients' memory and
-// descriptors are not the server's; LoadChild.Flood and Close drive them
-// all and merge their results. Addr may name another host.
-//
-// The server under measure runs in a child process too: DesignChild(d) is
-// an EchoHandler server of either design (default Options: no server pings,
-// since a load's idle connections read nothing until their next flood), and
-// RegisterServerChild makes any other echo server runnable that way (the
-// root benchmarks register a gorilla/websocket one). ServerChild.Start
-// returns a ServerProc whose Stats, GC and FreeOSMemory read RSS and VSS
-// from outside (/proc/<pid>) and heap, stacks, goroutines and descriptors
-// from the child's runtime; MemClasses and WriteHeapProfile show where the
-// bytes go.
-//
-// Lifecycle runs a server child and a load child through establish →
-// flood → idle → close → GC → FreeOSMemory, sampling the server every
-// Interval and reading it from outside at the end of each phase.
-// LifecycleResult has the per-phase deltas (RSS, VSS, heap, stacks,
-// goroutines), the samples (WriteCSV: one row per sample, with its phase)
-// and the benchmark's figures (EstablishPerConn, FloodPerConn,
-// CloseReturned, FreeReturned).
-//
-// From the module root:
-//
-//	go test -run '^$' -bench BenchmarkWSIdleConns -count 6 . | go tool benchstat -col /server -
-//
-// compares the goroutine, reactor and gorilla servers at 1000 and 9000 idle
-// connections (1000 only with -short), each after one echo per connection
-// and a forced GC. Expect goroutines/conn at 1 for goroutine and gorilla and
-// 0 for reactor (TestReactorGoroutinesFlat), and B/conn lowest for reactor
-// (a small struct and a socket per connection), then goroutine (mostly a
-// goroutine stack, stack-B/conn, and the buffers it keeps, in heap-B/conn),
-// then gorilla (the same goroutine and more heap).
-//
-//	go test -run '^$' -bench BenchmarkWSLifecycle -v -wsload.csv DIR .
-//
-// logs each design's per-phase deltas and writes
-// DIR/lifecycle-<server>-<conns>.csv, memory against time with a phase
-// column. Expect the designs to differ most at establish (a goroutine and
-// its buffers against a struct per connection), the flood to add message
-// buffers and idle little; closing frees heap and stacks, yet RSS hardly
-// moves after close and a GC (close-returned-% near zero, or negative: the
-// runtime keeps freed pages until its background scavenger returns them),
-// while FreeOSMemory gives most of it back (free-returned-% far above
-// close-returned-%).
 package wsconn

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/wstest"
 )
 
 // fuzzMax is the frame and message limit of FuzzFrameRead: small, so that
@@ -28,14 +29,14 @@ const fuzzMax = 4096
 // frame.
 func FuzzFrameRead(f *testing.F) {
 	for _, seed := range [][]byte{
-		clientFrame(ws.OpText, true, []byte("hello")),
+		wstest.ClientFrame(ws.OpText, true, []byte("hello")),
 		bytes.Join([][]byte{
-			clientFrame(ws.OpText, false, []byte("h\xc3")),
-			clientFrame(ws.OpPing, true, []byte("p")),
-			clientFrame(ws.OpContinuation, true, []byte("\xa9llo")),
+			wstest.ClientFrame(ws.OpText, false, []byte("h\xc3")),
+			wstest.ClientFrame(ws.OpPing, true, []byte("p")),
+			wstest.ClientFrame(ws.OpContinuation, true, []byte("\xa9llo")),
 		}, nil),
-		clientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1000, "bye")),
-		rawFrame(ws.Header{Fin: true, OpCode: ws.OpBinary}, []byte("unmasked")),
+		wstest.ClientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1000, "bye")),
+		wstest.RawFrame(ws.Header{Fin: true, OpCode: ws.OpBinary}, []byte("unmasked")),
 	} {
 		f.Add(seed)
 	}

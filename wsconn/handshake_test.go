@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtlab/rtlab/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,21 +19,13 @@ import (
 // the status the client read.
 func handshakeOver(t *testing.T, req string, timeout time.Duration, max int64) (int, error) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
 	errc := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			errc <- err
-			return
-		}
-		_, err = Handshake(c, timeout, max)
+	l := wstest.Accept(t, func(_ int, c net.Conn) {
+		_, err := Handshake(c, timeout, max)
 		c.Close()
 		errc <- err
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
+	})
+	c, err := net.Dial("tcp", l.Addr)
 	require.NoError(t, err)
 	defer c.Close()
 	_, err = io.WriteString(c, req)

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/wsconn/internal/proto"
 )
 
 // Default limits, used where a Limits field is zero. They are the sizes
@@ -26,18 +27,16 @@ type Limits struct {
 	MaxMessage int64
 }
 
-func (l Limits) maxFrame() int64 {
+// WithDefaults returns l with every field that is 0 (or less) set to its
+// default.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxFrame <= 0 {
-		return DefaultMaxFrame
+		l.MaxFrame = DefaultMaxFrame
 	}
-	return l.MaxFrame
-}
-
-func (l Limits) maxMessage() int64 {
 	if l.MaxMessage <= 0 {
-		return DefaultMaxMessage
+		l.MaxMessage = DefaultMaxMessage
 	}
-	return l.MaxMessage
+	return l
 }
 
 // ReadHeader reads one client frame header with ws.ReadHeaderBuffer into
@@ -55,34 +54,14 @@ func ReadHeader(src io.Reader, hdr []byte, fragmented bool) (ws.Header, error) {
 	h, err := ws.ReadHeaderBuffer(src, hdr)
 	if err != nil {
 		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
-			return h, &CloseError{Code: ws.StatusProtocolError, Reason: reasonHeaderMalformed}
+			return h, &CloseError{Code: ws.StatusProtocolError, Reason: proto.ReasonHeaderMalformed}
 		}
 		return h, err
 	}
-	return h, checkHeader(h, fragmented)
-}
-
-func checkHeader(h ws.Header, fragmented bool) error {
-	var reason string
-	switch {
-	case h.Rsv != 0:
-		reason = reasonRsv
-	case h.OpCode.IsReserved():
-		reason = reasonOpcode
-	case !h.Masked:
-		reason = reasonUnmasked
-	case h.OpCode.IsControl() && h.Length > ws.MaxControlFramePayloadSize:
-		reason = reasonControlLen
-	case h.OpCode.IsControl() && !h.Fin:
-		reason = reasonControlFrag
-	case h.OpCode == ws.OpContinuation && !fragmented:
-		reason = reasonContUnexpected
-	case h.OpCode.IsData() && h.OpCode != ws.OpContinuation && fragmented:
-		reason = reasonContExpected
-	default:
-		return nil
+	if reason := proto.CheckHeader(h, fragmented); reason != "" {
+		return h, &CloseError{Code: ws.StatusProtocolError, Reason: reason}
 	}
-	return &CloseError{Code: ws.StatusProtocolError, Reason: reason}
+	return h, nil
 }
 
 // ReadFrame reads one client frame: the header into hdr (see ReadHeader),
@@ -97,22 +76,14 @@ func ReadFrame(src io.Reader, hdr, buf []byte, fragmented bool) (ws.Header, []by
 		return h, nil, err
 	}
 	if h.Length > int64(cap(buf)) {
-		return h, nil, &CloseError{Code: ws.StatusMessageTooBig, Reason: reasonFrameTooBig}
+		return h, nil, &CloseError{Code: ws.StatusMessageTooBig, Reason: proto.ReasonFrameTooBig}
 	}
 	p := buf[:h.Length]
 	if _, err := io.ReadFull(src, p); err != nil {
-		return h, nil, noEOF(err)
+		return h, nil, proto.NoEOF(err)
 	}
 	ws.Cipher(p, h.Mask, 0)
 	return h, p, nil
-}
-
-// noEOF turns an EOF inside a frame into io.ErrUnexpectedEOF.
-func noEOF(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	return err
 }
 
 // MessageReader reads whole client messages on the server side of a
@@ -167,15 +138,16 @@ func (m *MessageReader) readMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []
 	var (
 		op         ws.OpCode
 		fragmented bool
-		text       utf8State
-		maxFrame   = m.Limits.maxFrame()
-		maxMessage = m.Limits.maxMessage()
+		text       proto.UTF8State
+		lim        = m.Limits.WithDefaults()
+		maxFrame   = lim.MaxFrame
+		maxMessage = lim.MaxMessage
 	)
 	for {
 		h, err := ReadHeader(rw, m.hdr[:], fragmented)
 		if err != nil {
 			if fragmented {
-				err = noEOF(err)
+				err = proto.NoEOF(err)
 			}
 			return 0, buf, err
 		}
@@ -186,10 +158,10 @@ func (m *MessageReader) readMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []
 			continue
 		}
 		if h.Length > maxFrame {
-			return 0, buf, &CloseError{Code: ws.StatusMessageTooBig, Reason: reasonFrameTooBig}
+			return 0, buf, &CloseError{Code: ws.StatusMessageTooBig, Reason: proto.ReasonFrameTooBig}
 		}
 		if int64(len(buf))+h.Length > maxMessage {
-			return 0, buf, &CloseError{Code: ws.StatusMessageTooBig, Reason: reasonTooBig}
+			return 0, buf, &CloseError{Code: ws.StatusMessageTooBig, Reason: proto.ReasonTooBig}
 		}
 		if !fragmented {
 			op = h.OpCode
@@ -199,8 +171,8 @@ func (m *MessageReader) readMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []
 			return 0, buf, err
 		}
 		if h.Fin {
-			if op == ws.OpText && !text.complete() {
-				return 0, buf, &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: reasonInvalidUTF8}
+			if op == ws.OpText && !text.Complete() {
+				return 0, buf, &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: proto.ReasonInvalidUTF8}
 			}
 			return op, buf, nil
 		}
@@ -217,13 +189,13 @@ const readChunk = 64 << 10
 // validates each piece as soon as a Read returns it rather than after the
 // whole frame: invalid UTF-8 fails the connection when the bad bytes arrive,
 // even in the middle of a frame whose rest the peer has not sent yet.
-func readPayload(src io.Reader, buf []byte, h ws.Header, limit int64, text bool, st *utf8State) ([]byte, error) {
+func readPayload(src io.Reader, buf []byte, h ws.Header, limit int64, text bool, st *proto.UTF8State) ([]byte, error) {
 	remain := h.Length
 	off := 0
 	empty := 0
 	for remain > 0 {
 		if len(buf) == cap(buf) {
-			buf = grow(buf, limit)
+			buf = proto.Grow(buf, proto.NextCap(cap(buf), 512, limit))
 		}
 		n := int(min(remain, int64(cap(buf)-len(buf)), readChunk))
 		piece := buf[len(buf) : len(buf)+n]
@@ -234,15 +206,15 @@ func readPayload(src io.Reader, buf []byte, h ws.Header, limit int64, text bool,
 		remain -= int64(n)
 		buf = buf[:len(buf)+n]
 		if text {
-			if *st = st.feed(piece); *st == utf8Invalid {
-				return buf, &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: reasonInvalidUTF8}
+			if *st = st.Feed(piece); *st == proto.UTF8Invalid {
+				return buf, &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: proto.ReasonInvalidUTF8}
 			}
 		}
 		if err != nil {
 			if remain == 0 && err == io.EOF {
 				break
 			}
-			return buf, noEOF(err)
+			return buf, proto.NoEOF(err)
 		}
 		// Like io.ReadFull, do not spin forever on a reader that returns
 		// nothing and no error.
@@ -255,24 +227,11 @@ func readPayload(src io.Reader, buf []byte, h ws.Header, limit int64, text bool,
 	return buf, nil
 }
 
-// grow returns buf with more capacity: doubled (at least 512 bytes), as
-// append would, but never past limit, the message size limit. Capacity
-// follows the bytes that actually arrived (at most twice them), not the
-// length a header declares, and doubling keeps a message of many small
-// fragments linear: growing only by each fragment's length would copy the
-// message once per fragment.
-func grow(buf []byte, limit int64) []byte {
-	newCap := min(int64(max(2*cap(buf), 512)), limit)
-	nb := make([]byte, len(buf), newCap)
-	copy(nb, buf)
-	return nb
-}
-
 // control handles a ping, pong or close frame h whose payload is next in rw.
 func (m *MessageReader) control(rw io.ReadWriter, h ws.Header) error {
 	p := m.ctl[:h.Length]
 	if _, err := io.ReadFull(rw, p); err != nil {
-		return noEOF(err)
+		return proto.NoEOF(err)
 	}
 	ws.Cipher(p, h.Mask, 0)
 	switch h.OpCode {

@@ -9,31 +9,10 @@ import (
 	"testing"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// clientFrame encodes a masked client frame.
-func clientFrame(op ws.OpCode, fin bool, payload []byte) []byte {
-	f := ws.NewFrame(op, fin, append([]byte(nil), payload...))
-	f = ws.MaskFrameWith(f, [4]byte{0x37, 0xfa, 0x21, 0x3d})
-	return ws.MustCompileFrame(f)
-}
-
-// rawFrame encodes a frame from a header as given (mask included or not).
-func rawFrame(h ws.Header, payload []byte) []byte {
-	p := append([]byte(nil), payload...)
-	if h.Masked {
-		ws.Cipher(p, h.Mask, 0)
-	}
-	h.Length = int64(len(p))
-	var b bytes.Buffer
-	if err := ws.WriteHeader(&b, h); err != nil {
-		panic(err)
-	}
-	b.Write(p)
-	return b.Bytes()
-}
 
 // conn is an in-memory connection: reads from in, writes to out.
 type conn struct {
@@ -48,23 +27,6 @@ func newConn(frames ...[]byte) *conn {
 func (c *conn) Read(p []byte) (int, error)  { return c.in.Read(p) }
 func (c *conn) Write(p []byte) (int, error) { return c.out.Write(p) }
 
-// serverFrames decodes what the reader wrote back.
-func serverFrames(t *testing.T, b []byte) []ws.Frame {
-	t.Helper()
-	var fs []ws.Frame
-	r := bytes.NewReader(b)
-	for r.Len() > 0 {
-		h, err := ws.ReadHeader(r)
-		require.NoError(t, err)
-		f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
-		_, err = io.ReadFull(r, f.Payload)
-		require.NoError(t, err)
-		require.False(t, f.Header.Masked, "server frames are never masked")
-		fs = append(fs, f)
-	}
-	return fs
-}
-
 func TestReadMessage(t *testing.T) {
 	masked := ws.Header{Fin: true, OpCode: ws.OpText, Masked: true, Mask: [4]byte{1, 2, 3, 4}}
 	tests := []struct {
@@ -78,24 +40,24 @@ func TestReadMessage(t *testing.T) {
 	}{
 		{
 			name:   "text",
-			frames: [][]byte{clientFrame(ws.OpText, true, []byte("hello"))},
+			frames: [][]byte{wstest.ClientFrame(ws.OpText, true, []byte("hello"))},
 			op:     ws.OpText,
 			msg:    "hello",
 		},
 		{
 			name:   "empty binary",
-			frames: [][]byte{clientFrame(ws.OpBinary, true, nil)},
+			frames: [][]byte{wstest.ClientFrame(ws.OpBinary, true, nil)},
 			op:     ws.OpBinary,
 			msg:    "",
 		},
 		{
 			name: "fragments with ping between",
 			frames: [][]byte{
-				clientFrame(ws.OpText, false, []byte("héllo \xe2\x82")),
-				clientFrame(ws.OpPing, true, []byte("p")),
-				clientFrame(ws.OpContinuation, false, []byte("\xac ")),
-				clientFrame(ws.OpPong, true, nil),
-				clientFrame(ws.OpContinuation, true, []byte("world")),
+				wstest.ClientFrame(ws.OpText, false, []byte("héllo \xe2\x82")),
+				wstest.ClientFrame(ws.OpPing, true, []byte("p")),
+				wstest.ClientFrame(ws.OpContinuation, false, []byte("\xac ")),
+				wstest.ClientFrame(ws.OpPong, true, nil),
+				wstest.ClientFrame(ws.OpContinuation, true, []byte("world")),
 			},
 			op:      ws.OpText,
 			msg:     "héllo € world",
@@ -103,99 +65,99 @@ func TestReadMessage(t *testing.T) {
 		},
 		{
 			name:    "unmasked",
-			frames:  [][]byte{rawFrame(ws.Header{Fin: true, OpCode: ws.OpText}, []byte("x"))},
+			frames:  [][]byte{wstest.RawFrame(ws.Header{Fin: true, OpCode: ws.OpText}, []byte("x"))},
 			code:    ws.StatusProtocolError,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "rsv",
-			frames:  [][]byte{rawFrame(ws.Header{Fin: true, Rsv: 4, OpCode: ws.OpText, Masked: true}, []byte("x"))},
+			frames:  [][]byte{wstest.RawFrame(ws.Header{Fin: true, Rsv: 4, OpCode: ws.OpText, Masked: true}, []byte("x"))},
 			code:    ws.StatusProtocolError,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "reserved opcode",
-			frames:  [][]byte{rawFrame(ws.Header{Fin: true, OpCode: 3, Masked: true}, nil)},
+			frames:  [][]byte{wstest.RawFrame(ws.Header{Fin: true, OpCode: 3, Masked: true}, nil)},
 			code:    ws.StatusProtocolError,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "long ping",
-			frames:  [][]byte{clientFrame(ws.OpPing, true, make([]byte, 126))},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpPing, true, make([]byte, 126))},
 			code:    ws.StatusProtocolError,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "fragmented ping",
-			frames:  [][]byte{clientFrame(ws.OpPing, false, nil)},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpPing, false, nil)},
 			code:    ws.StatusProtocolError,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "continuation first",
-			frames:  [][]byte{clientFrame(ws.OpContinuation, true, []byte("x"))},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpContinuation, true, []byte("x"))},
 			code:    ws.StatusProtocolError,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "new message inside fragmented",
-			frames:  [][]byte{clientFrame(ws.OpText, false, []byte("a")), clientFrame(ws.OpText, true, []byte("b"))},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpText, false, []byte("a")), wstest.ClientFrame(ws.OpText, true, []byte("b"))},
 			code:    ws.StatusProtocolError,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "invalid utf8",
-			frames:  [][]byte{rawFrame(masked, []byte("a\xc0\xafb"))},
+			frames:  [][]byte{wstest.RawFrame(masked, []byte("a\xc0\xafb"))},
 			code:    ws.StatusInvalidFramePayloadData,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "utf8 cut at end",
-			frames:  [][]byte{rawFrame(masked, []byte("a\xe2\x82"))},
+			frames:  [][]byte{wstest.RawFrame(masked, []byte("a\xe2\x82"))},
 			code:    ws.StatusInvalidFramePayloadData,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "frame too big",
-			frames:  [][]byte{clientFrame(ws.OpBinary, true, make([]byte, 100))},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpBinary, true, make([]byte, 100))},
 			limits:  Limits{MaxFrame: 99},
 			code:    ws.StatusMessageTooBig,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "message too big",
-			frames:  [][]byte{clientFrame(ws.OpBinary, false, make([]byte, 60)), clientFrame(ws.OpContinuation, true, make([]byte, 60))},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpBinary, false, make([]byte, 60)), wstest.ClientFrame(ws.OpContinuation, true, make([]byte, 60))},
 			limits:  Limits{MaxMessage: 100},
 			code:    ws.StatusMessageTooBig,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "close echoed",
-			frames:  [][]byte{clientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1000, "bye"))},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1000, "bye"))},
 			code:    ws.StatusNormalClosure,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "close empty",
-			frames:  [][]byte{clientFrame(ws.OpClose, true, nil)},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpClose, true, nil)},
 			code:    ws.StatusNoStatusRcvd,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "close 1 byte",
-			frames:  [][]byte{clientFrame(ws.OpClose, true, []byte{3})},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpClose, true, []byte{3})},
 			code:    ws.StatusProtocolError,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "close 1005",
-			frames:  [][]byte{clientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1005, ""))},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1005, ""))},
 			code:    ws.StatusProtocolError,
 			replies: []ws.OpCode{ws.OpClose},
 		},
 		{
 			name:    "close bad utf8 reason",
-			frames:  [][]byte{clientFrame(ws.OpClose, true, append(ws.NewCloseFrameBody(1000, ""), 0xff))},
+			frames:  [][]byte{wstest.ClientFrame(ws.OpClose, true, append(ws.NewCloseFrameBody(1000, ""), 0xff))},
 			code:    ws.StatusInvalidFramePayloadData,
 			replies: []ws.OpCode{ws.OpClose},
 		},
@@ -214,7 +176,7 @@ func TestReadMessage(t *testing.T) {
 				require.True(t, errors.As(err, &ce), "error %v", err)
 				assert.Equal(t, tc.code, ce.Code)
 			}
-			fs := serverFrames(t, c.out.Bytes())
+			fs := wstest.ServerFrames(t, c.out.Bytes())
 			require.Len(t, fs, len(tc.replies))
 			for i, f := range fs {
 				assert.Equal(t, tc.replies[i], f.Header.OpCode)
@@ -234,17 +196,17 @@ func TestReadMessageEOF(t *testing.T) {
 	m := MessageReader{}
 	_, _, err := m.ReadMessage(newConn(), nil)
 	assert.ErrorIs(t, err, io.EOF)
-	full := clientFrame(ws.OpText, true, []byte("hello"))
+	full := wstest.ClientFrame(ws.OpText, true, []byte("hello"))
 	_, _, err = m.ReadMessage(newConn(full[:len(full)-1]), nil)
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
-	frag := clientFrame(ws.OpText, false, []byte("hello"))
+	frag := wstest.ClientFrame(ws.OpText, false, []byte("hello"))
 	_, _, err = m.ReadMessage(newConn(frag), nil)
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 }
 
 func TestReadMessageReusesBuffer(t *testing.T) {
 	payload := []byte(strings.Repeat("x", 3000))
-	c := newConn(clientFrame(ws.OpBinary, true, payload), clientFrame(ws.OpBinary, true, payload[:10]))
+	c := newConn(wstest.ClientFrame(ws.OpBinary, true, payload), wstest.ClientFrame(ws.OpBinary, true, payload[:10]))
 	var m MessageReader
 	_, msg, err := m.ReadMessage(c, nil)
 	require.NoError(t, err)
@@ -258,14 +220,14 @@ func TestReadMessageReusesBuffer(t *testing.T) {
 
 func TestServeConnEcho(t *testing.T) {
 	c := newConn(
-		clientFrame(ws.OpText, true, []byte("one")),
-		clientFrame(ws.OpBinary, false, []byte("tw")),
-		clientFrame(ws.OpContinuation, true, []byte("o")),
-		clientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1001, "")),
+		wstest.ClientFrame(ws.OpText, true, []byte("one")),
+		wstest.ClientFrame(ws.OpBinary, false, []byte("tw")),
+		wstest.ClientFrame(ws.OpContinuation, true, []byte("o")),
+		wstest.ClientFrame(ws.OpClose, true, ws.NewCloseFrameBody(1001, "")),
 	)
 	err := ServeConn(c, EchoHandler{}, Limits{})
 	assert.True(t, IsNormalClose(err), "err %v", err)
-	fs := serverFrames(t, c.out.Bytes())
+	fs := wstest.ServerFrames(t, c.out.Bytes())
 	require.Len(t, fs, 3)
 	assert.Equal(t, "one", string(fs[0].Payload))
 	assert.Equal(t, ws.OpText, fs[0].Header.OpCode)
@@ -292,14 +254,14 @@ func (c *readCounter) Read(p []byte) (int, error) {
 // fit its buffer share one.
 func TestReadFrameReadCalls(t *testing.T) {
 	for _, size := range []int{16, 1024, 70000} {
-		frame := clientFrame(ws.OpBinary, true, bytes.Repeat([]byte("r"), size))
+		frame := wstest.ClientFrame(ws.OpBinary, true, bytes.Repeat([]byte("r"), size))
 		rc := &readCounter{r: bytes.NewReader(frame)}
 		_, p, err := ReadFrame(rc, make([]byte, ws.MaxHeaderSize), make([]byte, size), false)
 		require.NoError(t, err)
 		require.Len(t, p, size)
 		require.Equal(t, 3, rc.calls, "size %d", size)
 	}
-	frames := bytes.Repeat(clientFrame(ws.OpBinary, true, []byte("small")), 100)
+	frames := bytes.Repeat(wstest.ClientFrame(ws.OpBinary, true, []byte("small")), 100)
 	rc := &readCounter{r: bytes.NewReader(frames)}
 	br := bufio.NewReaderSize(rc, 4096)
 	hdr, buf := make([]byte, ws.MaxHeaderSize), make([]byte, 16)

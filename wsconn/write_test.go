@@ -7,10 +7,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/wstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -30,34 +30,6 @@ func writeSyscalls(t *testing.T) int {
 	return 0
 }
 
-// tcpPeer dials a loopback TCP connection whose other end is handed to
-// serve on a goroutine of its own; done closes the connection and waits for
-// serve to return (calling it again does nothing more).
-func tcpPeer(t *testing.T, serve func(net.Conn)) (c net.Conn, done func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		sc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer sc.Close()
-		serve(sc)
-	})
-	c, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		ln.Close()
-		wg.Wait()
-		require.NoError(t, err)
-	}
-	return c, func() {
-		c.Close()
-		ln.Close()
-		wg.Wait()
-	}
-}
-
 // TestWriteOneSyscall backs the claim that header and payload leave in one
 // system call: n messages written with FrameWriter cost about n write
 // system calls on a TCP connection, where writing the header and the
@@ -66,7 +38,7 @@ func TestWriteOneSyscall(t *testing.T) {
 	if _, err := os.Stat("/proc/self/io"); err != nil {
 		t.Skip("needs /proc/self/io (Linux)")
 	}
-	c, done := tcpPeer(t, func(sc net.Conn) { _, _ = io.Copy(io.Discard, sc) })
+	c, done := wstest.TCPPeer(t, func(sc net.Conn) { _, _ = io.Copy(io.Discard, sc) })
 	defer done()
 
 	const n = 300
@@ -108,7 +80,7 @@ func TestWriteClose(t *testing.T) {
 			var out bytes.Buffer
 			var fw FrameWriter
 			require.NoError(t, fw.WriteClose(&out, tc.code, tc.reason))
-			fs := serverFrames(t, out.Bytes())
+			fs := wstest.ServerFrames(t, out.Bytes())
 			require.Len(t, fs, 1)
 			require.Equal(t, ws.OpClose, fs[0].Header.OpCode)
 			require.True(t, fs[0].Header.Fin)

@@ -23,8 +23,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"time"
 )
@@ -85,6 +87,15 @@ func exitWithParent(ppid string) {
 			os.Exit(3)
 		}
 	}
+}
+
+// Registered returns the names registered in this binary, sorted: the
+// children it can start. A package that registers none adds none to a
+// program that imports it.
+func Registered() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Sorted(maps.Keys(registry))
 }
 
 // InChild reports whether this process is a child started by Run or Start.

@@ -106,6 +106,7 @@ func TestErrors(t *testing.T) {
 	assert.Panics(t, func() { Register("child_test.env", nil) })
 	assert.False(t, InChild())
 	assert.Equal(t, "child_test.env", echoEnv.Name())
+	assert.Contains(t, Registered(), "child_test.env")
 }
 
 type sumCfg struct{ A, B int }
@@ -137,4 +138,46 @@ func TestJSON(t *testing.T) {
 func TestGODEBUG(t *testing.T) {
 	t.Setenv("GODEBUG", "")
 	assert.Equal(t, "GODEBUG=a=0,b=1", GODEBUG(Flag("a", false), Flag("b", true)))
+}
+
+var counter = Register("child_test.ctl", func(arg string) int {
+	if arg == "fail" {
+		Serve(os.Stdin, os.Stdout, nil, fmt.Errorf("not ready: %s", arg), nil)
+		return 1
+	}
+	n := 0
+	Serve(os.Stdin, os.Stdout, "ready", nil, func(cmd, arg string) (any, bool, error) {
+		switch cmd {
+		case "add":
+			n += len(arg)
+			return n, false, nil
+		case "quit":
+			return n, true, nil
+		}
+		return nil, false, fmt.Errorf("unknown command %q", cmd)
+	})
+	return 0
+})
+
+func TestCtl(t *testing.T) {
+	var ready string
+	c, err := counter.StartCtl(context.Background(), Options{Timeout: time.Minute}, &ready)
+	require.NoError(t, err)
+	t.Cleanup(c.Kill)
+	assert.Equal(t, "ready", ready)
+	assert.Positive(t, c.Pid())
+	var n int
+	require.NoError(t, c.Call("add abc", &n))
+	assert.Equal(t, 3, n)
+	require.NoError(t, c.Call("add de", &n))
+	assert.Equal(t, 5, n)
+	assert.ErrorContains(t, c.Call("bogus", nil), `unknown command "bogus"`)
+	require.NoError(t, c.Call("quit", &n))
+	require.NoError(t, c.End())
+	assert.ErrorContains(t, c.Call("add x", nil), "child_test.ctl", "an ended child answers nothing")
+}
+
+func TestCtlNotReady(t *testing.T) {
+	_, err := counter.StartCtl(context.Background(), Options{Arg: "fail", Timeout: time.Minute}, nil)
+	assert.ErrorContains(t, err, "not ready: fail")
 }

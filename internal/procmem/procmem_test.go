@@ -61,3 +61,13 @@ func TestKbField(t *testing.T) {
 	_, _, err = kbField(data, "Bad:")
 	assert.ErrorContains(t, err, "cannot parse")
 }
+
+func TestOpenFDs(t *testing.T) {
+	n := OpenFDs()
+	require.Positive(t, n)
+	f, err := os.Open("/proc/self/status")
+	require.NoError(t, err)
+	assert.Equal(t, n+1, OpenFDs())
+	require.NoError(t, f.Close())
+	assert.Equal(t, n, OpenFDs())
+}

@@ -34,3 +34,26 @@ func TestSorted(t *testing.T) {
 	}
 	assert.Panics(t, func() { Sorted(hundred, 1.1) })
 }
+
+func TestRank(t *testing.T) {
+	tests := []struct {
+		q    float64
+		n    uint64
+		want uint64
+	}{
+		{0.5, 0, 0},
+		{0, 10, 1},
+		{1, 10, 10},
+		{0.5, 10, 5},
+		{0.51, 10, 6},
+		{0.99, 1000, 990},
+		{0.999, 1000, 999},
+		{0.99, 5000, 4950},
+		{0.999, 5000, 4995},
+		{0.5, 3, 2},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, Rank(tc.q, tc.n), "Rank(%v, %d)", tc.q, tc.n)
+	}
+	assert.Panics(t, func() { Rank(-0.1, 10) })
+}

@@ -12,6 +12,8 @@ import (
 	"math"
 	"runtime/metrics"
 	"time"
+
+	"github.com/rtlab/rtlab/internal/quantile"
 )
 
 // Names of the runtime/metrics a Snapshot reads.
@@ -218,21 +220,15 @@ func (h Histogram) Total() uint64 {
 }
 
 // Quantile returns the q-quantile (0 <= q <= 1) of h: the upper boundary of
-// the first bucket by which at least ceil(q*Total) values have been counted.
+// the first bucket by which at least ceil(q*Total) values have been counted
+// (quantile.Rank).
 // Reporting the upper boundary makes the figure an upper bound, off by at
 // most one bucket's width; where that boundary is +Inf, the lower one is
 // used. An empty histogram has quantile 0. Quantile(1) is the maximum.
 func (h Histogram) Quantile(q float64) float64 {
-	if q < 0 || q > 1 || math.IsNaN(q) {
-		panic(fmt.Sprintf("rtmetrics: quantile %v outside [0, 1]", q))
-	}
-	total := h.Total()
-	if total == 0 {
-		return 0
-	}
-	rank := uint64(math.Ceil(q * float64(total)))
+	rank := quantile.Rank(q, h.Total()) // panics for q outside [0, 1]
 	if rank == 0 {
-		rank = 1 // q == 0: the minimum
+		return 0
 	}
 	var seen uint64
 	for i, c := range h.Counts {

@@ -1,19 +1,20 @@
-package wsconn
+package client
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/wstest"
+	"github.com/rtlab/rtlab/wsconn"
+	"github.com/rtlab/rtlab/wsconn/server"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -24,70 +25,17 @@ func noLeaks(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 }
 
-// rawServer upgrades connections with gobwas and hands each to serve, to
-// play servers that misbehave in ways the real ones will not.
-type rawServer struct {
-	ln    net.Listener
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns []net.Conn
-	n     int
-}
-
-func newRawServer(t *testing.T, serve func(i int, nc net.Conn, br *bufio.Reader)) *rawServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// newServer returns an echo server of design d.
+func newServer(t *testing.T, d server.Design) *server.Server {
+	s, err := server.New(d, wsconn.EchoHandler{}, server.Options{})
 	require.NoError(t, err)
-	rs := &rawServer{ln: ln}
-	rs.wg.Add(1)
-	go func() {
-		defer rs.wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			rs.mu.Lock()
-			rs.conns = append(rs.conns, nc)
-			i := rs.n
-			rs.n++
-			rs.mu.Unlock()
-			rs.wg.Add(1)
-			go func() {
-				defer rs.wg.Done()
-				defer nc.Close()
-				if _, err := ws.Upgrade(nc); err != nil {
-					return
-				}
-				serve(i, nc, bufio.NewReader(nc))
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		rs.mu.Lock()
-		for _, c := range rs.conns {
-			c.Close()
-		}
-		rs.mu.Unlock()
-		rs.wg.Wait()
-	})
-	return rs
+	return s
 }
 
-func (rs *rawServer) url() string { return "ws://" + rs.ln.Addr().String() + "/" }
-
-// holdOpen reads client frames and discards them until the connection ends:
-// a server that never answers anything, pings included.
-func holdOpen(_ int, nc net.Conn, br *bufio.Reader) {
-	for {
-		h, err := ws.ReadHeader(br)
-		if err != nil {
-			return
-		}
-		if _, err := io.CopyN(io.Discard, br, h.Length); err != nil {
-			return
-		}
-	}
+// startServer runs an echo server of design d until the test ends.
+func startServer(t *testing.T, d server.Design) (*server.Server, string) {
+	s := newServer(t, d)
+	return s, wstest.Start(t, s, server.ErrServerClosed)
 }
 
 // recorder collects a client's transitions.
@@ -112,37 +60,37 @@ func (r recorder) expect(t *testing.T, states ...State) []Transition {
 	return got
 }
 
-func newTestClient(t *testing.T, url string, o ClientOptions) (*Client, recorder) {
+func newTestClient(t *testing.T, url string, o Options) (*Client, recorder) {
 	rec := make(recorder, 256)
 	o.OnState = rec.on
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
-	c, err := NewClient(url, o)
+	c, err := New(url, o)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, c.Close()) })
 	return c, rec
 }
 
-func TestClientOptions(t *testing.T) {
-	_, err := NewClient("http://x/", ClientOptions{})
+func TestOptions(t *testing.T) {
+	_, err := New("http://x/", Options{})
 	require.ErrorContains(t, err, "must be ws://")
-	_, err = NewClient("ws://x/", ClientOptions{PongTimeout: -1})
-	require.ErrorContains(t, err, "wsconn: ClientOptions.PongTimeout -1ns must be >= 0")
-	_, err = NewClient("ws://x/", ClientOptions{MaxAttempts: -2})
-	require.ErrorContains(t, err, "wsconn: ClientOptions.MaxAttempts -2 must be >= 0")
+	_, err = New("ws://x/", Options{PongTimeout: -1})
+	require.ErrorContains(t, err, "wsconn/client: Options.PongTimeout -1ns must be >= 0")
+	_, err = New("ws://x/", Options{MaxAttempts: -2})
+	require.ErrorContains(t, err, "wsconn/client: Options.MaxAttempts -2 must be >= 0")
 	// Closing a client that never started: Idle → Closed, no goroutine.
-	c, rec := newTestClient(t, "ws://127.0.0.1:1/", ClientOptions{})
+	c, rec := newTestClient(t, "ws://127.0.0.1:1/", Options{})
 	require.NoError(t, c.Close())
 	tr := rec.expect(t, StateClosed)
 	require.Equal(t, StateIdle, tr[0].From)
-	require.ErrorIs(t, c.Err(), ErrClientClosed)
+	require.ErrorIs(t, c.Err(), ErrClosed)
 }
 
 // TestClientBackoffFullJitter: every delay is within [0, min(max, base·2^(n-1))]
 // and they are spread, not equal.
 func TestClientBackoffFullJitter(t *testing.T) {
-	c, err := NewClient("ws://x/", ClientOptions{BackoffBase: 10 * time.Millisecond, BackoffMax: 300 * time.Millisecond})
+	c, err := New("ws://x/", Options{BackoffBase: 10 * time.Millisecond, BackoffMax: 300 * time.Millisecond})
 	require.NoError(t, err)
 	defer c.Close()
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -162,11 +110,11 @@ func TestClientBackoffFullJitter(t *testing.T) {
 
 func TestClientOpenSendClose(t *testing.T) {
 	noLeaks(t)
-	for _, d := range designs {
+	for _, d := range server.Designs() {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, addr := startServer(t, d, EchoHandler{}, Options{})
+			s, addr := startServer(t, d)
 			got := make(chan string, 1)
-			c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{
+			c, rec := newTestClient(t, "ws://"+addr+"/", Options{
 				OnMessage: func(op ws.OpCode, p []byte) { got <- string(p) },
 			})
 			require.ErrorIs(t, c.Send(ws.OpText, []byte("early")), ErrNotOpen)
@@ -176,8 +124,8 @@ func TestClientOpenSendClose(t *testing.T) {
 			require.Equal(t, "hello", <-got)
 			require.NoError(t, c.Close())
 			trs := rec.expect(t, StateClosing, StateClosed)
-			require.ErrorIs(t, trs[1].Err, ErrClientClosed)
-			waitFor(t, 5*time.Second, "server saw close 1000", func() bool {
+			require.ErrorIs(t, trs[1].Err, ErrClosed)
+			wstest.WaitFor(t, 5*time.Second, "server saw close 1000", func() bool {
 				return s.Stats().PeerCloses[ws.StatusNormalClosure] == 1 && s.Stats().Open == 0
 			})
 		})
@@ -186,13 +134,13 @@ func TestClientOpenSendClose(t *testing.T) {
 
 func TestClientServerDropsConnection(t *testing.T) {
 	noLeaks(t)
-	rs := newRawServer(t, func(i int, nc net.Conn, br *bufio.Reader) {
+	rs := wstest.Upgrade(t, func(i int, nc net.Conn, br *bufio.Reader) {
 		if i == 0 {
 			return // the first connection is dropped right after the upgrade
 		}
-		holdOpen(i, nc, br)
+		wstest.HoldOpen(i, nc, br)
 	})
-	c, rec := newTestClient(t, rs.url(), ClientOptions{BackoffBase: 10 * time.Millisecond})
+	c, rec := newTestClient(t, rs.URL(), Options{BackoffBase: 10 * time.Millisecond})
 	c.Start()
 	trs := rec.expect(t, StateConnecting, StateOpen, StateBackoff, StateConnecting, StateOpen)
 	require.Error(t, trs[2].Err)
@@ -208,7 +156,7 @@ func TestClientServerRefuses(t *testing.T) {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{BackoffBase: time.Millisecond, MaxAttempts: 3})
+	c, rec := newTestClient(t, "ws://"+addr+"/", Options{BackoffBase: time.Millisecond, MaxAttempts: 3})
 	c.Start()
 	trs := rec.expect(t, StateConnecting, StateBackoff, StateConnecting, StateBackoff, StateConnecting, StateClosed)
 	require.Equal(t, 1, trs[1].Attempt)
@@ -220,8 +168,8 @@ func TestClientServerRefuses(t *testing.T) {
 
 func TestClientPongTimeout(t *testing.T) {
 	noLeaks(t)
-	rs := newRawServer(t, holdOpen) // reads pings, never answers
-	c, rec := newTestClient(t, rs.url(), ClientOptions{
+	rs := wstest.Upgrade(t, wstest.HoldOpen) // reads pings, never answers
+	c, rec := newTestClient(t, rs.URL(), Options{
 		PingInterval: 30 * time.Millisecond, PongTimeout: 60 * time.Millisecond, BackoffBase: time.Millisecond,
 	})
 	c.Start()
@@ -233,8 +181,8 @@ func TestClientPongTimeout(t *testing.T) {
 // connection stays open over many ping intervals.
 func TestClientHeartbeatKeepsOpen(t *testing.T) {
 	noLeaks(t)
-	_, addr := startServer(t, DesignReactor, EchoHandler{}, Options{})
-	c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{PingInterval: 10 * time.Millisecond, PongTimeout: 5 * time.Second})
+	_, addr := startServer(t, server.DesignReactor)
+	c, rec := newTestClient(t, "ws://"+addr+"/", Options{PingInterval: 10 * time.Millisecond, PongTimeout: 5 * time.Second})
 	c.Start()
 	rec.expect(t, StateConnecting, StateOpen)
 	time.Sleep(200 * time.Millisecond)
@@ -244,18 +192,19 @@ func TestClientHeartbeatKeepsOpen(t *testing.T) {
 
 func TestClientServerGoingAway(t *testing.T) {
 	noLeaks(t)
-	for _, d := range designs {
+	for _, d := range server.Designs() {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, addr, served := serveLoopback(t, d, EchoHandler{}, Options{})
-			c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{BackoffBase: time.Millisecond, MaxAttempts: 2})
+			s := newServer(t, d)
+			addr, served := wstest.Go(t, s)
+			c, rec := newTestClient(t, "ws://"+addr+"/", Options{BackoffBase: time.Millisecond, MaxAttempts: 2})
 			c.Start()
 			rec.expect(t, StateConnecting, StateOpen)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			require.NoError(t, s.Shutdown(ctx))
-			require.ErrorIs(t, <-served, ErrServerClosed)
+			require.ErrorIs(t, <-served, server.ErrServerClosed)
 			trs := rec.expect(t, StateClosing, StateBackoff, StateConnecting, StateBackoff, StateConnecting, StateClosed)
-			var ce *CloseError
+			var ce *wsconn.CloseError
 			require.True(t, errors.As(trs[0].Err, &ce), "closing because of %v", trs[0].Err)
 			require.Equal(t, ws.StatusGoingAway, ce.Code)
 			require.True(t, ce.Remote)
@@ -269,7 +218,7 @@ func TestClientCloseDuringBackoff(t *testing.T) {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
-	c, rec := newTestClient(t, "ws://"+addr+"/", ClientOptions{BackoffBase: time.Hour, BackoffMax: time.Hour, Seed: 3})
+	c, rec := newTestClient(t, "ws://"+addr+"/", Options{BackoffBase: time.Hour, BackoffMax: time.Hour, Seed: 3})
 	c.Start()
 	trs := rec.expect(t, StateConnecting, StateBackoff)
 	require.Greater(t, trs[1].Delay, time.Second, "seed 3 gives a long delay")
@@ -278,7 +227,7 @@ func TestClientCloseDuringBackoff(t *testing.T) {
 	require.Less(t, time.Since(start), 5*time.Second)
 	trs = rec.expect(t, StateClosed)
 	require.Equal(t, StateBackoff, trs[0].From)
-	require.ErrorIs(t, trs[0].Err, ErrClientClosed)
+	require.ErrorIs(t, trs[0].Err, ErrClosed)
 	require.Equal(t, StateClosed, c.State())
 }
 
@@ -288,7 +237,7 @@ func TestClientCloseWhileConnecting(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	c, rec := newTestClient(t, "ws://"+ln.Addr().String()+"/", ClientOptions{HandshakeTimeout: time.Hour})
+	c, rec := newTestClient(t, "ws://"+ln.Addr().String()+"/", Options{HandshakeTimeout: time.Hour})
 	c.Start()
 	rec.expect(t, StateConnecting)
 	nc, err := ln.Accept()
@@ -305,7 +254,7 @@ func TestClientCloseWhileConnecting(t *testing.T) {
 func TestClientReadsFragmentsAndAnswersPings(t *testing.T) {
 	noLeaks(t)
 	pong := make(chan string, 1)
-	rs := newRawServer(t, func(_ int, nc net.Conn, br *bufio.Reader) {
+	rs := wstest.Upgrade(t, func(_ int, nc net.Conn, br *bufio.Reader) {
 		for _, f := range []ws.Frame{
 			ws.NewFrame(ws.OpText, false, []byte("hel")),
 			ws.NewPingFrame([]byte("are you there")),
@@ -326,10 +275,10 @@ func TestClientReadsFragmentsAndAnswersPings(t *testing.T) {
 		}
 		ws.Cipher(p, h.Mask, 0)
 		pong <- string(p)
-		holdOpen(0, nc, br)
+		wstest.HoldOpen(0, nc, br)
 	})
 	got := make(chan string, 1)
-	c, rec := newTestClient(t, rs.url(), ClientOptions{
+	c, rec := newTestClient(t, rs.URL(), Options{
 		OnMessage: func(op ws.OpCode, p []byte) { got <- fmt.Sprint(op, " ", string(p)) },
 	})
 	c.Start()
@@ -343,9 +292,9 @@ func TestClientReadsFragmentsAndAnswersPings(t *testing.T) {
 func TestClientMessageTooBig(t *testing.T) {
 	noLeaks(t)
 	closes := make(chan ws.StatusCode, 4)
-	rs := newRawServer(t, func(i int, nc net.Conn, br *bufio.Reader) {
+	rs := wstest.Upgrade(t, func(i int, nc net.Conn, br *bufio.Reader) {
 		if i > 0 {
-			holdOpen(i, nc, br)
+			wstest.HoldOpen(i, nc, br)
 			return
 		}
 		if ws.WriteFrame(nc, ws.NewBinaryFrame(make([]byte, 2000))) != nil {
@@ -363,26 +312,12 @@ func TestClientMessageTooBig(t *testing.T) {
 		code, _ := ws.ParseCloseFrameData(p)
 		closes <- code
 	})
-	c, rec := newTestClient(t, rs.url(), ClientOptions{MaxMessage: 1000, BackoffBase: time.Millisecond})
+	c, rec := newTestClient(t, rs.URL(), Options{MaxMessage: 1000, BackoffBase: time.Millisecond})
 	c.Start()
 	trs := rec.expect(t, StateConnecting, StateOpen, StateClosing, StateBackoff, StateConnecting, StateOpen)
 	require.Equal(t, ws.StatusMessageTooBig, <-closes)
-	var ce *CloseError
+	var ce *wsconn.CloseError
 	require.True(t, errors.As(trs[2].Err, &ce))
 	require.Equal(t, ws.StatusMessageTooBig, ce.Code)
 	require.False(t, ce.Remote)
-}
-
-// TestAppendClientHeader: the header Client and Load write decodes, with
-// gobwas, to what was meant, at each length encoding's edges.
-func TestAppendClientHeader(t *testing.T) {
-	mask := [4]byte{1, 2, 3, 4}
-	for _, n := range []int{0, 125, 126, 0xffff, 0x10000, 1 << 24} {
-		hdr := appendClientHeader(make([]byte, 0, ws.MaxHeaderSize), ws.OpText, n, mask)
-		require.Equal(t, ws.MaxHeaderSize, cap(hdr), "n=%d: no growth", n)
-		h, err := ws.ReadHeader(bytes.NewReader(hdr))
-		require.NoError(t, err)
-		require.Equal(t, ws.Header{Fin: true, OpCode: ws.OpText, Masked: true, Mask: mask, Length: int64(n)}, h)
-		require.Equal(t, ws.HeaderSize(h), len(hdr), "n=%d: shortest encoding", n)
-	}
 }

@@ -1,10 +1,11 @@
-package wsconn
+package load
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -17,21 +18,25 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/procmem"
+	"github.com/rtlab/rtlab/internal/wstest"
+	"github.com/rtlab/rtlab/wsconn"
+	"github.com/rtlab/rtlab/wsconn/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
 // goroutineChild runs the goroutine design's echo server in a child process.
-var goroutineChild = designChildren[DesignGoroutine]
+var goroutineChild = designChildren[server.DesignGoroutine]
 
-// rawEcho serves WebSocket connections (newRawServer) with fn called for
+// rawEcho serves WebSocket connections (wstest.Upgrade) with fn called for
 // each message, for servers that misbehave on purpose.
 func rawEcho(t *testing.T, fn func(n int, p []byte) (reply []byte, closeConn bool)) string {
-	rs := newRawServer(t, func(_ int, nc net.Conn, br *bufio.Reader) {
+	rs := wstest.Upgrade(t, func(_ int, nc net.Conn, br *bufio.Reader) {
 		hdr, buf := make([]byte, ws.MaxHeaderSize), make([]byte, 1<<16)
 		for n := 0; ; n++ {
-			h, p, err := ReadFrame(br, hdr, buf, false)
+			h, p, err := wsconn.ReadFrame(br, hdr, buf, false)
 			if err != nil || h.OpCode == ws.OpClose {
 				return
 			}
@@ -48,32 +53,32 @@ func rawEcho(t *testing.T, fn func(n int, p []byte) (reply []byte, closeConn boo
 			}
 		}
 	})
-	return rs.ln.Addr().String()
+	return rs.Addr
 }
 
 func TestLoadValidate(t *testing.T) {
-	ok := Load{Addr: "127.0.0.1:1", Conns: 1}
+	ok := Config{Addr: "127.0.0.1:1", Conns: 1}
 	for _, tc := range []struct {
 		name string
-		mod  func(*Load)
+		mod  func(*Config)
 		want string
 	}{
-		{"addr", func(l *Load) { l.Addr = "" }, "Load.Addr is empty"},
-		{"conns", func(l *Load) { l.Conns = 0 }, "Load.Conns 0 must be > 0"},
-		{"rate", func(l *Load) { l.Rate = -1 }, "Load.Rate -1"},
-		{"msgsize", func(l *Load) { l.MsgSize = 8 }, "Load.MsgSize 8 must be >= 24"},
-		{"messages", func(l *Load) { l.Messages = -1 }, "Load.Messages -1"},
-		{"msgrate", func(l *Load) { l.MsgRate = -2 }, "Load.MsgRate -2"},
-		{"heartbeat", func(l *Load) { l.Heartbeat = -1 }, "Load.Heartbeat"},
-		{"perproc", func(l *Load) { l.ConnsPerProc = -1 }, "Load.ConnsPerProc"},
+		{"addr", func(l *Config) { l.Addr = "" }, "Config.Addr is empty"},
+		{"conns", func(l *Config) { l.Conns = 0 }, "Config.Conns 0 must be > 0"},
+		{"rate", func(l *Config) { l.Rate = -1 }, "Config.Rate -1"},
+		{"msgsize", func(l *Config) { l.MsgSize = 8 }, "Config.MsgSize 8 must be >= 24"},
+		{"messages", func(l *Config) { l.Messages = -1 }, "Config.Messages -1"},
+		{"msgrate", func(l *Config) { l.MsgRate = -2 }, "Config.MsgRate -2"},
+		{"heartbeat", func(l *Config) { l.Heartbeat = -1 }, "Config.Heartbeat"},
+		{"perproc", func(l *Config) { l.ConnsPerProc = -1 }, "Config.ConnsPerProc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := ok
 			tc.mod(&l)
-			_, err := l.Run(context.Background())
-			require.ErrorContains(t, err, "wsconn: "+tc.want)
-			_, err = l.OpenChild(context.Background())
-			require.ErrorContains(t, err, "wsconn: "+tc.want)
+			_, err := Run(context.Background(), l)
+			require.ErrorContains(t, err, "wsconn/load: "+tc.want)
+			_, err = OpenChild(context.Background(), l)
+			require.ErrorContains(t, err, "wsconn/load: "+tc.want)
 		})
 	}
 }
@@ -84,7 +89,7 @@ func TestLoadDialFails(t *testing.T) {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	_, err = Load{Addr: addr, Conns: 3, Timeout: 2 * time.Second}.Open(context.Background())
+	_, err = Open(context.Background(), Config{Addr: addr, Conns: 3, Timeout: 2 * time.Second})
 	require.ErrorContains(t, err, "dial=")
 }
 
@@ -101,17 +106,17 @@ func TestLoadEcho(t *testing.T) {
 		name  string
 		serve ServeFunc
 	}{
-		{"goroutine", serveDesign(DesignGoroutine)},
-		{"reactor", serveDesign(DesignReactor)},
+		{"goroutine", serveDesign(server.DesignGoroutine)},
+		{"reactor", serveDesign(server.DesignReactor)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g0, fd0 := runtime.NumGoroutine(), openFDs()
+			g0, fd0 := runtime.NumGoroutine(), procmem.OpenFDs()
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			stop, err := tc.serve(ln)
 			require.NoError(t, err)
 
-			res, err := Load{Addr: ln.Addr().String(), Conns: conns, Messages: 5, MsgSize: 100}.Run(context.Background())
+			res, err := Run(context.Background(), Config{Addr: ln.Addr().String(), Conns: conns, Messages: 5, MsgSize: 100})
 			require.NoError(t, err)
 			require.NoError(t, res.Err())
 			assert.Equal(t, uint64(conns*5), res.Sent)
@@ -132,18 +137,12 @@ func TestLoadEcho(t *testing.T) {
 }
 
 // waitBaseline waits up to 10s for this process's goroutines and open
-// descriptors to come back to g0 and fd0. (Not require.Eventually: its
-// condition runs on goroutines of its own, which would be counted.)
+// descriptors to come back to g0 and fd0.
 func waitBaseline(t *testing.T, g0, fd0 int) {
 	t.Helper()
-	var g, fd int
-	for range 500 {
-		if g, fd = runtime.NumGoroutine(), openFDs(); g <= g0 && fd <= fd0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("goroutines %d (baseline %d), descriptors %d (baseline %d)", g, g0, fd, fd0)
+	wstest.WaitFor(t, 10*time.Second, fmt.Sprintf("goroutines back to %d and descriptors to %d", g0, fd0), func() bool {
+		return runtime.NumGoroutine() <= g0 && procmem.OpenFDs() <= fd0
+	})
 }
 
 func TestLoadCountsCorruption(t *testing.T) {
@@ -154,7 +153,7 @@ func TestLoadCountsCorruption(t *testing.T) {
 		}
 		return p, false
 	})
-	res, err := Load{Addr: addr, Conns: 2, Messages: 4}.Run(context.Background())
+	res, err := Run(context.Background(), Config{Addr: addr, Conns: 2, Messages: 4})
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), res.Corrupted, "one flipped bit per connection")
 	assert.Equal(t, uint64(6), res.Received)
@@ -171,11 +170,11 @@ func TestLoadCountsLoss(t *testing.T) {
 	})
 	// The timeout is what the swallowed message costs; the first echo must
 	// come back within it even on a loaded machine.
-	res, err := Load{Addr: addr, Conns: 1, Messages: 3, Timeout: time.Second}.Run(context.Background())
+	res, err := Run(context.Background(), Config{Addr: addr, Conns: 1, Messages: 3, Timeout: time.Second})
 	require.NoError(t, err)
 	assert.Equal(t, uint64(1), res.Lost)
 	assert.Equal(t, uint64(1), res.Received, "no reconnect: the connection's run ends at the loss")
-	assert.Equal(t, uint64(1), res.Errors[LoadErrTimeout])
+	assert.Equal(t, uint64(1), res.Errors[ErrKindTimeout])
 	assert.ErrorContains(t, res.Err(), "1 lost")
 }
 
@@ -184,20 +183,20 @@ func TestLoadReconnects(t *testing.T) {
 	addr := rawEcho(t, func(n int, p []byte) ([]byte, bool) {
 		return p, n == 2 // every connection dies at its third message
 	})
-	res, err := Load{Addr: addr, Conns: 2, Messages: 5, Reconnect: true}.Run(context.Background())
+	res, err := Run(context.Background(), Config{Addr: addr, Conns: 2, Messages: 5, Reconnect: true})
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.Reconnects)
 	assert.Equal(t, 4, res.Opened)
 	assert.Equal(t, uint64(10), res.Sent)
 	assert.Equal(t, uint64(8), res.Received)
 	assert.Equal(t, uint64(2), res.Lost, "the message in flight when each connection died")
-	assert.Equal(t, uint64(2), res.Errors[LoadErrReset])
+	assert.Equal(t, uint64(2), res.Errors[ErrKindReset])
 }
 
 func TestLoadHeartbeat(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	addr := rawEcho(t, func(n int, p []byte) ([]byte, bool) { return p, false })
-	s, err := Load{Addr: addr, Conns: 3, Heartbeat: 10 * time.Millisecond}.Open(context.Background())
+	s, err := Open(context.Background(), Config{Addr: addr, Conns: 3, Heartbeat: 10 * time.Millisecond})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return s.Result().Pongs >= 6 }, 5*time.Second, 5*time.Millisecond)
 	require.NoError(t, s.Flood(context.Background(), 3))
@@ -216,7 +215,7 @@ func TestLoadChild(t *testing.T) {
 	require.NoError(t, err)
 	assert.Positive(t, base.RSS)
 
-	lc, err := Load{Addr: srv.Addr(), Conns: 30, ConnsPerProc: 16, MsgSize: 4096}.OpenChild(context.Background())
+	lc, err := OpenChild(context.Background(), Config{Addr: srv.Addr(), Conns: 30, ConnsPerProc: 16, MsgSize: 4096})
 	require.NoError(t, err)
 	assert.Len(t, lc.Pids(), 2, "30 connections at 16 per process")
 	st, err := srv.Stats()
@@ -251,15 +250,15 @@ func TestLoadChild(t *testing.T) {
 
 func TestServerChildErrors(t *testing.T) {
 	_, err := DesignChild("threads")
-	require.ErrorContains(t, err, `wsconn: unknown design "threads"`)
+	require.ErrorContains(t, err, `wsconn/load: unknown design "threads"`)
 	_, err = ServerChild{}.Start(context.Background())
-	require.ErrorContains(t, err, "wsconn: ServerChild is zero")
+	require.ErrorContains(t, err, "wsconn/load: ServerChild is zero")
 	srv, err := goroutineChild.Start(context.Background())
 	require.NoError(t, err)
-	err = srv.ctl.call("bogus", nil)
+	err = srv.ctl.Call("bogus", nil)
 	require.ErrorContains(t, err, `unknown command "bogus"`)
 	require.NoError(t, srv.Close())
-	require.Error(t, srv.ctl.call("stats", nil), "a closed server answers nothing")
+	require.Error(t, srv.ctl.Call("stats", nil), "a closed server answers nothing")
 }
 
 func TestLatencyHist(t *testing.T) {
@@ -306,19 +305,19 @@ func TestLatencyHistBuckets(t *testing.T) {
 
 // A load against a server in this process: 100 connections, 10 messages
 // each, every echo checked.
-func ExampleLoad_Run() {
+func ExampleRun() {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
 	}
-	srv, err := NewServer(DesignReactor, EchoHandler{}, Options{})
+	srv, err := server.New(server.DesignReactor, wsconn.EchoHandler{}, server.Options{})
 	if err != nil {
 		panic(err)
 	}
 	go srv.Serve(ln)
 	defer srv.Shutdown(context.Background())
 
-	res, err := Load{Addr: ln.Addr().String(), Conns: 100, Messages: 10, MsgSize: 256}.Run(context.Background())
+	res, err := Run(context.Background(), Config{Addr: ln.Addr().String(), Conns: 100, Messages: 10, MsgSize: 256})
 	if err != nil {
 		panic(err)
 	}
@@ -331,12 +330,12 @@ func ExampleLoad_Run() {
 
 // A lifecycle trace of the reactor server with 500 connections, server and
 // clients in child processes; the figures depend on the machine.
-func ExampleLifecycle_Run() {
-	srv, err := DesignChild(DesignReactor)
+func ExampleLifecycle() {
+	srv, err := DesignChild(server.DesignReactor)
 	if err != nil {
 		panic(err)
 	}
-	r, err := Lifecycle{Server: srv, Conns: 500, Idle: 200 * time.Millisecond}.Run(context.Background())
+	r, err := Lifecycle(context.Background(), LifecycleConfig{Config: Config{Conns: 500}, Server: srv, Idle: 200 * time.Millisecond})
 	if err != nil {
 		panic(err)
 	}
@@ -362,7 +361,7 @@ func TestLoadServerBadFrames(t *testing.T) {
 		{"reserved opcode", ws.Header{Fin: true, OpCode: 5, Length: 64}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rs := newRawServer(t, func(_ int, nc net.Conn, br *bufio.Reader) {
+			rs := wstest.Upgrade(t, func(_ int, nc net.Conn, br *bufio.Reader) {
 				if _, err := ws.ReadHeader(br); err != nil {
 					return
 				}
@@ -370,11 +369,11 @@ func TestLoadServerBadFrames(t *testing.T) {
 					return
 				}
 				_, _ = nc.Write(make([]byte, tc.h.Length))
-				holdOpen(0, nc, br)
+				wstest.HoldOpen(0, nc, br)
 			})
-			res, err := Load{Addr: rs.url(), Conns: 1, Messages: 1}.Run(context.Background())
+			res, err := Run(context.Background(), Config{Addr: rs.URL(), Conns: 1, Messages: 1})
 			require.NoError(t, err)
-			assert.Equal(t, map[string]uint64{LoadErrProtocol: 1}, res.Errors)
+			assert.Equal(t, map[string]uint64{ErrKindProtocol: 1}, res.Errors)
 			assert.Equal(t, uint64(1), res.Lost)
 		})
 	}
@@ -385,38 +384,22 @@ func TestLoadServerBadFrames(t *testing.T) {
 // and are not counted as timeouts.
 func TestLoadOpenAbortNotCounted(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	var (
-		wg    sync.WaitGroup
 		mu    sync.Mutex
-		held  []net.Conn
 		first = true
 	)
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			if first {
-				first = false
-				c.Close() // the first handshake fails at once
-			} else {
-				held = append(held, c) // the others never get an answer
-			}
-			mu.Unlock()
+	l := wstest.Accept(t, func(_ int, c net.Conn) {
+		mu.Lock()
+		fail := first
+		first = false
+		mu.Unlock()
+		if fail {
+			c.Close() // the first handshake fails at once
+			return
 		}
+		_, _ = io.Copy(io.Discard, c) // the others never get an answer
 	})
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	_, err = Load{Addr: ln.Addr().String(), Conns: 5, Timeout: time.Minute}.Open(context.Background())
+	_, err := Open(context.Background(), Config{Addr: l.Addr, Conns: 5, Timeout: time.Minute})
 	require.ErrorContains(t, err, "errors: handshake=1")
 	require.NotContains(t, err.Error(), "timeout=")
 }

@@ -1,4 +1,4 @@
-package wsconn
+package load
 
 import (
 	"bufio"
@@ -10,7 +10,6 @@ import (
 	"io"
 	"maps"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,29 +18,30 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/wsconn/internal/proto"
 )
 
-// LoadMinMsgSize is the smallest message a load can send: 24 bytes hold the
+// MinMsgSize is the smallest message a load can send: 24 bytes hold the
 // sequence number, the connection id, a CRC-32 of the rest and the send time.
-const LoadMinMsgSize = 24
+const MinMsgSize = 24
 
-// Load describes a population of WebSocket clients: how many connections to
+// Config describes a population of WebSocket clients: how many connections to
 // open against Addr and how fast, and what each sends once open. Every
 // message carries a sequence number, the connection's id, its send time and a
 // CRC-32 of its payload, and every echo is checked against them, so a lost,
 // reordered or corrupted message is counted, never assumed away.
 //
-// A Load runs in this process (Open, Run) or in child processes of the
+// A load runs in this process (Open, Run) or in child processes of the
 // running binary (OpenChild), which keeps the clients' memory and file
 // descriptors out of a server measured in this process or another one. Addr
 // may name another host, which is how a load goes past one machine's
 // open-files limit.
-type Load struct {
+type Config struct {
 	Addr     string        // server address, "host:port" or a ws:// URL
 	Conns    int           // connections to open, > 0
 	Rate     float64       // connections opened per second; 0 opens as fast as Dialers allow
 	Dialers  int           // dials in flight at once; 0 means 64
-	MsgSize  int           // bytes per message, >= LoadMinMsgSize; 0 means 64
+	MsgSize  int           // bytes per message, >= MinMsgSize; 0 means 64
 	Messages int           // messages per connection sent by Run
 	MsgRate  float64       // messages per second per connection during a flood; 0 sends each as soon as the last echo is back
 	Timeout  time.Duration // bound on a dial, an echo or a pong; 0 means 10s
@@ -49,7 +49,7 @@ type Load struct {
 	// the load holds it, flood or idle, and expects the pong within Timeout.
 	Heartbeat time.Duration
 	// Reconnect redials a connection lost during a flood (counted in
-	// LoadResult.Reconnects) and goes on with its remaining messages.
+	// Result.Reconnects) and goes on with its remaining messages.
 	Reconnect bool
 	// ConnsPerProc bounds the connections of one child process started by
 	// OpenChild; 0 means 9000, which with the server's own descriptors fits
@@ -57,7 +57,7 @@ type Load struct {
 	ConnsPerProc int
 }
 
-func (l Load) withDefaults() Load {
+func (l Config) withDefaults() Config {
 	if l.Dialers == 0 {
 		l.Dialers = 64
 	}
@@ -73,53 +73,60 @@ func (l Load) withDefaults() Load {
 	return l
 }
 
-func (l Load) validate() error {
+func (l Config) validate() error {
+	if l.Addr == "" {
+		return errors.New("wsconn/load: Config.Addr is empty; give host:port or a ws:// URL")
+	}
+	return l.validateLoad()
+}
+
+// validateLoad checks every field but Addr, which a lifecycle trace fills
+// in itself.
+func (l Config) validateLoad() error {
 	switch {
-	case l.Addr == "":
-		return errors.New("wsconn: Load.Addr is empty; give host:port or a ws:// URL")
 	case l.Conns <= 0:
-		return fmt.Errorf("wsconn: Load.Conns %d must be > 0", l.Conns)
+		return fmt.Errorf("wsconn/load: Config.Conns %d must be > 0", l.Conns)
 	case l.Rate < 0:
-		return fmt.Errorf("wsconn: Load.Rate %v must be >= 0", l.Rate)
+		return fmt.Errorf("wsconn/load: Config.Rate %v must be >= 0", l.Rate)
 	case l.Dialers < 0:
-		return fmt.Errorf("wsconn: Load.Dialers %d must be >= 0", l.Dialers)
-	case l.MsgSize != 0 && l.MsgSize < LoadMinMsgSize:
-		return fmt.Errorf("wsconn: Load.MsgSize %d must be >= %d", l.MsgSize, LoadMinMsgSize)
+		return fmt.Errorf("wsconn/load: Config.Dialers %d must be >= 0", l.Dialers)
+	case l.MsgSize != 0 && l.MsgSize < MinMsgSize:
+		return fmt.Errorf("wsconn/load: Config.MsgSize %d must be >= %d", l.MsgSize, MinMsgSize)
 	case l.Messages < 0:
-		return fmt.Errorf("wsconn: Load.Messages %d must be >= 0", l.Messages)
+		return fmt.Errorf("wsconn/load: Config.Messages %d must be >= 0", l.Messages)
 	case l.MsgRate < 0:
-		return fmt.Errorf("wsconn: Load.MsgRate %v must be >= 0", l.MsgRate)
+		return fmt.Errorf("wsconn/load: Config.MsgRate %v must be >= 0", l.MsgRate)
 	case l.Timeout < 0:
-		return fmt.Errorf("wsconn: Load.Timeout %v must be >= 0", l.Timeout)
+		return fmt.Errorf("wsconn/load: Config.Timeout %v must be >= 0", l.Timeout)
 	case l.Heartbeat < 0:
-		return fmt.Errorf("wsconn: Load.Heartbeat %v must be >= 0", l.Heartbeat)
+		return fmt.Errorf("wsconn/load: Config.Heartbeat %v must be >= 0", l.Heartbeat)
 	case l.ConnsPerProc < 0:
-		return fmt.Errorf("wsconn: Load.ConnsPerProc %d must be >= 0", l.ConnsPerProc)
+		return fmt.Errorf("wsconn/load: Config.ConnsPerProc %d must be >= 0", l.ConnsPerProc)
 	}
 	return nil
 }
 
-func (l Load) url() string {
+func (l Config) url() string {
 	if strings.Contains(l.Addr, "://") {
 		return l.Addr
 	}
 	return "ws://" + l.Addr + "/"
 }
 
-// Error kinds counted in LoadResult.Errors.
+// Error kinds counted in Result.Errors.
 const (
-	LoadErrDial      = "dial"      // TCP connect failed
-	LoadErrHandshake = "handshake" // the upgrade was refused or malformed
-	LoadErrTimeout   = "timeout"   // no echo or pong within Load.Timeout
-	LoadErrClosed    = "closed"    // the server sent a close frame
-	LoadErrReset     = "reset"     // the connection ended without a close frame
-	LoadErrProtocol  = "protocol"  // a frame no echo server should send
-	LoadErrIO        = "io"        // any other read or write error
+	ErrKindDial      = "dial"      // TCP connect failed
+	ErrKindHandshake = "handshake" // the upgrade was refused or malformed
+	ErrKindTimeout   = "timeout"   // no echo or pong within Config.Timeout
+	ErrKindClosed    = "closed"    // the server sent a close frame
+	ErrKindReset     = "reset"     // the connection ended without a close frame
+	ErrKindProtocol  = "protocol"  // a frame no echo server should send
+	ErrKindIO        = "io"        // any other read or write error
 )
 
-// LoadResult is what a load saw. Sent, Received, Lost and Corrupted count
+// Result is what a load saw. Sent, Received, Lost and Corrupted count
 // messages; a healthy echo server leaves Lost and Corrupted at 0.
-type LoadResult struct {
+type Result struct {
 	Conns      int // connections open when the result was taken
 	Opened     int // successful dials, reconnects included
 	Reconnects int
@@ -135,8 +142,23 @@ type LoadResult struct {
 	FloodTime  time.Duration // wall time spent in floods
 }
 
+// String summarises the result on one line: connections, messages, echo
+// latency quantiles, throughput and errors.
+func (r Result) String() string {
+	var p50, p99 time.Duration
+	if r.Echo != nil {
+		p50, p99 = r.Echo.Quantile(0.5), r.Echo.Quantile(0.99)
+	}
+	s := fmt.Sprintf("conns=%d opened=%d reconnects=%d sent=%d received=%d lost=%d corrupted=%d echo-p50=%v echo-p99=%v msgs/s=%.0f",
+		r.Conns, r.Opened, r.Reconnects, r.Sent, r.Received, r.Lost, r.Corrupted, p50, p99, r.MsgsPerSec())
+	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
+		s += fmt.Sprintf(" %s=%d", k, r.Errors[k])
+	}
+	return s
+}
+
 // MsgsPerSec is the echo throughput over the time spent in floods.
-func (r LoadResult) MsgsPerSec() float64 {
+func (r Result) MsgsPerSec() float64 {
 	if r.FloodTime <= 0 {
 		return 0
 	}
@@ -145,7 +167,7 @@ func (r LoadResult) MsgsPerSec() float64 {
 
 // Err is nil when no message was lost or corrupted and no error happened,
 // and otherwise summarises what went wrong.
-func (r LoadResult) Err() error {
+func (r Result) Err() error {
 	if r.Lost == 0 && r.Corrupted == 0 && len(r.Errors) == 0 {
 		return nil
 	}
@@ -153,12 +175,12 @@ func (r LoadResult) Err() error {
 	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
 		kinds = append(kinds, fmt.Sprintf("%s=%d", k, r.Errors[k]))
 	}
-	return fmt.Errorf("wsconn: load: %d lost, %d corrupted of %d sent; errors: %s",
+	return fmt.Errorf("wsconn/load: %d lost, %d corrupted of %d sent; errors: %s",
 		r.Lost, r.Corrupted, r.Sent, strings.Join(kinds, " "))
 }
 
 // add merges o into r (results of several child processes).
-func (r *LoadResult) add(o LoadResult) {
+func (r *Result) add(o Result) {
 	r.Conns += o.Conns
 	r.Opened += o.Opened
 	r.Reconnects += o.Reconnects
@@ -182,10 +204,10 @@ func (r *LoadResult) add(o LoadResult) {
 	r.FloodTime = max(r.FloodTime, o.FloodTime)
 }
 
-// LoadSession is an open load in this process: its connections stay open,
+// Session is an open load in this process: its connections stay open,
 // idle, between floods until Close.
-type LoadSession struct {
-	cfg   Load
+type Session struct {
+	cfg   Config
 	start time.Time
 	conns []*loadConn
 
@@ -220,11 +242,11 @@ type loadConn struct {
 // Run opens the load's connections, sends Messages messages on each, closes
 // them all and returns what it saw. The error is for a load that could not
 // run (bad configuration, connections that could not be opened); lost or
-// corrupted messages are in the result (see LoadResult.Err).
-func (l Load) Run(ctx context.Context) (LoadResult, error) {
-	s, err := l.Open(ctx)
+// corrupted messages are in the result (see Result.Err).
+func Run(ctx context.Context, l Config) (Result, error) {
+	s, err := Open(ctx, l)
 	if err != nil {
-		return LoadResult{}, err
+		return Result{}, err
 	}
 	ferr := s.Flood(ctx, l.Messages)
 	res := s.Close()
@@ -234,11 +256,11 @@ func (l Load) Run(ctx context.Context) (LoadResult, error) {
 // Open opens Conns connections at Rate and returns when all are open (and
 // their heartbeat started). If any cannot be opened, it closes the others
 // and returns an error counting the failures by kind.
-func (l Load) Open(ctx context.Context) (*LoadSession, error) {
+func Open(ctx context.Context, l Config) (*Session, error) {
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
-	s := &LoadSession{cfg: l.withDefaults(), start: time.Now(), errors: map[string]uint64{}}
+	s := &Session{cfg: l.withDefaults(), start: time.Now(), errors: map[string]uint64{}}
 	s.conns = make([]*loadConn, l.Conns)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -281,9 +303,9 @@ dialing:
 	if fail.Load() || ctx.Err() != nil {
 		res := s.Close()
 		if err := res.Err(); err != nil {
-			return nil, fmt.Errorf("wsconn: load: could not open all %d connections to %s: %w", l.Conns, l.Addr, err)
+			return nil, fmt.Errorf("wsconn/load: could not open all %d connections to %s: %w", l.Conns, l.Addr, err)
 		}
-		return nil, fmt.Errorf("wsconn: load: opening %d connections to %s: %w", l.Conns, l.Addr, context.Cause(ctx))
+		return nil, fmt.Errorf("wsconn/load: opening %d connections to %s: %w", l.Conns, l.Addr, context.Cause(ctx))
 	}
 	if s.cfg.Heartbeat > 0 {
 		s.hbStop, s.hbDone = make(chan struct{}), make(chan struct{})
@@ -292,7 +314,7 @@ dialing:
 	return s, nil
 }
 
-func (s *LoadSession) dial(ctx context.Context, c *loadConn) error {
+func (s *Session) dial(ctx context.Context, c *loadConn) error {
 	t0 := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
@@ -303,11 +325,11 @@ func (s *LoadSession) dial(ctx context.Context, c *loadConn) error {
 			// cancelled the dials in flight after another one failed.
 			return err
 		}
-		kind := LoadErrHandshake
+		kind := ErrKindHandshake
 		if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
-			kind = LoadErrDial
+			kind = ErrKindDial
 		} else if dctx.Err() != nil {
-			kind = LoadErrTimeout
+			kind = ErrKindTimeout
 		}
 		s.countErr(kind)
 		return err
@@ -322,7 +344,7 @@ func (s *LoadSession) dial(ctx context.Context, c *loadConn) error {
 	return nil
 }
 
-func (s *LoadSession) countErr(kind string) {
+func (s *Session) countErr(kind string) {
 	s.errMu.Lock()
 	s.errors[kind]++
 	s.errMu.Unlock()
@@ -332,29 +354,29 @@ func classify(err error) string {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
-		return LoadErrTimeout
+		return ErrKindTimeout
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
-		return LoadErrReset
-	case errors.Is(err, errLoadClosed):
-		return LoadErrClosed
-	case errors.Is(err, errLoadProtocol):
-		return LoadErrProtocol
+		return ErrKindReset
+	case errors.Is(err, errClosed):
+		return ErrKindClosed
+	case errors.Is(err, errProtocol):
+		return ErrKindProtocol
 	}
-	return LoadErrIO
+	return ErrKindIO
 }
 
 var (
-	errLoadClosed   = errors.New("server sent close")
-	errLoadProtocol = errors.New("unexpected frame from server")
+	errClosed   = errors.New("server sent close")
+	errProtocol = errors.New("unexpected frame from server")
 )
 
 // Flood sends perConn messages on every open connection, all connections at
 // once, each at MsgRate, and checks every echo. Failures are counted in the
 // result, not returned; the error is for a cancelled ctx.
-func (s *LoadSession) Flood(ctx context.Context, perConn int) error {
+func (s *Session) Flood(ctx context.Context, perConn int) error {
 	if perConn < 0 {
-		return fmt.Errorf("wsconn: load: flood of %d messages per connection must be >= 0", perConn)
+		return fmt.Errorf("wsconn/load: flood of %d messages per connection must be >= 0", perConn)
 	}
 	if perConn == 0 {
 		return nil
@@ -374,7 +396,7 @@ func (s *LoadSession) Flood(ctx context.Context, perConn int) error {
 	return ctx.Err()
 }
 
-func (s *LoadSession) floodConn(ctx context.Context, c *loadConn, n int) {
+func (s *Session) floodConn(ctx context.Context, c *loadConn, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.nc == nil && !s.redial(ctx, c) {
@@ -411,7 +433,7 @@ func (s *LoadSession) floodConn(ctx context.Context, c *loadConn, n int) {
 	}
 }
 
-func (s *LoadSession) redial(ctx context.Context, c *loadConn) bool {
+func (s *Session) redial(ctx context.Context, c *loadConn) bool {
 	if !s.cfg.Reconnect {
 		return false
 	}
@@ -423,7 +445,7 @@ func (s *LoadSession) redial(ctx context.Context, c *loadConn) bool {
 }
 
 // echoOne sends one message on c and reads frames until its echo is back.
-func (s *LoadSession) echoOne(c *loadConn) error {
+func (s *Session) echoOne(c *loadConn) error {
 	seq := c.seq
 	c.seq++
 	p := c.out
@@ -454,11 +476,11 @@ func (s *LoadSession) echoOne(c *loadConn) error {
 		case ws.OpBinary, ws.OpText:
 		default:
 			s.lost.Add(1)
-			return errLoadProtocol
+			return errProtocol
 		}
 		if int(h.Length) != len(c.in) {
 			s.corrupt.Add(1)
-			return fmt.Errorf("%w: echo of %d bytes for %d sent", errLoadProtocol, h.Length, len(c.in))
+			return fmt.Errorf("%w: echo of %d bytes for %d sent", errProtocol, h.Length, len(c.in))
 		}
 		got := binary.LittleEndian.Uint64(c.in[0:])
 		switch {
@@ -486,7 +508,7 @@ func (s *LoadSession) echoOne(c *loadConn) error {
 func (c *loadConn) write(op ws.OpCode, p []byte, seed uint64) error {
 	var mask [4]byte
 	binary.LittleEndian.PutUint32(mask[:], uint32(seed*0x9e3779b9)^c.id|1)
-	hdr := appendClientHeader(c.hdr[:0], op, len(p), mask)
+	hdr := proto.AppendClientHeader(c.hdr[:0], op, len(p), mask)
 	ws.Cipher(p, mask, 0)
 	bufs := net.Buffers{hdr, p}
 	_, err := bufs.WriteTo(c.nc)
@@ -496,9 +518,9 @@ func (c *loadConn) write(op ws.OpCode, p []byte, seed uint64) error {
 
 // readFrame reads one frame from the server into buf if it fits (a data
 // frame larger than buf is read and dropped), answers a ping, and turns a
-// close frame into errLoadClosed. A frame no server may send (masked,
+// close frame into errClosed. A frame no server may send (masked,
 // fragmented where the echo is one frame, RSV bits, a reserved opcode, a
-// control frame over 125 bytes) is errLoadProtocol.
+// control frame over 125 bytes) is errProtocol.
 func (c *loadConn) readFrame(buf []byte) (ws.Header, error) {
 	h, err := ws.ReadHeaderBuffer(c.br, c.hdr[:])
 	if err != nil {
@@ -507,17 +529,17 @@ func (c *loadConn) readFrame(buf []byte) (ws.Header, error) {
 	if h.Masked || !h.Fin || h.Rsv != 0 || h.OpCode.IsReserved() ||
 		h.OpCode.IsControl() && h.Length > ws.MaxControlFramePayloadSize {
 		return h, fmt.Errorf("%w: opcode %d, %d bytes, masked=%v fin=%v rsv=%d",
-			errLoadProtocol, h.OpCode, h.Length, h.Masked, h.Fin, h.Rsv)
+			errProtocol, h.OpCode, h.Length, h.Masked, h.Fin, h.Rsv)
 	}
 	if h.OpCode.IsControl() {
 		var ctl [ws.MaxControlFramePayloadSize]byte
 		p := ctl[:h.Length]
 		if _, err := io.ReadFull(c.br, p); err != nil {
-			return h, noEOF(err)
+			return h, proto.NoEOF(err)
 		}
 		switch h.OpCode {
 		case ws.OpClose:
-			return h, errLoadClosed
+			return h, errClosed
 		case ws.OpPing:
 			if err := c.write(ws.OpPong, p, uint64(len(p))); err != nil {
 				return h, err
@@ -527,13 +549,13 @@ func (c *loadConn) readFrame(buf []byte) (ws.Header, error) {
 	}
 	if int64(len(buf)) < h.Length {
 		_, err := io.CopyN(io.Discard, c.br, h.Length)
-		return h, noEOF(err)
+		return h, proto.NoEOF(err)
 	}
 	_, err = io.ReadFull(c.br, buf[:h.Length])
-	return h, noEOF(err)
+	return h, proto.NoEOF(err)
 }
 
-func (s *LoadSession) closeConn(c *loadConn) {
+func (s *Session) closeConn(c *loadConn) {
 	if c.nc != nil {
 		_ = c.nc.Close()
 		c.nc, c.br = nil, nil
@@ -543,7 +565,7 @@ func (s *LoadSession) closeConn(c *loadConn) {
 
 // closeHandshake sends a close frame, waits for the server's (or EOF) so the
 // server closes the TCP connection first, as RFC 6455 asks, and closes.
-func (s *LoadSession) closeHandshake(c *loadConn, timeout time.Duration) {
+func (s *Session) closeHandshake(c *loadConn, timeout time.Duration) {
 	if c.nc == nil {
 		return
 	}
@@ -553,7 +575,7 @@ func (s *LoadSession) closeHandshake(c *loadConn, timeout time.Duration) {
 	if c.write(ws.OpClose, body, 0) != nil {
 		return
 	}
-	var buf [LoadMinMsgSize]byte
+	var buf [MinMsgSize]byte
 	for {
 		if _, err := c.readFrame(buf[:0]); err != nil {
 			return
@@ -562,7 +584,7 @@ func (s *LoadSession) closeHandshake(c *loadConn, timeout time.Duration) {
 }
 
 // heartbeat pings every connection not busy in a flood, once per interval.
-func (s *LoadSession) heartbeat() {
+func (s *Session) heartbeat() {
 	defer close(s.hbDone)
 	t := time.NewTicker(s.cfg.Heartbeat)
 	defer t.Stop()
@@ -592,7 +614,7 @@ func (s *LoadSession) heartbeat() {
 	}
 }
 
-func (s *LoadSession) pingOne(c *loadConn) error {
+func (s *Session) pingOne(c *loadConn) error {
 	_ = c.nc.SetDeadline(time.Now().Add(s.cfg.Timeout))
 	binary.LittleEndian.PutUint64(c.ping[:], uint64(time.Since(s.start)))
 	if err := c.write(ws.OpPing, c.ping[:], uint64(c.id)); err != nil {
@@ -609,14 +631,14 @@ func (s *LoadSession) pingOne(c *loadConn) error {
 			return nil
 		}
 		if h.OpCode.IsData() {
-			return fmt.Errorf("%w: data frame while idle", errLoadProtocol)
+			return fmt.Errorf("%w: data frame while idle", errProtocol)
 		}
 	}
 }
 
 // Result returns what the load has seen so far.
-func (s *LoadSession) Result() LoadResult {
-	r := LoadResult{
+func (s *Session) Result() Result {
+	r := Result{
 		Opened:     int(s.opened.Load()),
 		Reconnects: int(s.reconnects.Load()),
 		Sent:       s.sent.Load(),
@@ -642,7 +664,7 @@ func (s *LoadSession) Result() LoadResult {
 
 // Close stops the heartbeat, closes every connection with a close handshake
 // and returns the final result. Calling it again returns the same figures.
-func (s *LoadSession) Close() LoadResult {
+func (s *Session) Close() Result {
 	s.floodMu.Lock()
 	defer s.floodMu.Unlock()
 	if s.hbStop != nil {
@@ -665,13 +687,4 @@ func (s *LoadSession) Close() LoadResult {
 	}
 	wg.Wait()
 	return s.Result()
-}
-
-// openFDs counts this process's open file descriptors (Linux), or -1.
-func openFDs() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	return len(ents)
 }

@@ -1,9 +1,10 @@
-package wsconn
+package server
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/rtlab/rtlab/wsconn"
 	"github.com/rtlab/rtlab/wsconn/internal/conformance"
 	"github.com/stretchr/testify/require"
 )
@@ -22,7 +23,7 @@ func TestServerConformance(t *testing.T) {
 	)
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			_, addr := startServer(t, d, EchoHandler{}, Options{})
+			_, addr := startServer(t, d, wsconn.EchoHandler{}, Options{})
 			rs := conformance.Run(addr, conformance.Options{})
 			require.NotEmpty(t, rs, "conformance suite ran no case")
 			for _, r := range rs {

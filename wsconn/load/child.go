@@ -1,12 +1,10 @@
-package wsconn
+package load
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"runtime"
@@ -22,137 +20,38 @@ import (
 	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/rtlab/rtlab/internal/rtmetrics"
 	"github.com/rtlab/rtlab/internal/sampler"
+	"github.com/rtlab/rtlab/wsconn"
+	"github.com/rtlab/rtlab/wsconn/server"
 )
 
-// Child processes here talk to their parent over a line protocol: the parent
-// writes one command per line on the child's stdin ("flood 10", "gc"), the
-// child answers each with one JSON line {"data":...} or {"err":"..."}. The
-// child's first line, before any command, says it is ready.
-
-type ctlReply struct {
-	Data json.RawMessage `json:"data,omitempty"`
-	Err  string          `json:"err,omitempty"`
-}
-
-// ctlServe runs in the child: it sends ready, then answers each command with
-// handle until stdin ends or handle says stop.
-func ctlServe(in io.Reader, out io.Writer, ready any, readyErr error, handle func(cmd, arg string) (v any, stop bool, err error)) {
-	enc := json.NewEncoder(out)
-	reply := func(v any, err error) {
-		var r ctlReply
-		if err != nil {
-			r.Err = err.Error()
-		} else if r.Data, err = json.Marshal(v); err != nil {
-			r.Err = err.Error()
-		}
-		_ = enc.Encode(r)
-	}
-	reply(ready, readyErr)
-	if readyErr != nil {
-		return
-	}
-	sc := bufio.NewScanner(in)
-	for sc.Scan() {
-		cmd, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
-		v, stop, err := handle(cmd, arg)
-		reply(v, err)
-		if stop {
-			return
-		}
-	}
-}
-
-// ctlProc is the parent's side of a child speaking the protocol.
-type ctlProc struct {
-	p    *child.Proc
-	mu   sync.Mutex
-	resp *bufio.Scanner
-}
-
-// startCtl starts f and waits for its ready line, decoded into ready.
-func startCtl(ctx context.Context, f child.Func, arg string, ready any) (*ctlProc, error) {
+// startCtl starts f with the ctx's deadline (or an hour) as its timeout
+// and waits for its ready answer, decoded into ready.
+func startCtl(ctx context.Context, f child.Func, arg string, ready any) (*child.Ctl, error) {
 	timeout := time.Hour
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	p, err := f.Start(ctx, child.Options{Arg: arg, Timeout: timeout})
-	if err != nil {
-		return nil, err
-	}
-	c := &ctlProc{p: p, resp: bufio.NewScanner(p.Stdout)}
-	c.resp.Buffer(nil, 64<<20)
-	if err := c.read(ready); err != nil {
-		c.kill()
-		return nil, err
-	}
-	return c, nil
-}
-
-func (c *ctlProc) read(v any) error {
-	if !c.resp.Scan() {
-		c.p.Kill()
-		res, err := c.p.Wait()
-		if err == nil {
-			err = fmt.Errorf("exited: %w", res.Err())
-		}
-		return fmt.Errorf("wsconn: child %d gave no answer: %w", c.p.Pid(), err)
-	}
-	var r ctlReply
-	if err := json.Unmarshal(c.resp.Bytes(), &r); err != nil {
-		return fmt.Errorf("wsconn: child %d: bad answer %.200q: %w", c.p.Pid(), c.resp.Bytes(), err)
-	}
-	if r.Err != "" {
-		return errors.New(r.Err)
-	}
-	if v == nil {
-		return nil
-	}
-	return json.Unmarshal(r.Data, v)
-}
-
-// call sends one command and decodes its answer into v (which may be nil).
-func (c *ctlProc) call(cmd string, v any) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, err := io.WriteString(c.p.Stdin, cmd+"\n"); err != nil {
-		return fmt.Errorf("wsconn: child %d: %s: %w", c.p.Pid(), cmd, err)
-	}
-	return c.read(v)
-}
-
-// end closes the child's stdin (which ends its loop) and reaps it.
-func (c *ctlProc) end() error {
-	_ = c.p.Stdin.Close()
-	res, err := c.p.Wait()
-	if err != nil {
-		return err
-	}
-	return res.Err()
-}
-
-func (c *ctlProc) kill() {
-	c.p.Kill()
-	_, _ = c.p.Wait()
+	return f.StartCtl(ctx, child.Options{Arg: arg, Timeout: timeout}, ready)
 }
 
 var loadChild = child.Register("wsconn.load", func(arg string) int {
-	var l Load
+	var l Config
 	if err := json.Unmarshal([]byte(arg), &l); err != nil {
-		fmt.Fprintln(os.Stderr, "wsconn: load child: bad argument:", err)
+		fmt.Fprintln(os.Stderr, "wsconn/load: child: bad argument:", err)
 		return 2
 	}
 	ctx := context.Background()
-	s, err := l.Open(ctx)
+	s, err := Open(ctx, l)
 	var ready any
 	if err == nil {
 		ready = s.Result()
 	}
-	ctlServe(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
+	child.Serve(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
 		switch cmd {
 		case "flood":
 			n, err := strconv.Atoi(arg)
 			if err != nil {
-				return nil, false, fmt.Errorf("wsconn: load child: flood %q: %w", arg, err)
+				return nil, false, fmt.Errorf("wsconn/load: child: flood %q: %w", arg, err)
 			}
 			err = s.Flood(ctx, n)
 			return s.Result(), false, err
@@ -161,7 +60,7 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 		case "close":
 			return s.Close(), true, nil
 		}
-		return nil, false, fmt.Errorf("wsconn: load child: unknown command %q", cmd)
+		return nil, false, fmt.Errorf("wsconn/load: child: unknown command %q", cmd)
 	})
 	if s != nil {
 		s.Close()
@@ -172,27 +71,28 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 	return 0
 })
 
-// LoadChild is a load running in child processes of this binary: one per
-// ConnsPerProc connections, so that neither the clients' memory nor their
-// descriptors count against the process that measures the server.
-type LoadChild struct {
-	procs []*ctlProc
+// ChildSession is a load running in child processes of this binary (see
+// OpenChild), so that neither the clients' memory nor their descriptors
+// count against the process that measures the server.
+type ChildSession struct {
+	procs []*child.Ctl
 
 	closeOnce sync.Once
-	closeRes  LoadResult
+	closeRes  Result
 	closeErr  error
 }
 
-// OpenChild starts the load in child processes and returns once all their
-// connections are open. The children exit when Close is called, when ctx is
-// done, or when this process dies.
-func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
+// OpenChild starts the load l in child processes of the running binary,
+// one per ConnsPerProc connections, and returns once all their connections
+// are open. The children exit when Close is called, when ctx is done, or
+// when this process dies.
+func OpenChild(ctx context.Context, l Config) (*ChildSession, error) {
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
 	l = l.withDefaults()
 	n := (l.Conns + l.ConnsPerProc - 1) / l.ConnsPerProc
-	lc := &LoadChild{procs: make([]*ctlProc, n)}
+	lc := &ChildSession{procs: make([]*child.Ctl, n)}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -204,7 +104,7 @@ func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
 		part.Rate = l.Rate / float64(n)
 		arg, err := json.Marshal(part)
 		if err != nil {
-			return nil, fmt.Errorf("wsconn: load: %w", err)
+			return nil, fmt.Errorf("wsconn/load: %w", err)
 		}
 		wg.Go(func() {
 			lc.procs[i], errs[i] = startCtl(ctx, loadChild, string(arg), nil)
@@ -214,7 +114,7 @@ func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
 	if err := errors.Join(errs...); err != nil {
 		for _, p := range lc.procs {
 			if p != nil {
-				p.kill()
+				p.Kill()
 			}
 		}
 		return nil, err
@@ -223,24 +123,24 @@ func (l Load) OpenChild(ctx context.Context) (*LoadChild, error) {
 }
 
 // Pids are the child processes' IDs.
-func (lc *LoadChild) Pids() []int {
+func (lc *ChildSession) Pids() []int {
 	var pids []int
 	for _, p := range lc.procs {
-		pids = append(pids, p.p.Pid())
+		pids = append(pids, p.Pid())
 	}
 	return pids
 }
 
 // all sends cmd to every child at once and merges their results.
-func (lc *LoadChild) all(cmd string) (LoadResult, error) {
-	res := make([]LoadResult, len(lc.procs))
+func (lc *ChildSession) all(cmd string) (Result, error) {
+	res := make([]Result, len(lc.procs))
 	errs := make([]error, len(lc.procs))
 	var wg sync.WaitGroup
 	for i, p := range lc.procs {
-		wg.Go(func() { errs[i] = p.call(cmd, &res[i]) })
+		wg.Go(func() { errs[i] = p.Call(cmd, &res[i]) })
 	}
 	wg.Wait()
-	var sum LoadResult
+	var sum Result
 	for _, r := range res {
 		if r.Connect != nil {
 			sum.add(r)
@@ -250,22 +150,22 @@ func (lc *LoadChild) all(cmd string) (LoadResult, error) {
 }
 
 // Flood sends perConn messages on every connection of every child (see
-// LoadSession.Flood) and returns the cumulative result of the load.
-func (lc *LoadChild) Flood(perConn int) (LoadResult, error) {
+// Session.Flood) and returns the cumulative result of the load.
+func (lc *ChildSession) Flood(perConn int) (Result, error) {
 	return lc.all("flood " + strconv.Itoa(perConn))
 }
 
 // Result is what the load has seen so far, over all children.
-func (lc *LoadChild) Result() (LoadResult, error) { return lc.all("result") }
+func (lc *ChildSession) Result() (Result, error) { return lc.all("result") }
 
 // Close closes every connection, ends the children and returns the final
 // result. Calling it again returns the same result and error.
-func (lc *LoadChild) Close() (LoadResult, error) {
+func (lc *ChildSession) Close() (Result, error) {
 	lc.closeOnce.Do(func() {
 		res, err := lc.all("close")
 		errs := []error{err}
 		for _, p := range lc.procs {
-			errs = append(errs, p.end())
+			errs = append(errs, p.End())
 		}
 		lc.closeRes, lc.closeErr = res, errors.Join(errs...)
 	})
@@ -315,7 +215,7 @@ func selfStats() ProcStats {
 	return ProcStats{
 		HeapLive: m.HeapLive, HeapGoal: m.HeapGoal, Stacks: m.StackBytes,
 		HeapInUse:  rtmetrics.Uint64("/memory/classes/heap/objects:bytes"),
-		Goroutines: m.Goroutines, GCCycles: m.GCCycles, FDs: openFDs(),
+		Goroutines: m.Goroutines, GCCycles: m.GCCycles, FDs: procmem.OpenFDs(),
 	}
 }
 
@@ -349,7 +249,7 @@ func serverChildMain(addr string, serve ServeFunc) int {
 		smp    *sampler.Sampler
 		phases []phaseMark
 	)
-	ctlServe(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
+	child.Serve(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
 		switch cmd {
 		case "stats":
 		case "gc":
@@ -372,7 +272,7 @@ func serverChildMain(addr string, serve ServeFunc) int {
 			phases = append(phases, phaseMark{Name: arg, Time: time.Now()})
 		case "samples":
 			if smp == nil {
-				return nil, false, errors.New("wsconn: server child: not sampling")
+				return nil, false, errors.New("wsconn/load: server child: not sampling")
 			}
 			ser, err := smp.Stop()
 			smp = nil
@@ -394,7 +294,7 @@ func serverChildMain(addr string, serve ServeFunc) int {
 			stop = nil
 			return nil, true, err
 		default:
-			return nil, false, fmt.Errorf("wsconn: server child: unknown command %q", cmd)
+			return nil, false, fmt.Errorf("wsconn/load: server child: unknown command %q", cmd)
 		}
 		return selfStats(), false, nil
 	})
@@ -433,7 +333,7 @@ func memClasses() map[string]uint64 {
 
 // ServerProc is a ServerChild running.
 type ServerProc struct {
-	ctl  *ctlProc
+	ctl  *child.Ctl
 	addr string
 }
 
@@ -442,12 +342,12 @@ type ServerProc struct {
 // when ctx is done; Close ends it normally.
 func (s ServerChild) Start(ctx context.Context) (*ServerProc, error) {
 	if s.f.Name() == "" {
-		return nil, errors.New("wsconn: ServerChild is zero; obtain one from RegisterServerChild")
+		return nil, errors.New("wsconn/load: ServerChild is zero; obtain one from RegisterServerChild")
 	}
 	p := &ServerProc{}
 	var err error
 	if p.ctl, err = startCtl(ctx, s.f, "", &p.addr); err != nil {
-		return nil, fmt.Errorf("wsconn: server %s: %w", s.name, err)
+		return nil, fmt.Errorf("wsconn/load: server %s: %w", s.name, err)
 	}
 	return p, nil
 }
@@ -456,11 +356,11 @@ func (s ServerChild) Start(ctx context.Context) (*ServerProc, error) {
 func (p *ServerProc) Addr() string { return p.addr }
 
 // Pid is the server process's ID.
-func (p *ServerProc) Pid() int { return p.ctl.p.Pid() }
+func (p *ServerProc) Pid() int { return p.ctl.Pid() }
 
 func (p *ServerProc) stats(cmd string) (ProcStats, error) {
 	var st ProcStats
-	if err := p.ctl.call(cmd, &st); err != nil {
+	if err := p.ctl.Call(cmd, &st); err != nil {
 		return st, err
 	}
 	m, err := procmem.Read(p.Pid())
@@ -483,35 +383,38 @@ func (p *ServerProc) FreeOSMemory() (ProcStats, error) { return p.stats("free") 
 // to see where its RSS goes.
 func (p *ServerProc) MemClasses() (map[string]uint64, error) {
 	var m map[string]uint64
-	err := p.ctl.call("memclasses", &m)
+	err := p.ctl.Call("memclasses", &m)
 	return m, err
 }
 
 // WriteHeapProfile makes the server run a GC and write its heap profile
 // (pprof format, for go tool pprof) to the file path.
 func (p *ServerProc) WriteHeapProfile(path string) error {
-	return p.ctl.call("heapprofile "+path, nil)
+	return p.ctl.Call("heapprofile "+path, nil)
 }
 
 // Close shuts the server down and waits for its process to exit.
 func (p *ServerProc) Close() error {
-	err := p.ctl.call("quit", nil)
-	return errors.Join(err, p.ctl.end())
+	err := p.ctl.Call("quit", nil)
+	return errors.Join(err, p.ctl.End())
 }
 
 // Echo servers of rtlab's own designs, runnable as children of any binary
 // that imports this package.
-var designChildren = map[Design]ServerChild{
-	DesignGoroutine: RegisterServerChild(string(DesignGoroutine), serveDesign(DesignGoroutine)),
-	DesignReactor:   RegisterServerChild(string(DesignReactor), serveDesign(DesignReactor)),
-}
+var designChildren = func() map[server.Design]ServerChild {
+	m := map[server.Design]ServerChild{}
+	for _, d := range server.Designs() {
+		m[d] = RegisterServerChild(d.String(), serveDesign(d))
+	}
+	return m
+}()
 
 // serveDesign is an EchoHandler server of design d with default Options
 // (no server pings: a load's idle connections do not read until their next
 // flood, so they would answer late).
-func serveDesign(d Design) ServeFunc {
+func serveDesign(d server.Design) ServeFunc {
 	return func(ln net.Listener) (func(context.Context) error, error) {
-		s, err := NewServer(d, EchoHandler{}, Options{})
+		s, err := server.New(d, wsconn.EchoHandler{}, server.Options{})
 		if err != nil {
 			return nil, err
 		}
@@ -522,10 +425,10 @@ func serveDesign(d Design) ServeFunc {
 
 // DesignChild returns the ServerChild that runs an echo server of design d
 // (EchoHandler, default Options) in a child process.
-func DesignChild(d Design) (ServerChild, error) {
+func DesignChild(d server.Design) (ServerChild, error) {
 	s, ok := designChildren[d]
 	if !ok {
-		return ServerChild{}, fmt.Errorf("wsconn: unknown design %q; want %q or %q", d, DesignGoroutine, DesignReactor)
+		return ServerChild{}, fmt.Errorf("wsconn/load: unknown design %q; want one of %q", d, server.Designs())
 	}
 	return s, nil
 }

@@ -1,4 +1,12 @@
-package wsconn
+// Package client is a WebSocket client that stays connected: heartbeat
+// pings, reconnection with exponential backoff and full jitter, and every
+// state change reported in order (see State).
+//
+// To see it against both server designs and against servers that drop it,
+// refuse it, never answer its pings or send it too much:
+//
+//	go test -race -v -run 'TestClient' ./wsconn/client/
+package client
 
 import (
 	"bufio"
@@ -16,12 +24,26 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/wsconn"
+	"github.com/rtlab/rtlab/wsconn/internal/proto"
 )
 
-// State is where a Client is in its life: Idle, then Connecting, Open,
-// Closing, Backoff (between attempts) and finally Closed, along the
-// diagram in the package documentation (section Client). Closed is final.
-// Every transition is reported, in order, to ClientOptions.OnState.
+// State is where a Client is in its life. Closed is final; every
+// transition is reported, in order, to Options.OnState:
+//
+//	        Start                 handshake ok
+//	Idle ─────────▶ Connecting ───────────────▶ Open
+//	                 ▲      │                  │  │
+//	       backoff   │      │ dial/handshake   │  │ close frame sent
+//	       elapsed   │      │ failed           │  │ or received
+//	                 │      ▼                  │  ▼
+//	               Backoff ◀───────────────────┘ Closing
+//	                 │  ▲   connection lost,       │
+//	                 │  │   pong timeout           │ server closed:
+//	                 │  └──────────────────────────┘ reconnect
+//	                 │
+//	                 ▼  Close, or MaxAttempts failed attempts in a row
+//	               Closed ◀── (also from Idle, Connecting, Closing on Close)
 type State int32
 
 // Client states; see State for the diagram.
@@ -61,7 +83,7 @@ type Transition struct {
 	Attempt int
 	// Err says why, for a transition caused by a failure: a dial or
 	// handshake error (to Backoff or Closed), the error that ended an open
-	// connection (a *CloseError for a close frame from the server,
+	// connection (a *wsconn.CloseError for a close frame from the server,
 	// ErrPongTimeout, an I/O error).
 	Err error
 	// Delay is, for a transition to Backoff, the time until the next
@@ -71,16 +93,16 @@ type Transition struct {
 
 // ErrPongTimeout ends a client connection whose server did not answer a
 // heartbeat ping within PongTimeout.
-var ErrPongTimeout = errors.New("wsconn: client: no pong within PongTimeout")
+var ErrPongTimeout = errors.New("wsconn/client: no pong within PongTimeout")
 
 // ErrNotOpen is returned by Client.Send when the client is not Open.
-var ErrNotOpen = errors.New("wsconn: client: not open")
+var ErrNotOpen = errors.New("wsconn/client: not open")
 
-// ErrClientClosed is the Err of the transition to Closed caused by Close.
-var ErrClientClosed = errors.New("wsconn: client closed")
+// ErrClosed is the Err of the transition to Closed caused by Close.
+var ErrClosed = errors.New("wsconn/client: closed")
 
-// ClientOptions configure a Client. Zero fields take their defaults.
-type ClientOptions struct {
+// Options configure a Client. Zero fields take their defaults.
+type Options struct {
 	// HandshakeTimeout bounds one dial plus opening handshake (default 5 s).
 	HandshakeTimeout time.Duration
 	// WriteTimeout bounds one frame write (default 10 s).
@@ -104,7 +126,7 @@ type ClientOptions struct {
 	// the client gives up and goes to Closed; 0 means never give up.
 	MaxAttempts int
 	// MaxMessage bounds a message from the server (default
-	// DefaultMaxMessage); a larger one fails the connection with 1009.
+	// wsconn.DefaultMaxMessage); a larger one fails the connection with 1009.
 	MaxMessage int64
 	// Seed seeds the jitter; 0 takes a random seed.
 	Seed uint64
@@ -116,7 +138,7 @@ type ClientOptions struct {
 	OnMessage func(op ws.OpCode, payload []byte)
 }
 
-func (o ClientOptions) withDefaults() (ClientOptions, error) {
+func (o Options) withDefaults() (Options, error) {
 	for _, d := range []struct {
 		name string
 		v    *time.Duration
@@ -131,20 +153,20 @@ func (o ClientOptions) withDefaults() (ClientOptions, error) {
 		{"BackoffMax", &o.BackoffMax, 10 * time.Second},
 	} {
 		if *d.v < 0 {
-			return o, fmt.Errorf("wsconn: ClientOptions.%s %v must be >= 0", d.name, *d.v)
+			return o, fmt.Errorf("wsconn/client: Options.%s %v must be >= 0", d.name, *d.v)
 		}
 		if *d.v == 0 {
 			*d.v = d.def
 		}
 	}
 	if o.MaxAttempts < 0 {
-		return o, fmt.Errorf("wsconn: ClientOptions.MaxAttempts %d must be >= 0", o.MaxAttempts)
+		return o, fmt.Errorf("wsconn/client: Options.MaxAttempts %d must be >= 0", o.MaxAttempts)
 	}
 	if o.MaxMessage < 0 {
-		return o, fmt.Errorf("wsconn: ClientOptions.MaxMessage %d must be >= 0", o.MaxMessage)
+		return o, fmt.Errorf("wsconn/client: Options.MaxMessage %d must be >= 0", o.MaxMessage)
 	}
 	if o.MaxMessage == 0 {
-		o.MaxMessage = DefaultMaxMessage
+		o.MaxMessage = wsconn.DefaultMaxMessage
 	}
 	return o, nil
 }
@@ -156,7 +178,7 @@ func (o ClientOptions) withDefaults() (ClientOptions, error) {
 // Close returns no goroutine of the client is left.
 type Client struct {
 	url string
-	o   ClientOptions
+	o   Options
 
 	state atomic.Int32
 	ctx   context.Context
@@ -176,14 +198,14 @@ type Client struct {
 	err   error
 }
 
-// NewClient returns an Idle client for the ws:// URL u.
-func NewClient(u string, o ClientOptions) (*Client, error) {
+// New returns an Idle client for the ws:// URL u.
+func New(u string, o Options) (*Client, error) {
 	pu, err := url.Parse(u)
 	if err != nil {
-		return nil, fmt.Errorf("wsconn: client URL %q: %w", u, err)
+		return nil, fmt.Errorf("wsconn/client: URL %q: %w", u, err)
 	}
 	if pu.Scheme != "ws" {
-		return nil, fmt.Errorf("wsconn: client URL %q must be ws://", u)
+		return nil, fmt.Errorf("wsconn/client: URL %q must be ws://", u)
 	}
 	if o, err = o.withDefaults(); err != nil {
 		return nil, err
@@ -198,7 +220,7 @@ func (c *Client) State() State { return State(c.state.Load()) }
 // Done is closed when the client reaches Closed.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
-// Err returns why the client is Closed (ErrClientClosed after Close, the
+// Err returns why the client is Closed (ErrClosed after Close, the
 // last attempt's error after MaxAttempts), or nil before.
 func (c *Client) Err() error {
 	c.errMu.Lock()
@@ -225,7 +247,7 @@ func (c *Client) Close() error {
 		c.stop()
 		c.startOnce.Do(func() {
 			// Never started: Idle → Closed here, there is no goroutine.
-			c.transition(Transition{From: StateIdle, To: StateClosed, Err: ErrClientClosed})
+			c.transition(Transition{From: StateIdle, To: StateClosed, Err: ErrClosed})
 			close(c.done)
 		})
 	})
@@ -259,34 +281,16 @@ func (c *Client) writeLocked(nc net.Conn, op ws.OpCode, payload []byte) error {
 	if cap(c.wbuf) < ws.MaxHeaderSize+len(payload) {
 		c.wbuf = make([]byte, 0, ws.MaxHeaderSize+len(payload))
 	}
-	buf := appendClientHeader(c.wbuf[:0], op, len(payload), mask)
+	buf := proto.AppendClientHeader(c.wbuf[:0], op, len(payload), mask)
 	n := len(buf)
 	buf = append(buf, payload...)
 	ws.Cipher(buf[n:], mask, 0)
 	_ = nc.SetWriteDeadline(time.Now().Add(c.o.WriteTimeout))
 	_, err := nc.Write(buf)
-	if cap(c.wbuf) > maxKeptBuf {
+	if cap(c.wbuf) > proto.MaxKeptBuf {
 		c.wbuf = nil
 	}
 	return err
-}
-
-// appendClientHeader appends the header of a final, masked client frame
-// of type op with an n-byte payload (RFC 6455 section 5.2: the shortest
-// length encoding, then the mask) to dst. Client and Load both write
-// through it; dst with ws.MaxHeaderSize bytes free never grows.
-func appendClientHeader(dst []byte, op ws.OpCode, n int, mask [4]byte) []byte {
-	dst = append(dst, 0x80|byte(op))
-	switch {
-	case n <= 125:
-		dst = append(dst, 0x80|byte(n))
-	case n <= 0xffff:
-		dst = append(dst, 0x80|126, byte(n>>8), byte(n))
-	default:
-		dst = append(dst, 0x80|127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
-	}
-	return append(dst, mask[:]...)
 }
 
 // transition moves to t.To and reports it. Only the client's goroutine (or
@@ -318,20 +322,20 @@ func (c *Client) run() {
 		nc, br, err := c.dial()
 		if err != nil {
 			if c.ctx.Err() != nil {
-				c.transition(Transition{To: StateClosed, Attempt: attempt + 1, Err: ErrClientClosed})
+				c.transition(Transition{To: StateClosed, Attempt: attempt + 1, Err: ErrClosed})
 				return
 			}
 			attempt++
 			if c.o.MaxAttempts > 0 && attempt >= c.o.MaxAttempts {
 				c.transition(Transition{To: StateClosed, Attempt: attempt,
-					Err: fmt.Errorf("wsconn: client gave up after %d attempts: %w", attempt, err)})
+					Err: fmt.Errorf("wsconn/client: gave up after %d attempts: %w", attempt, err)})
 				return
 			}
 		} else {
 			attempt = 0
 			err = c.session(nc, br)
 			if c.ctx.Err() != nil {
-				c.transition(Transition{To: StateClosed, Err: ErrClientClosed})
+				c.transition(Transition{To: StateClosed, Err: ErrClosed})
 				return
 			}
 		}
@@ -342,7 +346,7 @@ func (c *Client) run() {
 		case <-t.C:
 		case <-c.ctx.Done():
 			t.Stop()
-			c.transition(Transition{To: StateClosed, Attempt: attempt, Err: ErrClientClosed})
+			c.transition(Transition{To: StateClosed, Attempt: attempt, Err: ErrClosed})
 			return
 		}
 	}
@@ -429,7 +433,7 @@ func (c *Client) session(nc net.Conn, br *bufio.Reader) error {
 			<-ended
 			return ErrPongTimeout
 		case err := <-ended:
-			var ce *CloseError
+			var ce *wsconn.CloseError
 			if errors.As(err, &ce) {
 				// The server closed: the reader answered; Closing until
 				// the TCP connection is gone.
@@ -440,7 +444,7 @@ func (c *Client) session(nc net.Conn, br *bufio.Reader) error {
 			nc.Close()
 			return err
 		case <-c.ctx.Done():
-			c.transition(Transition{To: StateClosing, Err: ErrClientClosed})
+			c.transition(Transition{To: StateClosing, Err: ErrClosed})
 			c.closeSent.Store(true)
 			_ = c.writeFrame(nc, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
 			// Wait for the server's close (the reader returns) or time out.
@@ -454,7 +458,7 @@ func (c *Client) session(nc net.Conn, br *bufio.Reader) error {
 
 // readLoop reads server frames until the connection ends: messages go to
 // OnMessage, pings are answered, pongs signalled, a close is answered (if
-// ours was not sent) and returned as a *CloseError with Remote set.
+// ours was not sent) and returned as a *wsconn.CloseError with Remote set.
 func (c *Client) readLoop(nc net.Conn, br *bufio.Reader, pongs chan<- struct{}) error {
 	var (
 		msg   []byte
@@ -480,7 +484,7 @@ func (c *Client) readLoop(nc net.Conn, br *bufio.Reader, pongs chan<- struct{}) 
 		if h.OpCode.IsControl() {
 			p := ctl[:h.Length]
 			if _, err := io.ReadFull(br, p); err != nil {
-				return noEOF(err)
+				return proto.NoEOF(err)
 			}
 			switch h.OpCode {
 			case ws.OpPing:
@@ -504,7 +508,7 @@ func (c *Client) readLoop(nc net.Conn, br *bufio.Reader, pongs chan<- struct{}) 
 				if len(p) < 2 {
 					code = ws.StatusNoStatusRcvd
 				}
-				return &CloseError{Code: code, Reason: reason, Remote: true}
+				return &wsconn.CloseError{Code: code, Reason: reason, Remote: true}
 			}
 			continue
 		}
@@ -514,13 +518,13 @@ func (c *Client) readLoop(nc net.Conn, br *bufio.Reader, pongs chan<- struct{}) 
 		n := len(msg)
 		msg = slices.Grow(msg, int(h.Length))[:n+int(h.Length)]
 		if _, err := io.ReadFull(br, msg[n:]); err != nil {
-			return noEOF(err)
+			return proto.NoEOF(err)
 		}
 		frag = !h.Fin
 		if h.Fin && c.o.OnMessage != nil {
 			c.o.OnMessage(op, msg)
 		}
-		if h.Fin && cap(msg) > maxKeptBuf {
+		if h.Fin && cap(msg) > proto.MaxKeptBuf {
 			msg = nil
 		}
 	}
@@ -530,5 +534,5 @@ func (c *Client) readLoop(nc net.Conn, br *bufio.Reader, pongs chan<- struct{}) 
 func (c *Client) fail(nc net.Conn, code ws.StatusCode, reason string) error {
 	c.closeSent.Store(true)
 	_ = c.writeFrame(nc, ws.OpClose, ws.NewCloseFrameBody(code, reason))
-	return &CloseError{Code: code, Reason: reason}
+	return &wsconn.CloseError{Code: code, Reason: reason}
 }

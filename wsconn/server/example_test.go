@@ -1,4 +1,4 @@
-package wsconn_test
+package server_test
 
 import (
 	"context"
@@ -7,12 +7,14 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/rtlab/rtlab/wsconn"
+	"github.com/rtlab/rtlab/wsconn/client"
+	"github.com/rtlab/rtlab/wsconn/server"
 )
 
 // A reactor echo server on loopback and a Client that connects, sends one
 // message, reads its echo and closes; then the server shuts down.
-func ExampleNewServer() {
-	srv, err := wsconn.NewServer(wsconn.DesignReactor, wsconn.EchoHandler{}, wsconn.Options{})
+func ExampleNew() {
+	srv, err := server.New(server.DesignReactor, wsconn.EchoHandler{}, server.Options{})
 	if err != nil {
 		panic(err)
 	}
@@ -23,10 +25,10 @@ func ExampleNewServer() {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	states := make(chan wsconn.State, 16)
+	states := make(chan client.State, 16)
 	echoes := make(chan string, 1)
-	c, err := wsconn.NewClient("ws://"+ln.Addr().String()+"/", wsconn.ClientOptions{
-		OnState:   func(t wsconn.Transition) { states <- t.To },
+	c, err := client.New("ws://"+ln.Addr().String()+"/", client.Options{
+		OnState:   func(t client.Transition) { states <- t.To },
 		OnMessage: func(op ws.OpCode, p []byte) { echoes <- string(p) },
 	})
 	if err != nil {
@@ -49,5 +51,5 @@ func ExampleNewServer() {
 	// Connecting Open
 	// echo: hello
 	// Closing Closed
-	// wsconn: server closed 0
+	// wsconn/server: server closed 0
 }

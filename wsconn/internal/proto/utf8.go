@@ -1,8 +1,8 @@
-package wsconn
+package proto
 
 import "unicode/utf8"
 
-// utf8State is the state of an incremental UTF-8 validator across the
+// UTF8State is the state of an incremental UTF-8 validator across the
 // fragments of one text message. It is one word: the number of continuation
 // bytes still expected and the range the next one must fall in, so that a
 // sequence cut by a fragment boundary is checked byte by byte as it arrives
@@ -10,27 +10,27 @@ import "unicode/utf8"
 // carries it instead of at the end of the message (Autobahn's "fail fast").
 //
 // Layout: need<<16 | lo<<8 | hi. The zero value is "between code points".
-type utf8State uint32
+type UTF8State uint32
 
-// utf8Invalid is a state no valid input reaches.
-const utf8Invalid utf8State = 0xffffffff
+// UTF8Invalid is a state no valid input reaches.
+const UTF8Invalid UTF8State = 0xffffffff
 
-func (s utf8State) need() uint32 { return uint32(s) >> 16 }
+func (s UTF8State) need() uint32 { return uint32(s) >> 16 }
 
-// complete reports whether the text seen so far ends on a code point boundary.
-func (s utf8State) complete() bool { return s == 0 }
+// Complete reports whether the text seen so far ends on a code point boundary.
+func (s UTF8State) Complete() bool { return s == 0 }
 
 // step feeds one byte to the state machine.
-func (s utf8State) step(b byte) utf8State {
+func (s UTF8State) step(b byte) UTF8State {
 	if n := s.need(); n > 0 {
 		lo, hi := byte(s>>8), byte(s)
 		if b < lo || b > hi {
-			return utf8Invalid
+			return UTF8Invalid
 		}
 		if n == 1 {
 			return 0
 		}
-		return utf8State((n-1)<<16 | 0x80<<8 | 0xbf)
+		return UTF8State((n-1)<<16 | 0x80<<8 | 0xbf)
 	}
 	switch {
 	case b < 0x80:
@@ -50,20 +50,20 @@ func (s utf8State) step(b byte) utf8State {
 	case b == 0xf4: // nothing above U+10FFFF
 		return 3<<16 | 0x80<<8 | 0x8f
 	}
-	return utf8Invalid
+	return UTF8Invalid
 }
 
-// feed validates p as the next bytes of a text message and returns the new
-// state, utf8Invalid as soon as p holds a byte no valid text could contain.
+// Feed validates p as the next bytes of a text message and returns the new
+// state, UTF8Invalid as soon as p holds a byte no valid text could contain.
 //
 // The bulk of p goes through utf8.Valid, which the standard library keeps
 // fast (ASCII eight bytes at a time); only the bytes that finish a sequence
 // left open by the previous fragment and the at most three bytes of a
 // sequence this fragment leaves open go through the byte machine.
-func (s utf8State) feed(p []byte) utf8State {
+func (s UTF8State) Feed(p []byte) UTF8State {
 	i := 0
 	for ; i < len(p) && s.need() > 0; i++ {
-		if s = s.step(p[i]); s == utf8Invalid {
+		if s = s.step(p[i]); s == UTF8Invalid {
 			return s
 		}
 	}
@@ -82,10 +82,10 @@ func (s utf8State) feed(p []byte) utf8State {
 		break
 	}
 	if !utf8.Valid(p[:cut]) {
-		return utf8Invalid
+		return UTF8Invalid
 	}
 	for _, b := range p[cut:] {
-		if s = s.step(b); s == utf8Invalid {
+		if s = s.step(b); s == UTF8Invalid {
 			return s
 		}
 	}

@@ -1,4 +1,4 @@
-package wsconn
+package load
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"sync/atomic"
 	"time"
+
+	"github.com/rtlab/rtlab/internal/quantile"
 )
 
 // A latency histogram keeps counts in log-linear buckets instead of every
@@ -79,15 +81,14 @@ func (h *LatencyHist) Mean() time.Duration {
 	return time.Duration(h.sum.Load() / n)
 }
 
-// Quantile returns the q-quantile (0 < q <= 1; 0.99 for p99), within the
-// bucket precision and never above Max. It is 0 for an empty histogram.
+// Quantile returns the q-quantile (0 <= q <= 1; 0.99 for p99) by nearest
+// rank, ceil(q·n) as internal/quantile defines it, within the bucket
+// precision and never above Max. It is 0 for an empty histogram.
 func (h *LatencyHist) Quantile(q float64) time.Duration {
-	n := h.n.Load()
-	if n == 0 {
+	rank := quantile.Rank(q, h.n.Load())
+	if rank == 0 {
 		return 0
 	}
-	rank := uint64(q*float64(n) + 0.5)
-	rank = min(max(rank, 1), n)
 	var seen uint64
 	for i := range h.counts {
 		seen += h.counts[i].Load()
@@ -139,14 +140,14 @@ func (h *LatencyHist) MarshalJSON() ([]byte, error) {
 func (h *LatencyHist) UnmarshalJSON(b []byte) error {
 	var j histJSON
 	if err := json.Unmarshal(b, &j); err != nil {
-		return fmt.Errorf("wsconn: latency histogram: %w", err)
+		return fmt.Errorf("wsconn/load: latency histogram: %w", err)
 	}
 	for i := range h.counts {
 		h.counts[i].Store(0)
 	}
 	for _, bc := range j.Buckets {
 		if bc[0] >= histBuckets {
-			return fmt.Errorf("wsconn: latency histogram: bucket %d out of range", bc[0])
+			return fmt.Errorf("wsconn/load: latency histogram: bucket %d out of range", bc[0])
 		}
 		h.counts[bc[0]].Store(bc[1])
 	}

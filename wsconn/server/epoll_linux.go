@@ -1,6 +1,6 @@
 //go:build linux
 
-package wsconn
+package server
 
 import (
 	"errors"
@@ -40,18 +40,18 @@ const (
 func newEpoll() (*epoll, error) {
 	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("wsconn: epoll_create1: %w", err)
+		return nil, fmt.Errorf("wsconn/server: epoll_create1: %w", err)
 	}
 	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("wsconn: eventfd: %w", err)
+		return nil, fmt.Errorf("wsconn/server: eventfd: %w", err)
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}
 	if err := unix.EpollCtl(fd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
 		unix.Close(wake)
 		unix.Close(fd)
-		return nil, fmt.Errorf("wsconn: epoll_ctl add eventfd: %w", err)
+		return nil, fmt.Errorf("wsconn/server: epoll_ctl add eventfd: %w", err)
 	}
 	return &epoll{fd: fd, wake: wake}, nil
 }
@@ -119,7 +119,7 @@ func (e *epoll) close() error {
 func detach(nc net.Conn) (int, error) {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		return -1, errors.New("wsconn: reactor needs a syscall.Conn")
+		return -1, errors.New("wsconn/server: reactor needs a syscall.Conn")
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {

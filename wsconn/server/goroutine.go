@@ -1,4 +1,4 @@
-package wsconn
+package server
 
 import (
 	"bufio"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/wsconn"
 )
 
 // serveGoroutine runs an upgraded connection on the calling goroutine until
@@ -27,12 +28,12 @@ func (s *Server) serveGoroutine(c *srvConn) {
 	bw := &pooledWriter{s: s, c: c}
 	err := s.loopGoroutine(c, sc, bw)
 
-	var ce *CloseError
+	var ce *wsconn.CloseError
 	switch {
 	case errors.As(err, &ce), errors.Is(err, errGoingAway):
 		// A close frame was written: flush it, FIN, drain, close.
 		_ = bw.Flush()
-		_ = CloseGracefully(c.nc, s.o.CloseTimeout)
+		_ = wsconn.CloseGracefully(c.nc, s.o.CloseTimeout)
 	default:
 		// EOF, I/O error, pong timeout, handler error: nothing to say.
 		bw.release()
@@ -42,10 +43,10 @@ func (s *Server) serveGoroutine(c *srvConn) {
 }
 
 // errGoingAway ends a connection that was sent close 1001.
-var errGoingAway = errors.New("wsconn: going away")
+var errGoingAway = errors.New("wsconn/server: going away")
 
 // errPongTimeout ends a connection that did not answer a ping in time.
-var errPongTimeout = errors.New("wsconn: no pong within PongTimeout")
+var errPongTimeout = errors.New("wsconn/server: no pong within PongTimeout")
 
 func (s *Server) loopGoroutine(c *srvConn, sc *scratch, bw *pooledWriter) error {
 	if s.mustGoAway(c) {
@@ -114,7 +115,7 @@ func (s *Server) sendGoingAway(sc *scratch, bw *pooledWriter) error {
 }
 
 // ping writes a ping and records it.
-func (s *Server) ping(c *srvConn, fw *FrameWriter, w interface{ Write([]byte) (int, error) }) error {
+func (s *Server) ping(c *srvConn, fw *wsconn.FrameWriter, w interface{ Write([]byte) (int, error) }) error {
 	c.pingSent.Store(time.Now().UnixNano())
 	s.ctr.pings.Add(1)
 	return fw.WriteFrame(w, ws.Header{Fin: true, OpCode: ws.OpPing}, nil)

@@ -1,4 +1,4 @@
-package wsconn
+package load
 
 import (
 	"bytes"
@@ -14,25 +14,26 @@ import (
 )
 
 func TestLifecycleValidate(t *testing.T) {
-	ok := Lifecycle{Server: goroutineChild, Conns: 1}
+	ok := LifecycleConfig{Server: goroutineChild, Config: Config{Conns: 1}}
 	for _, tc := range []struct {
 		name string
-		mod  func(*Lifecycle)
+		mod  func(*LifecycleConfig)
 		want string
 	}{
-		{"server", func(l *Lifecycle) { l.Server = ServerChild{} }, "Lifecycle.Server is zero"},
-		{"conns", func(l *Lifecycle) { l.Conns = -1 }, "Lifecycle.Conns -1 must be > 0"},
-		{"messages", func(l *Lifecycle) { l.Messages = -1 }, "Lifecycle.Messages -1"},
-		{"msgsize", func(l *Lifecycle) { l.MsgSize = 8 }, "Lifecycle.MsgSize 8 must be >= 24"},
-		{"rate", func(l *Lifecycle) { l.Rate = -1 }, "Lifecycle.Rate -1 must be >= 0"},
-		{"idle", func(l *Lifecycle) { l.Idle = -1 }, "Lifecycle.Idle"},
-		{"interval", func(l *Lifecycle) { l.Interval = -1 }, "Lifecycle.Interval"},
+		{"server", func(l *LifecycleConfig) { l.Server = ServerChild{} }, "LifecycleConfig.Server is zero"},
+		{"addr", func(l *LifecycleConfig) { l.Addr = "127.0.0.1:1" }, `LifecycleConfig.Addr "127.0.0.1:1" must be empty`},
+		{"conns", func(l *LifecycleConfig) { l.Conns = -1 }, "Config.Conns -1 must be > 0"},
+		{"messages", func(l *LifecycleConfig) { l.Messages = -1 }, "Config.Messages -1"},
+		{"msgsize", func(l *LifecycleConfig) { l.MsgSize = 8 }, "Config.MsgSize 8 must be >= 24"},
+		{"rate", func(l *LifecycleConfig) { l.Rate = -1 }, "Config.Rate -1 must be >= 0"},
+		{"idle", func(l *LifecycleConfig) { l.Idle = -1 }, "LifecycleConfig.Idle"},
+		{"interval", func(l *LifecycleConfig) { l.Interval = -1 }, "LifecycleConfig.Interval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := ok
 			tc.mod(&l)
-			_, err := l.Run(context.Background())
-			require.ErrorContains(t, err, "wsconn: "+tc.want)
+			_, err := Lifecycle(context.Background(), l)
+			require.ErrorContains(t, err, "wsconn/load: "+tc.want)
 		})
 	}
 }
@@ -40,10 +41,10 @@ func TestLifecycleValidate(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	const conns = 200
-	r, err := Lifecycle{
-		Server: goroutineChild, Conns: conns, Messages: 5, MsgSize: 512,
-		Idle: 100 * time.Millisecond, Interval: 20 * time.Millisecond,
-	}.Run(context.Background())
+	r, err := Lifecycle(context.Background(), LifecycleConfig{
+		Config: Config{Conns: conns, Messages: 5, MsgSize: 512},
+		Server: goroutineChild, Idle: 100 * time.Millisecond, Interval: 20 * time.Millisecond,
+	})
 	require.NoError(t, err)
 	require.NoError(t, r.Load.Err())
 	assert.Equal(t, uint64(conns*5), r.Load.Received)
@@ -54,7 +55,7 @@ func TestLifecycle(t *testing.T) {
 		t.Logf("%-9s rss %+9d vss %+10d heap %+9d (live %+9d) stacks %+8d goroutines %+5d  (rss %d)",
 			p.Phase, p.DRSS, p.DVSS, p.DHeapInUse, p.DHeapLive, p.DStacks, p.DGoroutines, p.End.RSS)
 	}
-	require.Equal(t, lifecyclePhases, names)
+	require.Equal(t, Phases(), names)
 	base, _ := r.Phase(PhaseBaseline)
 	est, _ := r.Phase(PhaseEstablish)
 	closed, _ := r.Phase(PhaseClose)

@@ -1,4 +1,4 @@
-package wsconn
+package load
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rtlab/rtlab/internal/sampler"
@@ -24,20 +26,24 @@ const (
 
 var lifecyclePhases = []string{PhaseBaseline, PhaseEstablish, PhaseFlood, PhaseIdle, PhaseClose, PhaseGC, PhaseFree}
 
-// Lifecycle traces a server's memory through the life of its connections:
-// establish Conns → flood (Messages per connection) → idle → close all →
-// GC → FreeOSMemory. The server runs in a child process (Server), sampled
-// every Interval from inside (heap, stacks, goroutines) and measured at each
-// phase's end from outside (RSS, VSS through /proc); the clients run in
-// other child processes (Load.OpenChild).
-type Lifecycle struct {
-	Server   ServerChild
-	Conns    int           // > 0
-	Messages int           // per connection in the flood; 0 means 20
-	MsgSize  int           // >= LoadMinMsgSize; 0 means 64
-	Idle     time.Duration // length of the idle phase; 0 means 1s
-	Interval time.Duration // sampling interval; 0 means 100ms
-	Rate     float64       // connections opened per second; 0 as fast as possible
+// Phases lists the phases of a lifecycle trace in the order they run.
+func Phases() []string { return slices.Clone(lifecyclePhases) }
+
+// LifecycleConfig configures a lifecycle trace (see Lifecycle). The zero
+// value of every field means its default.
+type LifecycleConfig struct {
+	// Config is the load that opens and floods the connections, in child
+	// processes (OpenChild): Conns (> 0), Rate, MsgSize and the rest mean
+	// what they mean for any load, except Messages, the messages per
+	// connection of the flood phase, where 0 means 20, and Addr, which must
+	// be empty: the trace loads the server it starts.
+	Config
+	// Server is the server to trace, started in a child process.
+	Server ServerChild
+	// Idle is the length of the idle phase; 0 means 1s.
+	Idle time.Duration
+	// Interval is the sampling interval; 0 means 100ms.
+	Interval time.Duration
 }
 
 // PhaseStats is the server at the end of one phase, and how it moved since
@@ -71,7 +77,20 @@ type LifecycleResult struct {
 	Conns   int
 	Phases  []PhaseStats // one per phase, baseline first
 	Samples []LifecycleSample
-	Load    LoadResult // what the clients saw
+	Load    Result // what the clients saw
+}
+
+// String lays the trace out as one line per phase (its deltas) and one
+// with the benchmark's figures.
+func (r LifecycleResult) String() string {
+	var b strings.Builder
+	for _, p := range r.Phases {
+		fmt.Fprintf(&b, "%-9s ΔRSS %+11d ΔVSS %+11d Δheap %+11d Δstacks %+10d Δgoroutines %+6d\n",
+			p.Phase, p.DRSS, p.DVSS, p.DHeapInUse, p.DStacks, p.DGoroutines)
+	}
+	fmt.Fprintf(&b, "conns=%d establish-B/conn=%.0f flood-B/conn=%.0f close-returned-%%=%.1f free-returned-%%=%.1f",
+		r.Conns, r.EstablishPerConn(), r.FloodPerConn(), r.CloseReturned(), r.FreeReturned())
+	return b.String()
 }
 
 // Phase returns the stats of the named phase, or false if it is not there.
@@ -138,18 +157,16 @@ func (r LifecycleResult) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
-		return fmt.Errorf("wsconn: lifecycle CSV: %w", err)
+		return fmt.Errorf("wsconn/load: lifecycle CSV: %w", err)
 	}
 	return nil
 }
 
-func (lc Lifecycle) withDefaults() Lifecycle {
+func (lc LifecycleConfig) withDefaults() LifecycleConfig {
 	if lc.Messages == 0 {
 		lc.Messages = 20
 	}
-	if lc.MsgSize == 0 {
-		lc.MsgSize = 64
-	}
+	lc.Config = lc.Config.withDefaults()
 	if lc.Idle == 0 {
 		lc.Idle = time.Second
 	}
@@ -159,42 +176,42 @@ func (lc Lifecycle) withDefaults() Lifecycle {
 	return lc
 }
 
-func (lc Lifecycle) validate() error {
+func (lc LifecycleConfig) validate() error {
 	switch {
 	case lc.Server.f.Name() == "":
-		return errors.New("wsconn: Lifecycle.Server is zero; obtain one from RegisterServerChild")
-	case lc.Conns <= 0:
-		return fmt.Errorf("wsconn: Lifecycle.Conns %d must be > 0", lc.Conns)
-	case lc.Messages < 0:
-		return fmt.Errorf("wsconn: Lifecycle.Messages %d must be >= 0", lc.Messages)
-	case lc.MsgSize != 0 && lc.MsgSize < LoadMinMsgSize:
-		return fmt.Errorf("wsconn: Lifecycle.MsgSize %d must be >= %d", lc.MsgSize, LoadMinMsgSize)
-	case lc.Rate < 0:
-		return fmt.Errorf("wsconn: Lifecycle.Rate %v must be >= 0", lc.Rate)
+		return errors.New("wsconn/load: LifecycleConfig.Server is zero; obtain one from RegisterServerChild or DesignChild")
+	case lc.Addr != "":
+		return fmt.Errorf("wsconn/load: LifecycleConfig.Addr %q must be empty: the trace loads the server it starts", lc.Addr)
 	case lc.Idle < 0:
-		return fmt.Errorf("wsconn: Lifecycle.Idle %v must be >= 0", lc.Idle)
+		return fmt.Errorf("wsconn/load: LifecycleConfig.Idle %v must be >= 0", lc.Idle)
 	case lc.Interval < 0:
-		return fmt.Errorf("wsconn: Lifecycle.Interval %v must be >= 0", lc.Interval)
+		return fmt.Errorf("wsconn/load: LifecycleConfig.Interval %v must be >= 0", lc.Interval)
 	}
-	return nil
+	return lc.validateLoad()
 }
 
-// Run runs the trace. The error is for a trace that could not run (a
-// server or client child failing, connections not opening, the server not
-// letting go of closed connections); lost or corrupted messages are in
-// Load.
-func (lc Lifecycle) Run(ctx context.Context) (LifecycleResult, error) {
-	if err := lc.validate(); err != nil {
+// Lifecycle traces a server's memory through the life of its connections:
+// establish Conns → flood (Messages per connection) → idle → close all →
+// GC → FreeOSMemory. The server runs in a child process (cfg.Server),
+// sampled every Interval from inside (heap, stacks, goroutines) and
+// measured at each phase's end from outside (RSS, VSS through /proc); the
+// clients run in other child processes (OpenChild).
+//
+// The error is for a trace that could not run (a server or client child
+// failing, connections not opening, the server not letting go of closed
+// connections); lost or corrupted messages are in the result's Load.
+func Lifecycle(ctx context.Context, cfg LifecycleConfig) (LifecycleResult, error) {
+	if err := cfg.validate(); err != nil {
 		return LifecycleResult{}, err
 	}
-	lc = lc.withDefaults()
+	lc := cfg.withDefaults()
 	res := LifecycleResult{Conns: lc.Conns}
 	srv, err := lc.Server.Start(ctx)
 	if err != nil {
 		return res, err
 	}
-	defer srv.ctl.kill() // after Close, a no-op
-	if err := srv.ctl.call("sample "+lc.Interval.String(), nil); err != nil {
+	defer srv.ctl.Kill() // after Close, a no-op
+	if err := srv.ctl.Call("sample "+lc.Interval.String(), nil); err != nil {
 		return res, err
 	}
 	last := time.Now()
@@ -213,7 +230,7 @@ func (lc Lifecycle) Run(ctx context.Context) (LifecycleResult, error) {
 		res.Phases = append(res.Phases, p)
 		last = time.Now()
 		if i := len(res.Phases); i < len(lifecyclePhases) {
-			return srv.ctl.call("phase "+lifecyclePhases[i], nil)
+			return srv.ctl.Call("phase "+lifecyclePhases[i], nil)
 		}
 		return nil
 	}
@@ -230,8 +247,9 @@ func (lc Lifecycle) Run(ctx context.Context) (LifecycleResult, error) {
 		return res, err
 	}
 
-	load := Load{Addr: srv.Addr(), Conns: lc.Conns, Rate: lc.Rate, MsgSize: lc.MsgSize}
-	clients, err := load.OpenChild(ctx)
+	load := lc.Config
+	load.Addr = srv.Addr()
+	clients, err := OpenChild(ctx, load)
 	if err != nil {
 		return res, err
 	}
@@ -242,7 +260,7 @@ func (lc Lifecycle) Run(ctx context.Context) (LifecycleResult, error) {
 		}
 		var st ProcStats
 		if st, err = f(); err != nil {
-			return fmt.Errorf("wsconn: lifecycle %s: %w", name, err)
+			return fmt.Errorf("wsconn/load: lifecycle %s: %w", name, err)
 		}
 		return end(name, st)
 	}
@@ -282,7 +300,7 @@ func (lc Lifecycle) Run(ctx context.Context) (LifecycleResult, error) {
 	}
 
 	var got samplesReply
-	if err := srv.ctl.call("samples", &got); err != nil {
+	if err := srv.ctl.Call("samples", &got); err != nil {
 		return res, err
 	}
 	for _, x := range got.Series.Samples {
@@ -311,7 +329,7 @@ func waitServerFDs(srv *ServerProc, fd0 int, timeout time.Duration) (ProcStats, 
 			return st, err
 		}
 		if time.Now().After(deadline) {
-			return st, fmt.Errorf("wsconn: server still holds %d descriptors (%d before the connections) %v after they were closed", st.FDs, fd0, timeout)
+			return st, fmt.Errorf("wsconn/load: server still holds %d descriptors (%d before the connections) %v after they were closed", st.FDs, fd0, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,4 +1,4 @@
-package wsconn
+package server
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 
 	coder "github.com/coder/websocket"
 	"github.com/gorilla/websocket"
+	"github.com/rtlab/rtlab/internal/wstest"
+	"github.com/rtlab/rtlab/wsconn"
 	"github.com/stretchr/testify/require"
 )
 
@@ -151,7 +153,7 @@ func TestServerInteropClients(t *testing.T) {
 	}
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, addr := startServer(t, d, EchoHandler{}, Options{})
+			s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{})
 			var want, conns uint64
 			for _, cl := range clients {
 				for _, fragmented := range []bool{false, true} {
@@ -174,7 +176,7 @@ func TestServerInteropClients(t *testing.T) {
 					})
 				}
 			}
-			waitFor(t, 5*time.Second, "all closed", func() bool { return s.Stats().Open == 0 })
+			wstest.WaitFor(t, 5*time.Second, "all closed", func() bool { return s.Stats().Open == 0 })
 			st := s.Stats()
 			require.Equal(t, want, st.MessagesIn)
 			require.Empty(t, st.ProtocolErrors)

@@ -1,8 +1,8 @@
-package wsconn
+package server
 
 // This file holds what both server designs share: options, counters, the
 // handler plumbing, accept and handshake, and Shutdown. The designs are
-// described in doc_servers.go.
+// described in doc.go, the reactor's mechanics at its type.
 
 import (
 	"bufio"
@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/wsconn"
+	"github.com/rtlab/rtlab/wsconn/internal/proto"
 )
 
 // Design names a server design.
@@ -32,6 +34,13 @@ const (
 	// buffer. Off Linux it falls back to DesignGoroutine.
 	DesignReactor Design = "reactor"
 )
+
+// String returns the design's name, as benchmark names use it
+// (server=goroutine).
+func (d Design) String() string { return string(d) }
+
+// Designs lists the server designs, in the order the benchmarks run them.
+func Designs() []Design { return []Design{DesignGoroutine, DesignReactor} }
 
 // Default option values, used where an Options field is zero.
 const (
@@ -66,7 +75,7 @@ type Options struct {
 	// after the close frame was sent.
 	CloseTimeout time.Duration
 	// Limits bound frame and message sizes (1009 when exceeded).
-	Limits Limits
+	Limits wsconn.Limits
 	// PingInterval is how long a connection may stay silent before the
 	// server pings it; 0 means no pings, as does a negative value.
 	PingInterval time.Duration
@@ -105,7 +114,7 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	for _, d := range durs {
 		if *d.v < 0 {
-			return o, fmt.Errorf("wsconn: Options.%s %v must be >= 0", d.name, *d.v)
+			return o, fmt.Errorf("wsconn/server: Options.%s %v must be >= 0", d.name, *d.v)
 		}
 		if *d.v == 0 {
 			*d.v = d.def
@@ -119,22 +128,22 @@ func (o Options) withDefaults() (Options, error) {
 		{"MaxHeaderBytes", &o.MaxHeaderBytes, DefaultMaxHeaderBytes},
 		{"ReadBufferSize", &o.ReadBufferSize, DefaultReadBufferSize},
 		{"WriteBufferSize", &o.WriteBufferSize, DefaultWriteBufferSize},
-		{"WriteQueueBytes", &o.WriteQueueBytes, int(max(DefaultWriteQueueBytes, o.Limits.maxMessage()+4<<10))},
+		{"WriteQueueBytes", &o.WriteQueueBytes, int(max(DefaultWriteQueueBytes, o.Limits.WithDefaults().MaxMessage+4<<10))},
 		{"Workers", &o.Workers, defaultWorkers()},
 	}
 	for _, d := range ints {
 		if *d.v < 0 {
-			return o, fmt.Errorf("wsconn: Options.%s %d must be >= 0", d.name, *d.v)
+			return o, fmt.Errorf("wsconn/server: Options.%s %d must be >= 0", d.name, *d.v)
 		}
 		if *d.v == 0 {
 			*d.v = d.def
 		}
 	}
 	if o.Limits.MaxFrame < 0 || o.Limits.MaxMessage < 0 {
-		return o, fmt.Errorf("wsconn: Options.Limits %+v must be >= 0", o.Limits)
+		return o, fmt.Errorf("wsconn/server: Options.Limits %+v must be >= 0", o.Limits)
 	}
 	if o.ReadBufferSize < 16 {
-		return o, fmt.Errorf("wsconn: Options.ReadBufferSize %d must be >= 16", o.ReadBufferSize)
+		return o, fmt.Errorf("wsconn/server: Options.ReadBufferSize %d must be >= 16", o.ReadBufferSize)
 	}
 	if o.PingInterval < 0 {
 		o.PingInterval = 0
@@ -146,11 +155,11 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
-var ErrServerClosed = errors.New("wsconn: server closed")
+var ErrServerClosed = errors.New("wsconn/server: server closed")
 
 // errSlowConsumer ends a reactor connection whose write queue would pass
 // its bound.
-var errSlowConsumer = errors.New("wsconn: write queue full (slow consumer)")
+var errSlowConsumer = errors.New("wsconn/server: write queue full (slow consumer)")
 
 // Stats is a snapshot of a server's counters.
 type Stats struct {
@@ -244,7 +253,7 @@ func raiseTo(peak *atomic.Int64, v int64) {
 // with Serve, stop it with Shutdown; one Server serves one listener once.
 type Server struct {
 	design Design
-	h      Handler
+	h      wsconn.Handler
 	o      Options
 
 	mu       sync.Mutex
@@ -260,14 +269,14 @@ type Server struct {
 	wpool   sync.Pool // goroutine design: *bufio.Writer of WriteBufferSize
 }
 
-// NewServer returns a server of design d that passes every data message to
+// New returns a server of design d that passes every data message to
 // h. It checks the options and fills in their defaults.
-func NewServer(d Design, h Handler, o Options) (*Server, error) {
+func New(d Design, h wsconn.Handler, o Options) (*Server, error) {
 	if h == nil {
-		return nil, errors.New("wsconn: handler is nil")
+		return nil, errors.New("wsconn/server: handler is nil")
 	}
 	if d != DesignGoroutine && d != DesignReactor {
-		return nil, fmt.Errorf("wsconn: design %q must be %q or %q", d, DesignGoroutine, DesignReactor)
+		return nil, fmt.Errorf("wsconn/server: design %q must be %q or %q", d, DesignGoroutine, DesignReactor)
 	}
 	o, err := o.withDefaults()
 	if err != nil {
@@ -326,7 +335,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrServerClosed
 	case s.served:
 		s.mu.Unlock()
-		return errors.New("wsconn: Serve called twice")
+		return errors.New("wsconn/server: Serve called twice")
 	}
 	s.served = true
 	s.ln = ln
@@ -407,7 +416,7 @@ func (s *Server) untrack(c *srvConn) {
 // handshake upgrades c and hands it to the design. It runs on its own
 // goroutine, so a slow handshake never holds up accept.
 func (s *Server) handshake(c *srvConn) {
-	if _, err := Handshake(c.nc, s.o.HandshakeTimeout, int64(s.o.MaxHeaderBytes)); err != nil {
+	if _, err := wsconn.Handshake(c.nc, s.o.HandshakeTimeout, int64(s.o.MaxHeaderBytes)); err != nil {
 		s.ctr.hsErrors.Add(1)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			s.ctr.hsTimeouts.Add(1)
@@ -588,23 +597,12 @@ type readWriter struct {
 	io.Writer
 }
 
-// maxKeptBuf is the largest message buffer kept for reuse; a larger one
-// (after a big message) is dropped so it does not stay pinned.
-const maxKeptBuf = 64 << 10
-
-func keepBuf(b []byte) []byte {
-	if cap(b) > maxKeptBuf {
-		return nil
-	}
-	return b[:0]
-}
-
 // scratch is what reading a connection needs: held per connection by the
 // goroutine design, borrowed from a pool per readiness event by the reactor.
 type scratch struct {
 	br  *bufio.Reader
-	m   MessageReader
-	fw  FrameWriter
+	m   wsconn.MessageReader
+	fw  wsconn.FrameWriter
 	hdr [ws.MaxHeaderSize]byte
 	ctl [ws.MaxControlFramePayloadSize]byte
 	buf []byte // message buffer, reused while small
@@ -614,7 +612,7 @@ type scratch struct {
 // already buffered in sc.br: a lone ping or pong (answered or noted without
 // waiting for a data message), or one whole message (with any control frames
 // between its fragments), which goes to the handler with w as its writer.
-// It returns the error that ends the connection; a *CloseError means a close
+// It returns the error that ends the connection; a *wsconn.CloseError means a close
 // frame was written to w.
 func (s *Server) unit(c *srvConn, sc *scratch, w io.Writer) error {
 	b, err := sc.br.Peek(1)
@@ -622,7 +620,7 @@ func (s *Server) unit(c *srvConn, sc *scratch, w io.Writer) error {
 		return err
 	}
 	if op := ws.OpCode(b[0] & 0x0f); b[0]&0x80 != 0 && (op == ws.OpPing || op == ws.OpPong) {
-		h, p, err := ReadFrame(sc.br, sc.hdr[:], sc.ctl[:], false)
+		h, p, err := wsconn.ReadFrame(sc.br, sc.hdr[:], sc.ctl[:], false)
 		if err != nil {
 			return s.failed(w, &sc.fw, err)
 		}
@@ -633,7 +631,7 @@ func (s *Server) unit(c *srvConn, sc *scratch, w io.Writer) error {
 		return nil
 	}
 	op, msg, err := sc.m.ReadMessage(readWriter{sc.br, w}, sc.buf)
-	defer func() { sc.buf = keepBuf(msg) }()
+	defer func() { sc.buf = proto.KeepBuf(msg) }()
 	if err != nil {
 		s.noteClose(err)
 		return err
@@ -648,10 +646,10 @@ func (s *Server) unit(c *srvConn, sc *scratch, w io.Writer) error {
 	return s.h.HandleMessage(w, op, msg)
 }
 
-// failed writes the close frame for a *CloseError found outside
+// failed writes the close frame for a *wsconn.CloseError found outside
 // ReadMessage (which writes its own) and counts it.
-func (s *Server) failed(w io.Writer, fw *FrameWriter, err error) error {
-	var ce *CloseError
+func (s *Server) failed(w io.Writer, fw *wsconn.FrameWriter, err error) error {
+	var ce *wsconn.CloseError
 	if errors.As(err, &ce) && !ce.Remote {
 		_ = fw.WriteClose(w, ce.Code, ce.Reason)
 	}
@@ -659,9 +657,9 @@ func (s *Server) failed(w io.Writer, fw *FrameWriter, err error) error {
 	return err
 }
 
-// noteClose counts the close code of a *CloseError.
+// noteClose counts the close code of a *wsconn.CloseError.
 func (s *Server) noteClose(err error) {
-	var ce *CloseError
+	var ce *wsconn.CloseError
 	if !errors.As(err, &ce) {
 		return
 	}

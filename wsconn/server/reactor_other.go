@@ -1,11 +1,11 @@
 //go:build !linux
 
-package wsconn
+package server
 
 import "runtime"
 
 // reactorSupported is false off Linux: the reactor needs epoll, so
-// NewServer turns DesignReactor into DesignGoroutine (Server.Design reports
+// New turns DesignReactor into DesignGoroutine (Server.Design reports
 // which one runs). Porting it to kqueue would change only epoll_linux.go.
 const reactorSupported = false
 
@@ -15,7 +15,7 @@ func defaultWorkers() int { return max(4, 4*runtime.GOMAXPROCS(0)) }
 // code compiles unchanged.
 type reactor struct{}
 
-func newReactor(*Server) (*reactor, error) { panic("wsconn: no reactor off Linux") }
+func newReactor(*Server) (*reactor, error) { panic("wsconn/server: no reactor off Linux") }
 func (*reactor) register(*srvConn)         {}
 func (*reactor) goAway(*srvConn)           {}
 func (*reactor) kill(*srvConn)             {}

@@ -1,4 +1,4 @@
-package wsconn
+package proto
 
 import (
 	"math/rand/v2"
@@ -48,16 +48,16 @@ func TestUTF8Incremental(t *testing.T) {
 		if i > j {
 			i, j = j, i
 		}
-		var s utf8State
+		var s UTF8State
 		for _, part := range [][]byte{p[:i], p[i:j], p[j:]} {
-			if s != utf8Invalid {
-				s = s.feed(part)
+			if s != UTF8Invalid {
+				s = s.Feed(part)
 			}
 		}
-		if got, want := s.complete(), utf8.Valid(p); got != want {
+		if got, want := s.Complete(), utf8.Valid(p); got != want {
 			t.Fatalf("% x split %d,%d: complete=%v, utf8.Valid=%v", p, i, j, got, want)
 		}
-		if got, want := s != utf8Invalid, prefixValid(p); got != want {
+		if got, want := s != UTF8Invalid, prefixValid(p); got != want {
 			t.Fatalf("% x split %d,%d: still valid=%v, can be continued=%v", p, i, j, got, want)
 		}
 		if utf8.Valid(p) {
@@ -75,13 +75,13 @@ func TestUTF8Long(t *testing.T) {
 		text = append(text, text...)
 	}
 	for split := 0; split < len(text); split += 7 {
-		s := utf8State(0).feed(text[:split]).feed(text[split:])
-		if !s.complete() {
+		s := UTF8State(0).Feed(text[:split]).Feed(text[split:])
+		if !s.Complete() {
 			t.Fatalf("valid text split at %d rejected", split)
 		}
 	}
 	bad := append(append([]byte{}, text...), 0xed, 0xa0, 0x80)
-	if utf8State(0).feed(bad) != utf8Invalid {
+	if UTF8State(0).Feed(bad) != UTF8Invalid {
 		t.Fatal("surrogate accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package wsconn
+package server
 
 import (
 	"bufio"
@@ -18,101 +18,54 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"github.com/rtlab/rtlab/internal/procmem"
+	"github.com/rtlab/rtlab/internal/wstest"
+	"github.com/rtlab/rtlab/wsconn"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var designs = []Design{DesignGoroutine, DesignReactor}
+var designs = Designs()
 
-// serveLoopback serves h on a loopback port; the caller shuts it down.
-// served receives what Serve returned.
-func serveLoopback(t testing.TB, d Design, h Handler, o Options) (s *Server, addr string, served <-chan error) {
+// serveLoopback serves h on a loopback port; the test shuts it down (or,
+// if it fails first, its cleanup does). served receives what Serve
+// returned.
+func serveLoopback(t testing.TB, d Design, h wsconn.Handler, o Options) (s *Server, addr string, served <-chan error) {
 	t.Helper()
-	s, err := NewServer(d, h, o)
+	s, err := New(d, h, o)
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ch := make(chan error, 1)
-	go func() { ch <- s.Serve(ln) }()
-	return s, ln.Addr().String(), ch
+	addr, served = wstest.Go(t, s)
+	return s, addr, served
 }
 
 // startServer serves h on a loopback port and shuts the server down (and
-// checks that Serve returned ErrServerClosed) when the test ends.
-func startServer(t testing.TB, d Design, h Handler, o Options) (*Server, string) {
+// checks that Serve returned ErrServerClosed and nothing is left open or
+// running) when the test ends.
+func startServer(t testing.TB, d Design, h wsconn.Handler, o Options) (*Server, string) {
 	t.Helper()
-	s, addr, served := serveLoopback(t, d, h, o)
+	s, err := New(d, h, o)
+	require.NoError(t, err)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, s.Shutdown(ctx))
-		require.ErrorIs(t, <-served, ErrServerClosed)
 		st := s.Stats()
 		require.Zero(t, st.Open, "open connections after Shutdown")
 		require.Zero(t, st.Goroutines, "server goroutines after Shutdown")
 		require.Zero(t, st.QueuedBytes, "queued bytes after Shutdown")
 	})
-	return s, addr
+	return s, wstest.Start(t, s, ErrServerClosed)
 }
 
-// dialRaw opens a WebSocket client connection with gobwas, for tests that
-// write frames by hand.
-func dialRaw(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	nc, br, _, err := ws.Dialer{}.Dial(ctx, "ws://"+addr+"/")
-	require.NoError(t, err)
-	t.Cleanup(func() { nc.Close() })
-	if br == nil {
-		br = bufio.NewReader(nc)
-	}
-	return nc, br
-}
-
-// readServerFrame reads one frame from the server within d.
-func readServerFrame(t testing.TB, nc net.Conn, br *bufio.Reader, d time.Duration) (ws.Frame, error) {
-	t.Helper()
-	_ = nc.SetReadDeadline(time.Now().Add(d))
-	defer nc.SetReadDeadline(time.Time{})
-	return readFrame(br)
-}
-
-// readFrame reads one unmasked server frame.
-func readFrame(br *bufio.Reader) (ws.Frame, error) {
-	h, err := ws.ReadHeader(br)
-	if err != nil {
-		return ws.Frame{}, err
-	}
-	p := make([]byte, h.Length)
-	_, err = io.ReadFull(br, p)
-	return ws.Frame{Header: h, Payload: p}, err
-}
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func TestNewServerOptions(t *testing.T) {
-	_, err := NewServer("threads", EchoHandler{}, Options{})
-	require.ErrorContains(t, err, `wsconn: design "threads"`)
-	_, err = NewServer(DesignGoroutine, nil, Options{})
-	require.ErrorContains(t, err, "wsconn: handler is nil")
-	_, err = NewServer(DesignGoroutine, EchoHandler{}, Options{ReadTimeout: -time.Second})
-	require.ErrorContains(t, err, "wsconn: Options.ReadTimeout -1s must be >= 0")
-	_, err = NewServer(DesignReactor, EchoHandler{}, Options{WriteQueueBytes: -1})
-	require.ErrorContains(t, err, "wsconn: Options.WriteQueueBytes -1 must be >= 0")
-	s, err := NewServer(DesignReactor, EchoHandler{}, Options{PingInterval: time.Second})
+func TestNewOptions(t *testing.T) {
+	_, err := New("threads", wsconn.EchoHandler{}, Options{})
+	require.ErrorContains(t, err, `wsconn/server: design "threads"`)
+	_, err = New(DesignGoroutine, nil, Options{})
+	require.ErrorContains(t, err, "wsconn/server: handler is nil")
+	_, err = New(DesignGoroutine, wsconn.EchoHandler{}, Options{ReadTimeout: -time.Second})
+	require.ErrorContains(t, err, "wsconn/server: Options.ReadTimeout -1s must be >= 0")
+	_, err = New(DesignReactor, wsconn.EchoHandler{}, Options{WriteQueueBytes: -1})
+	require.ErrorContains(t, err, "wsconn/server: Options.WriteQueueBytes -1 must be >= 0")
+	s, err := New(DesignReactor, wsconn.EchoHandler{}, Options{PingInterval: time.Second})
 	require.NoError(t, err)
 	require.Equal(t, time.Second, s.Options().PongTimeout)
 	require.Equal(t, DefaultHandshakeTimeout, s.Options().HandshakeTimeout)
@@ -126,8 +79,8 @@ func TestNewServerOptions(t *testing.T) {
 func TestServerEcho(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, addr := startServer(t, d, EchoHandler{}, Options{})
-			nc, br := dialRaw(t, addr)
+			s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{})
+			nc, br := wstest.Dial(t, addr)
 			for i, n := range []int{0, 1, 125, 126, 4000, 65535, 65536, 300000} {
 				msg := bytes.Repeat([]byte{byte('a' + i)}, n)
 				require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpBinary, msg))
@@ -140,10 +93,10 @@ func TestServerEcho(t *testing.T) {
 			require.EqualValues(t, 8, st.MessagesIn)
 			require.EqualValues(t, 1, st.Open)
 			require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, "")))
-			f, err := readServerFrame(t, nc, br, 5*time.Second)
+			f, err := wstest.ReadFrameWithin(nc, br, 5*time.Second)
 			require.NoError(t, err)
 			require.Equal(t, ws.OpClose, f.Header.OpCode)
-			waitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
+			wstest.WaitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
 			require.EqualValues(t, 1, s.Stats().PeerCloses[ws.StatusNormalClosure])
 		})
 	}
@@ -154,7 +107,7 @@ func TestServerEcho(t *testing.T) {
 func TestServerShutdownSendsGoingAway(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, addr, served := serveLoopback(t, d, EchoHandler{}, Options{})
+			s, addr, served := serveLoopback(t, d, wsconn.EchoHandler{}, Options{})
 			const n = 5
 			type peer struct {
 				nc net.Conn
@@ -162,10 +115,10 @@ func TestServerShutdownSendsGoingAway(t *testing.T) {
 			}
 			var peers []peer
 			for range n {
-				nc, br := dialRaw(t, addr)
+				nc, br := wstest.Dial(t, addr)
 				peers = append(peers, peer{nc, br})
 			}
-			waitFor(t, 5*time.Second, "all upgraded", func() bool { return s.Stats().Open == n })
+			wstest.WaitFor(t, 5*time.Second, "all upgraded", func() bool { return s.Stats().Open == n })
 			done := make(chan error, 1)
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -173,14 +126,14 @@ func TestServerShutdownSendsGoingAway(t *testing.T) {
 				done <- s.Shutdown(ctx)
 			}()
 			for _, p := range peers {
-				f, err := readServerFrame(t, p.nc, p.br, 5*time.Second)
+				f, err := wstest.ReadFrameWithin(p.nc, p.br, 5*time.Second)
 				require.NoError(t, err)
 				require.Equal(t, ws.OpClose, f.Header.OpCode)
 				code, _ := ws.ParseCloseFrameData(f.Payload)
 				require.Equal(t, ws.StatusGoingAway, code)
 				// Answer like a client, then expect EOF (the server closes).
 				require.NoError(t, wsutil.WriteClientMessage(p.nc, ws.OpClose, f.Payload))
-				_, err = readServerFrame(t, p.nc, p.br, 5*time.Second)
+				_, err = wstest.ReadFrameWithin(p.nc, p.br, 5*time.Second)
 				require.ErrorIs(t, err, io.EOF)
 			}
 			require.NoError(t, <-done)
@@ -194,7 +147,7 @@ func TestServerShutdownSendsGoingAway(t *testing.T) {
 func TestServerProtocolErrorClosesWithCode(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, addr := startServer(t, d, EchoHandler{}, Options{Limits: Limits{MaxMessage: 1000}})
+			s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{Limits: wsconn.Limits{MaxMessage: 1000}})
 			cases := []struct {
 				name  string
 				frame ws.Frame
@@ -207,22 +160,22 @@ func TestServerProtocolErrorClosesWithCode(t *testing.T) {
 				{"reserved-opcode", ws.NewFrame(ws.OpCode(3), true, nil), true, ws.StatusProtocolError},
 			}
 			for _, tc := range cases {
-				nc, br := dialRaw(t, addr)
+				nc, br := wstest.Dial(t, addr)
 				f := tc.frame
 				if tc.mask {
 					f = ws.MaskFrameInPlace(f)
 				}
 				require.NoError(t, ws.WriteFrame(nc, f), tc.name)
-				got, err := readServerFrame(t, nc, br, 5*time.Second)
+				got, err := wstest.ReadFrameWithin(nc, br, 5*time.Second)
 				require.NoError(t, err, tc.name)
 				require.Equal(t, ws.OpClose, got.Header.OpCode, tc.name)
 				code, _ := ws.ParseCloseFrameData(got.Payload)
 				require.Equal(t, tc.code, code, tc.name)
 				// The server sent FIN after its close frame.
-				_, err = readServerFrame(t, nc, br, 5*time.Second)
+				_, err = wstest.ReadFrameWithin(nc, br, 5*time.Second)
 				require.ErrorIs(t, err, io.EOF, tc.name)
 			}
-			waitFor(t, 5*time.Second, "connections closed", func() bool { return s.Stats().Open == 0 })
+			wstest.WaitFor(t, 5*time.Second, "connections closed", func() bool { return s.Stats().Open == 0 })
 			pe := s.Stats().ProtocolErrors
 			require.EqualValues(t, 2, pe[ws.StatusProtocolError])
 			require.EqualValues(t, 1, pe[ws.StatusInvalidFramePayloadData])
@@ -234,16 +187,16 @@ func TestServerProtocolErrorClosesWithCode(t *testing.T) {
 func TestServerPingAndPongTimeout(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, addr := startServer(t, d, EchoHandler{}, Options{PingInterval: 50 * time.Millisecond, PongTimeout: time.Second})
+			s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{PingInterval: 50 * time.Millisecond, PongTimeout: time.Second})
 			// A peer that answers pings stays open across many intervals: it
 			// answers every ping until the test ends, so that it never
 			// outlives its own PongTimeout while the test looks at the other.
-			good, gbr := dialRaw(t, addr)
+			good, gbr := wstest.Dial(t, addr)
 			var answered atomic.Int32
 			answering := make(chan error, 1)
 			go func() {
 				for {
-					f, err := readFrame(gbr)
+					f, err := wstest.ReadFrame(gbr)
 					if err == nil && f.Header.OpCode == ws.OpPing {
 						err = wsutil.WriteClientMessage(good, ws.OpPong, f.Payload)
 						answered.Add(1)
@@ -259,9 +212,9 @@ func TestServerPingAndPongTimeout(t *testing.T) {
 				<-answering
 			})
 			// A peer that never reads or answers is closed.
-			bad, _ := dialRaw(t, addr)
-			waitFor(t, 10*time.Second, "five pings answered", func() bool { return answered.Load() >= 5 })
-			waitFor(t, 5*time.Second, "pong timeout", func() bool { return s.Stats().PongTimeouts == 1 })
+			bad, _ := wstest.Dial(t, addr)
+			wstest.WaitFor(t, 10*time.Second, "five pings answered", func() bool { return answered.Load() >= 5 })
+			wstest.WaitFor(t, 5*time.Second, "pong timeout", func() bool { return s.Stats().PongTimeouts == 1 })
 			_ = bad.SetReadDeadline(time.Now().Add(5 * time.Second))
 			_, err := io.Copy(io.Discard, bad)
 			require.NoError(t, err, "bad peer sees its connection closed (pings, then EOF)")
@@ -274,10 +227,10 @@ func TestServerPingAndPongTimeout(t *testing.T) {
 func TestServerCutMidFrame(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, addr := startServer(t, d, EchoHandler{}, Options{ReadTimeout: 200 * time.Millisecond})
+			s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{ReadTimeout: 200 * time.Millisecond})
 			// One peer disconnects half way through a frame, another stalls.
 			for _, stall := range []bool{false, true} {
-				nc, _ := dialRaw(t, addr)
+				nc, _ := wstest.Dial(t, addr)
 				f := ws.MaskFrameInPlace(ws.NewBinaryFrame(make([]byte, 10000)))
 				b, err := ws.CompileFrame(f)
 				require.NoError(t, err)
@@ -287,7 +240,7 @@ func TestServerCutMidFrame(t *testing.T) {
 					nc.Close()
 				}
 			}
-			waitFor(t, 5*time.Second, "both closed", func() bool { return s.Stats().Open == 0 })
+			wstest.WaitFor(t, 5*time.Second, "both closed", func() bool { return s.Stats().Open == 0 })
 			require.EqualValues(t, 2, s.Stats().Upgraded)
 			require.Zero(t, s.Stats().MessagesIn)
 		})
@@ -313,7 +266,7 @@ func TestHandshakeBadPeers(t *testing.T) {
 	}
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, addr := startServer(t, d, EchoHandler{}, Options{MaxHeaderBytes: 8 << 10})
+			s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{MaxHeaderBytes: 8 << 10})
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					nc, err := net.Dial("tcp", addr)
@@ -332,7 +285,7 @@ func TestHandshakeBadPeers(t *testing.T) {
 					}
 				})
 			}
-			waitFor(t, 5*time.Second, "rejected connections closed", func() bool {
+			wstest.WaitFor(t, 5*time.Second, "rejected connections closed", func() bool {
 				st := s.Stats()
 				return st.HandshakeErrors == uint64(len(cases)) && st.Accepted == uint64(len(cases))
 			})
@@ -347,7 +300,7 @@ func TestHandshakeSlowloris(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
 			const timeout = 300 * time.Millisecond
-			s, addr := startServer(t, d, EchoHandler{}, Options{HandshakeTimeout: timeout})
+			s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{HandshakeTimeout: timeout})
 			nc, err := net.Dial("tcp", addr)
 			require.NoError(t, err)
 			defer nc.Close()
@@ -366,7 +319,7 @@ func TestHandshakeSlowloris(t *testing.T) {
 			resp, err := io.ReadAll(nc)
 			require.False(t, errors.Is(err, os.ErrDeadlineExceeded), "the server did not close the connection")
 			require.True(t, len(resp) == 0 || strings.HasPrefix(string(resp), "HTTP/1.1 408"), "got %q", resp)
-			waitFor(t, 5*time.Second, "timeout counted", func() bool { return s.Stats().HandshakeTimeouts == 1 })
+			wstest.WaitFor(t, 5*time.Second, "timeout counted", func() bool { return s.Stats().HandshakeTimeouts == 1 })
 			require.Zero(t, s.Stats().Upgraded)
 		})
 	}
@@ -394,14 +347,14 @@ func TestSlowConsumer(t *testing.T) {
 	for _, tc := range cases {
 		for _, d := range tc.designs {
 			t.Run("limit="+tc.name+"/design="+string(d), func(t *testing.T) {
-				s, addr := startServer(t, d, EchoHandler{}, tc.o)
+				s, addr := startServer(t, d, wsconn.EchoHandler{}, tc.o)
 				if d == DesignReactor && s.Design() != DesignReactor {
 					t.Skip("reactor needs epoll")
 				}
 				// (No SetReadBuffer: shrinking the receive buffer of an
 				// established loopback connection can stall it in the kernel
 				// for seconds, which would look like a server bug.)
-				nc, _ := dialRaw(t, addr)
+				nc, _ := wstest.Dial(t, addr)
 				frame, err := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewBinaryFrame(make([]byte, tc.size))))
 				require.NoError(t, err)
 				// Whole frames only (a write cut by a deadline would corrupt
@@ -430,7 +383,7 @@ func TestSlowConsumer(t *testing.T) {
 				require.LessOrEqual(t, st.PeakQueuedBytes, bound)
 				t.Logf("limit=%s design=%s: closed after %d messages of %d B echoed into a peer that does not read; peak queued %d B (bound %d B)",
 					tc.name, d, st.MessagesIn, tc.size, st.PeakQueuedBytes, bound)
-				waitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
+				wstest.WaitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
 			})
 		}
 	}
@@ -447,8 +400,8 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
 			runtime.GC()
-			g0, fd0 := runtime.NumGoroutine(), openFDs()
-			s, addr, served := serveLoopback(t, d, EchoHandler{}, Options{})
+			g0, fd0 := runtime.NumGoroutine(), procmem.OpenFDs()
+			s, addr, served := serveLoopback(t, d, wsconn.EchoHandler{}, Options{})
 			conns := make([]net.Conn, 0, n)
 			brs := make([]*bufio.Reader, 0, n)
 			for range n {
@@ -468,7 +421,7 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 				require.Equal(t, msg, got)
 			}
 			st := s.Stats()
-			gMid, fdMid := runtime.NumGoroutine(), openFDs()
+			gMid, fdMid := runtime.NumGoroutine(), procmem.OpenFDs()
 			require.EqualValues(t, n, st.Open)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -477,7 +430,7 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 			// The clients answer close 1001 and close.
 			for i, nc := range conns {
 				_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-				f, err := readFrame(brs[i])
+				f, err := wstest.ReadFrame(brs[i])
 				if err == nil && f.Header.OpCode == ws.OpClose {
 					_ = wsutil.WriteClientMessage(nc, ws.OpClose, f.Payload)
 				}
@@ -485,8 +438,8 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 			}
 			require.NoError(t, <-shut)
 			require.ErrorIs(t, <-served, ErrServerClosed)
-			waitFor(t, 5*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= g0 })
-			g1, fd1 := runtime.NumGoroutine(), openFDs()
+			wstest.WaitFor(t, 5*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= g0 })
+			g1, fd1 := runtime.NumGoroutine(), procmem.OpenFDs()
 			t.Logf("design=%s conns=%d: goroutines before=%d open=%d (server %d, peak %d) after=%d; fds before=%d open=%d after=%d",
 				d, n, g0, gMid, st.Goroutines, st.PeakGoroutines, g1, fd0, fdMid, fd1)
 			require.LessOrEqual(t, g1, g0)
@@ -508,14 +461,14 @@ func TestReactorGoroutinesFlat(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reactor needs epoll")
 	}
-	s, addr := startServer(t, DesignReactor, EchoHandler{}, Options{})
+	s, addr := startServer(t, DesignReactor, wsconn.EchoHandler{}, Options{})
 	var counts []int64
 	for _, target := range []int{10, 100, 400} {
 		for s.Stats().Open < int64(target) {
-			nc, _ := dialRaw(t, addr)
+			nc, _ := wstest.Dial(t, addr)
 			_ = nc
 		}
-		waitFor(t, 5*time.Second, "handshake goroutines gone", func() bool {
+		wstest.WaitFor(t, 5*time.Second, "handshake goroutines gone", func() bool {
 			return s.Stats().Goroutines == int64(s.Options().Workers+1)
 		})
 		counts = append(counts, s.Stats().Goroutines)
@@ -535,8 +488,8 @@ func TestReactorLateReader(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reactor needs epoll")
 	}
-	s, addr := startServer(t, DesignReactor, EchoHandler{}, Options{})
-	nc, br := dialRaw(t, addr)
+	s, addr := startServer(t, DesignReactor, wsconn.EchoHandler{}, Options{})
+	nc, br := wstest.Dial(t, addr)
 	const n, size = 64, 256 << 10 // 16 MiB: more than loopback socket buffers hold
 	var sent [][]byte
 	for i := range n {
@@ -545,14 +498,14 @@ func TestReactorLateReader(t *testing.T) {
 		sent = append(sent, msg)
 		require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpBinary, msg))
 	}
-	waitFor(t, 10*time.Second, "all messages read by the server", func() bool { return s.Stats().MessagesIn == n })
+	wstest.WaitFor(t, 10*time.Second, "all messages read by the server", func() bool { return s.Stats().MessagesIn == n })
 	for i := range n {
-		f, err := readServerFrame(t, nc, br, 10*time.Second)
+		f, err := wstest.ReadFrameWithin(nc, br, 10*time.Second)
 		require.NoError(t, err)
 		require.True(t, bytes.Equal(sent[i], f.Payload), "echo %d", i)
 	}
 	// The counter drops just after the write that carried the last bytes.
-	waitFor(t, 5*time.Second, "queue empty", func() bool { return s.Stats().QueuedBytes == 0 })
+	wstest.WaitFor(t, 5*time.Second, "queue empty", func() bool { return s.Stats().QueuedBytes == 0 })
 	st := s.Stats()
 	require.Greater(t, st.PeakQueuedBytes, int64(0), "the reactor queued what the socket did not take")
 	t.Logf("peak queued %d B of %d B echoed", st.PeakQueuedBytes, n*size)
@@ -565,9 +518,9 @@ func TestReactorLateReader(t *testing.T) {
 func TestServerShutdownContextExpires(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
-			s, addr, served := serveLoopback(t, d, EchoHandler{}, Options{CloseTimeout: time.Hour})
+			s, addr, served := serveLoopback(t, d, wsconn.EchoHandler{}, Options{CloseTimeout: time.Hour})
 			for range 20 {
-				dialRaw(t, addr)
+				wstest.Dial(t, addr)
 			}
 			// One more that never finishes its handshake.
 			raw, err := net.Dial("tcp", addr)
@@ -575,7 +528,7 @@ func TestServerShutdownContextExpires(t *testing.T) {
 			defer raw.Close()
 			_, err = io.WriteString(raw, "GET / HTTP/1.1\r\n")
 			require.NoError(t, err)
-			waitFor(t, 5*time.Second, "all accepted", func() bool { return s.Stats().Open == 20 && s.Stats().Accepted == 21 })
+			wstest.WaitFor(t, 5*time.Second, "all accepted", func() bool { return s.Stats().Open == 20 && s.Stats().Accepted == 21 })
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			require.ErrorIs(t, s.Shutdown(ctx), context.DeadlineExceeded)
@@ -598,7 +551,7 @@ func TestSrvConnSizeClass(t *testing.T) {
 // (kind picks where it stops), then sends nothing more.
 func stallPeer(t *testing.T, addr string, kind int) net.Conn {
 	t.Helper()
-	nc, _ := dialRaw(t, addr)
+	nc, _ := wstest.Dial(t, addr)
 	var b []byte
 	switch kind % 3 {
 	case 0: // half a frame
@@ -626,16 +579,16 @@ func TestServerStalledPeers(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
 			t.Run("healthy-served", func(t *testing.T) {
-				s, addr := startServer(t, d, EchoHandler{}, Options{Workers: 2, ReadTimeout: 30 * time.Second})
+				s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{Workers: 2, ReadTimeout: 30 * time.Second})
 				for i := range stalled {
 					stallPeer(t, addr, i)
 				}
-				waitFor(t, 10*time.Second, "stalled peers upgraded", func() bool { return s.Stats().Upgraded == stalled })
-				nc, br := dialRaw(t, addr)
+				wstest.WaitFor(t, 10*time.Second, "stalled peers upgraded", func() bool { return s.Stats().Upgraded == stalled })
+				nc, br := wstest.Dial(t, addr)
 				for i := range echoes {
 					msg := []byte(fmt.Sprintf("echo %d", i))
 					require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpText, msg))
-					f, err := readServerFrame(t, nc, br, 20*time.Second)
+					f, err := wstest.ReadFrameWithin(nc, br, 20*time.Second)
 					require.NoError(t, err, "echo %d while %d peers stall", i, stalled)
 					require.Equal(t, msg, f.Payload)
 				}
@@ -644,12 +597,12 @@ func TestServerStalledPeers(t *testing.T) {
 				require.EqualValues(t, echoes, st.MessagesIn)
 			})
 			t.Run("stalled-closed-at-read-timeout", func(t *testing.T) {
-				s, addr := startServer(t, d, EchoHandler{}, Options{Workers: 2, ReadTimeout: 200 * time.Millisecond})
+				s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{Workers: 2, ReadTimeout: 200 * time.Millisecond})
 				var peers []net.Conn
 				for i := range stalled {
 					peers = append(peers, stallPeer(t, addr, i))
 				}
-				waitFor(t, 10*time.Second, "stalled peers closed", func() bool {
+				wstest.WaitFor(t, 10*time.Second, "stalled peers closed", func() bool {
 					st := s.Stats()
 					return st.Upgraded == stalled && st.Open == 0
 				})
@@ -677,8 +630,8 @@ func TestReactorInputBound(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reactor needs epoll")
 	}
-	s, addr := startServer(t, DesignReactor, EchoHandler{}, Options{Limits: Limits{MaxMessage: 1 << 10}})
-	nc, br := dialRaw(t, addr)
+	s, addr := startServer(t, DesignReactor, wsconn.EchoHandler{}, Options{Limits: wsconn.Limits{MaxMessage: 1 << 10}})
+	nc, br := wstest.Dial(t, addr)
 	first, err := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewFrame(ws.OpBinary, false, []byte("open"))))
 	require.NoError(t, err)
 	ping, err := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewPingFrame(bytes.Repeat([]byte{'p'}, 125))))
@@ -689,10 +642,10 @@ func TestReactorInputBound(t *testing.T) {
 		b = append(b, ping...)
 	}
 	go func() { _, _ = nc.Write(b) }() // the server may close before taking it all
-	f, err := readServerFrame(t, nc, br, 10*time.Second)
+	f, err := wstest.ReadFrameWithin(nc, br, 10*time.Second)
 	require.NoError(t, err)
 	require.Equal(t, ws.OpClose, f.Header.OpCode)
 	code, _ := ws.ParseCloseFrameData(f.Payload)
 	require.Equal(t, ws.StatusMessageTooBig, code)
-	waitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
+	wstest.WaitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
 }

@@ -1,0 +1,108 @@
+package wstest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// ClientFrame encodes a client frame: masked (with a fixed mask), of type
+// op, final or not.
+func ClientFrame(op ws.OpCode, fin bool, payload []byte) []byte {
+	f := ws.NewFrame(op, fin, append([]byte(nil), payload...))
+	f = ws.MaskFrameWith(f, [4]byte{0x37, 0xfa, 0x21, 0x3d})
+	return ws.MustCompileFrame(f)
+}
+
+// RawFrame encodes a frame with header h as given (masked with h.Mask if
+// h.Masked, else not); its Length is set from payload.
+func RawFrame(h ws.Header, payload []byte) []byte {
+	p := append([]byte(nil), payload...)
+	if h.Masked {
+		ws.Cipher(p, h.Mask, 0)
+	}
+	h.Length = int64(len(p))
+	var b bytes.Buffer
+	if err := ws.WriteHeader(&b, h); err != nil {
+		panic(err)
+	}
+	b.Write(p)
+	return b.Bytes()
+}
+
+// ReadFrame reads one frame, unmasking it if it is masked.
+func ReadFrame(r io.Reader) (ws.Frame, error) {
+	h, err := ws.ReadHeader(r)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	p := make([]byte, h.Length)
+	_, err = io.ReadFull(r, p)
+	if h.Masked {
+		ws.Cipher(p, h.Mask, 0)
+	}
+	return ws.Frame{Header: h, Payload: p}, err
+}
+
+// ReadFrameWithin reads one frame from a peer's connection within d.
+func ReadFrameWithin(nc net.Conn, br *bufio.Reader, d time.Duration) (ws.Frame, error) {
+	_ = nc.SetReadDeadline(time.Now().Add(d))
+	defer nc.SetReadDeadline(time.Time{})
+	return ReadFrame(br)
+}
+
+// ServerFrames decodes every frame in b, which a server wrote: none may
+// be masked.
+func ServerFrames(t testing.TB, b []byte) []ws.Frame {
+	t.Helper()
+	var fs []ws.Frame
+	r := bytes.NewReader(b)
+	for r.Len() > 0 {
+		f, err := ReadFrame(r)
+		if err != nil {
+			t.Fatalf("server frame %d: %v", len(fs), err)
+		}
+		if f.Header.Masked {
+			t.Fatalf("server frame %d is masked: server frames never are", len(fs))
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+// Dial opens a WebSocket client connection to addr with gobwas, for tests
+// that write frames by hand; it is closed when the test ends.
+func Dial(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	nc, br, _, err := ws.Dialer{}.Dial(ctx, "ws://"+addr+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if br == nil {
+		br = bufio.NewReader(nc)
+	}
+	return nc, br
+}
+
+// WaitFor polls cond until it holds, or fails the test after d. (Not
+// require.Eventually: its condition runs on goroutines of its own, which
+// tests that count goroutines would see.)
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

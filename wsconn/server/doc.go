@@ -1,0 +1,81 @@
+// Package server runs WebSocket servers of two designs over wsconn's frame
+// path, to show what a connection costs a server while it waits.
+//
+// New(design, handler, Options) builds a server; Serve(listener) accepts
+// until Shutdown(ctx), which sends close 1001 (going away) to every
+// connection and waits for them; Stats reads its counters. Both designs
+// upgrade with ws.Upgrader on the raw net.Conn (no net/http, see
+// wsconn.Handshake), run the same frame path (wsconn.MessageReader,
+// wsconn.FrameWriter) and call the same wsconn.Handler, and differ only in
+// what a connection holds while it waits:
+//
+//   - DesignGoroutine: one goroutine per connection, blocked in Read while
+//     the connection is idle. It holds, for the life of the connection, a
+//     bufio.Reader (Options.ReadBufferSize), a MessageReader and the buffer
+//     of the last message (dropped when it grew past 64 KiB), plus the
+//     goroutine's stack. Writes go through a bufio.Writer (WriteBufferSize)
+//     borrowed from a pool at the first write and given back at the flush
+//     that ends a burst, and block up to WriteTimeout: the kernel's socket
+//     buffer is its write queue. Its timers are one read deadline: when it
+//     passes on an idle connection, a ping goes out and the deadline moves
+//     to PongTimeout.
+//   - DesignReactor (Linux): one epoll instance and a bounded pool of
+//     workers that read and write the raw non-blocking sockets themselves.
+//     An idle connection holds no goroutine, no buffer and no timer: one
+//     small struct and a slot in a table indexed by descriptor. No worker
+//     waits for a peer, and writes never block: what the socket does not
+//     take waits in a queue bounded by WriteQueueBytes. How it works is
+//     described at its type, reactor, in reactor_linux.go. Off Linux,
+//     New(DesignReactor, ...) runs DesignGoroutine (Server.Design says
+//     which).
+//
+// # What to expect
+//
+// What each design keeps per idle connection at 9000 connections (RSS
+// growth B/conn, heap-B/conn, goroutines/conn and stack-B/conn, after one
+// echo per connection and a forced GC, server and clients in separate
+// processes) is printed, at the root of the module, by
+//
+//	go test -run '^$' -bench 'BenchmarkWSIdleConns/server=(goroutine|reactor)/conns=9000' -count 3 . | go tool benchstat -
+//
+// Expect goroutines/conn at 1 for goroutine and 0 for reactor
+// (TestReactorGoroutinesFlat), and B/conn several times lower for reactor:
+// its heap part is one srvConn (TestSrvConnSizeClass keeps it within 128
+// bytes) and its 8-byte table slot, the rest what establishing left behind
+// (stacks of the finished handshake goroutines, freed heap not yet
+// returned to the OS). The goroutine design's is its bufio.Reader,
+// MessageReader scratch, goroutine stack, and the net.Conn with the
+// runtime's poller state. The README shows a run with its machine.
+//
+// # Liveness, close and bad peers
+//
+// Any frame from the peer proves it alive. A connection silent for
+// PingInterval is sent a ping; if nothing arrives within PongTimeout after
+// it, the connection is closed (Stats.PongTimeouts).
+//
+// Whichever side starts the close, once its close frame is written the
+// server flushes it, sends FIN (CloseWrite, or shutdown(2) on the
+// reactor's raw descriptor), discards what the peer still sends until it
+// closes or CloseTimeout passes, then closes the socket, so the close
+// frame is never lost to a reset.
+//
+// Bad peers, each a test in server_test.go: a request that is not HTTP
+// gets 400; a missing Upgrade or Sec-WebSocket-Key 400; another
+// Sec-WebSocket-Version 426 with "Sec-WebSocket-Version: 13"; a request
+// over MaxHeaderBytes 431; a client trickling its request is closed at
+// HandshakeTimeout (408 if it is still listening); a client that stops
+// reading is closed when its write queue would pass WriteQueueBytes
+// (reactor) or a write blocks past WriteTimeout (goroutine), and the bytes
+// held for it never pass the bound; a connection cut or stalled mid-frame
+// is closed and forgotten (ReadTimeout), and more stalled peers than
+// reactor workers do not hold up anyone else (TestServerStalledPeers).
+// After Shutdown the goroutines and open descriptors of the process are
+// back to their count before the server started. To see the servers under
+// every fault above:
+//
+//	go test -race -v -run 'TestServer|TestHandshake|TestSlowConsumer|TestReactor' ./wsconn/server/
+//
+// TestServerConformance runs the RFC 6455 conformance suite
+// (wsconn/internal/conformance) against both designs and requires every
+// case to pass.
+package server
