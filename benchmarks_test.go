@@ -29,6 +29,9 @@ var suiteUnits = benchcheck.Required{
 	"BenchmarkStackRecurse":  {"ns/op", "stack-B", "growths"},
 	"BenchmarkStackMaxDepth": {"max-depth"},
 	"BenchmarkStackSpawn":    {"ns/op", "stack-B"},
+	"BenchmarkStackStart":    {"start-B", "used-B", "growths", "ns/spawn"},
+	"BenchmarkStackShrink":   {"stacks-before-B", "stacks-after-B", "regrowths"},
+	"BenchmarkStackClosure":  {"ns/op", "B/op", "allocs/op"},
 	// alloc
 	"BenchmarkAllocSize":     {"ns/op", "B/op", "allocs/op", "waste-%"},
 	"BenchmarkAllocTiny":     {"ns/op", "heap-B/obj"},

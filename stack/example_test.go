@@ -11,7 +11,7 @@ import (
 
 // A recursion 100,000 deep: Go grows the goroutine stack as it goes.
 func ExampleRecurse() {
-	r, err := stack.Recurse(100_000, stack.Small)
+	r, err := stack.Recurse(context.Background(), stack.RecurseConfig{Depth: 100_000})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -33,8 +33,8 @@ func ExampleMaxGoStack() {
 
 // The same recursion on a fixed 984 KiB stack, the way V8 runs JavaScript,
 // ends with an error, not a crash.
-func ExampleRecurseFixed() {
-	_, err := stack.RecurseFixed(100_000, stack.Small, stack.DefaultBudget)
+func ExampleRecurse_fixed() {
+	_, err := stack.Recurse(context.Background(), stack.RecurseConfig{Depth: 100_000, Model: stack.ModelFixed})
 	var over *stack.OverflowError
 	if errors.As(err, &over) {
 		fmt.Println(errors.Is(err, stack.ErrStackOverflow))
@@ -48,8 +48,8 @@ func ExampleRecurseFixed() {
 }
 
 // How many 1 KiB frames fit in a 984 KiB fixed stack.
-func ExampleFixedMaxDepth() {
-	m, err := stack.FixedMaxDepth(stack.Large, stack.DefaultBudget)
+func ExampleMaxDepth_fixed() {
+	m, err := stack.MaxDepth(context.Background(), stack.MaxDepthConfig{Model: stack.ModelFixed, Frame: stack.FrameLarge})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -60,13 +60,14 @@ func ExampleFixedMaxDepth() {
 
 // Go under debug.SetMaxStack(984 KiB) dies with its stack at 512 KiB, the
 // largest power of two under the limit.
-func ExampleGoMaxDepth() {
-	g, err := stack.GoMaxDepth(context.Background(), stack.Large, stack.DefaultBudget)
+func ExampleMaxDepth() {
+	ctx := context.Background()
+	g, err := stack.MaxDepth(ctx, stack.MaxDepthConfig{Model: stack.ModelGo, Frame: stack.FrameLarge})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	f, err := stack.FixedMaxDepth(stack.Large, stack.DefaultBudget)
+	f, err := stack.MaxDepth(ctx, stack.MaxDepthConfig{Model: stack.ModelFixed, Frame: stack.FrameLarge})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -81,7 +82,7 @@ func ExampleGoMaxDepth() {
 }
 
 func ExampleSpawn() {
-	r, err := stack.Spawn(10_000)
+	r, err := stack.Spawn(context.Background(), stack.SpawnConfig{N: 10_000})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -99,12 +100,12 @@ func ExampleSpawn() {
 // program's typical stack; without, they start at 2 KiB and are copied.
 func ExampleStartSize() {
 	ctx := context.Background()
-	on, err := stack.StartSize(ctx, true)
+	on, err := stack.StartSize(ctx, stack.StartSizeConfig{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	off, err := stack.StartSize(ctx, false)
+	off, err := stack.StartSize(ctx, stack.StartSizeConfig{AdaptiveOff: true})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -120,12 +121,12 @@ func ExampleStartSize() {
 // GODEBUG=gcshrinkstackoff=1.
 func ExampleShrink() {
 	ctx := context.Background()
-	on, err := stack.Shrink(ctx, false)
+	on, err := stack.Shrink(ctx, stack.ShrinkConfig{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	off, err := stack.Shrink(ctx, true)
+	off, err := stack.Shrink(ctx, stack.ShrinkConfig{ShrinkOff: true})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -5,5 +5,5 @@ package stack
 import "errors"
 
 func mapShared(path string, size int) ([]byte, error) {
-	return nil, errors.New("stack: GoMaxDepth needs mmap, which this system does not offer through package syscall")
+	return nil, errors.New("stack: MaxDepth with ModelGo needs mmap, which this system does not offer through package syscall")
 }

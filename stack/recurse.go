@@ -1,9 +1,9 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/bits"
 	"time"
 	"unsafe"
@@ -12,32 +12,73 @@ import (
 )
 
 // Frame is the size of the frame each level of the recursion puts on the
-// stack.
+// stack. The zero value is FrameSmall.
 type Frame int
 
 const (
-	// Small is a frame of a few words: a pointer, a counter, a return
+	// FrameSmall is a frame of a few words: a pointer, a counter, a return
 	// address and a frame pointer.
-	Small Frame = iota + 1
-	// Large is a frame holding 1 KiB of locals that stay live across the
-	// recursive call, so the compiler cannot drop or shrink them.
-	Large
+	FrameSmall Frame = iota
+	// FrameLarge is a frame holding 1 KiB of locals that stay live across
+	// the recursive call, so the compiler cannot drop or shrink them.
+	FrameLarge
 )
 
-// String is "small" or "large", the value used in benchmark names.
+// Frames lists every frame size, in the order the suite runs them.
+func Frames() []Frame { return []Frame{FrameSmall, FrameLarge} }
+
+// String is "small" or "large", the value of the frame key in benchmark
+// names.
 func (f Frame) String() string {
 	switch f {
-	case Small:
+	case FrameSmall:
 		return "small"
-	case Large:
+	case FrameLarge:
 		return "large"
 	}
 	return fmt.Sprintf("Frame(%d)", int(f))
 }
 
-func (f Frame) check() error {
-	if f != Small && f != Large {
-		return fmt.Errorf("stack: frame %v must be stack.Small or stack.Large", f)
+// check validates f as the field named field of a config.
+func (f Frame) check(field string) error {
+	if f != FrameSmall && f != FrameLarge {
+		return fmt.Errorf("stack: %s %v must be FrameSmall or FrameLarge", field, f)
+	}
+	return nil
+}
+
+// Model is the stack a recursion runs on. The zero value is ModelGo.
+type Model int
+
+const (
+	// ModelGo is Go's own stack: it grows by copying up to the runtime's
+	// limit (debug.SetMaxStack), past which the process dies.
+	ModelGo Model = iota
+	// ModelFixed is a fixed budget, the way a JavaScript engine runs: past
+	// it the recursion unwinds with ErrStackOverflow, like "RangeError:
+	// Maximum call stack size exceeded".
+	ModelFixed
+)
+
+// Models lists every model, the fixed baseline first, so that benchstat
+// -col /model compares Go against it.
+func Models() []Model { return []Model{ModelFixed, ModelGo} }
+
+// String is "go" or "fixed", the value of the model key in benchmark names.
+func (m Model) String() string {
+	switch m {
+	case ModelGo:
+		return "go"
+	case ModelFixed:
+		return "fixed"
+	}
+	return fmt.Sprintf("Model(%d)", int(m))
+}
+
+// check validates m as the field named field of a config.
+func (m Model) check(field string) error {
+	if m != ModelGo && m != ModelFixed {
+		return fmt.Errorf("stack: %s %v must be ModelGo or ModelFixed", field, m)
 	}
 	return nil
 }
@@ -106,8 +147,48 @@ type Growth struct {
 	StackBytes int // bytes in use at that frame, just above the old stack's size
 }
 
-// Result is one recursion to its target depth.
-type Result struct {
+// RecurseConfig sets up a recursion. The zero value recurses 100,000
+// FrameSmall frames deep on Go's own growable stack.
+type RecurseConfig struct {
+	Depth int   // frames to recurse; 100,000 if 0
+	Frame Frame // FrameSmall if 0
+	Model Model // ModelGo if 0
+	// Budget is ModelFixed's stack budget in bytes; DefaultBudget (984
+	// KiB) if 0. ModelGo takes none: its limit is the runtime's.
+	Budget int
+}
+
+// defaultDepth is RecurseConfig's depth when Depth is 0.
+const defaultDepth = 100_000
+
+func (c RecurseConfig) withDefaults() (RecurseConfig, error) {
+	if c.Depth < 0 {
+		return c, fmt.Errorf("stack: RecurseConfig.Depth %d must be > 0", c.Depth)
+	}
+	if c.Depth == 0 {
+		c.Depth = defaultDepth
+	}
+	if err := c.Frame.check("RecurseConfig.Frame"); err != nil {
+		return c, err
+	}
+	if err := c.Model.check("RecurseConfig.Model"); err != nil {
+		return c, err
+	}
+	if c.Model == ModelGo && c.Budget != 0 {
+		return c, fmt.Errorf("stack: RecurseConfig.Budget %d is for ModelFixed; ModelGo grows to the runtime's limit", c.Budget)
+	}
+	var err error
+	c.Budget, err = budgetOrDefault(c.Budget, "RecurseConfig.Budget")
+	return c, err
+}
+
+// RecurseResult is one recursion to its target depth, or as deep as its
+// stack allowed.
+//
+// It holds none of the config but Frame: the recursion's first frame
+// returns it, and a larger result would change that frame's size, which is
+// part of the stack bytes measured. An *OverflowError gives the budget.
+type RecurseResult struct {
 	Frame      Frame
 	Depth      int // frames of the recursive function on the stack at the deepest point
 	StackBytes int // stack bytes in use at the deepest point, measured
@@ -117,89 +198,57 @@ type Result struct {
 	Elapsed    time.Duration // spawn, descend, unwind
 }
 
-// Recurse runs a recursion to depth in a fresh goroutine and reports the
-// stack bytes it used at the deepest point and the stack copies on the way.
+// String summarises the recursion on one line.
+func (r RecurseResult) String() string {
+	return fmt.Sprintf("frame=%v: depth %d, %d stack bytes, %d growths, %v",
+		r.Frame, r.Depth, r.StackBytes, r.Growths, r.Elapsed)
+}
+
+// Recurse runs a recursion to cfg.Depth in a fresh goroutine and reports
+// the stack bytes it used at the deepest point and the stack copies on the
+// way.
 //
-// Go grows the stack on demand, so any depth works as long as the stack fits
-// under the runtime's maximum (debug.SetMaxStack, 1e9 bytes by default on
-// 64-bit, so at most a 512 MiB stack). Depth 1,000,000 fits with Small frames
-// (about 64 MiB) but not with Large ones (over 1 GiB): rather than let the
-// runtime kill the process, Recurse returns an *OverflowError (wrapping
-// ErrStackOverflow) when the stack in use passes the default maximum. A
-// caller that lowered debug.SetMaxStack gets the runtime's fatal error.
-func Recurse(depth int, frame Frame) (Result, error) {
-	if depth <= 0 {
-		return Result{}, fmt.Errorf("stack: depth %d must be > 0", depth)
+// With ModelGo the stack grows on demand, so any depth works as long as the
+// stack fits under the runtime's maximum (debug.SetMaxStack, 1e9 bytes by
+// default on 64-bit, so at most a 512 MiB stack). Depth 1,000,000 fits with
+// FrameSmall (about 48 MB on linux/amd64) but not with FrameLarge (over 1
+// GiB): rather than let the runtime kill the process, Recurse returns an
+// *OverflowError (wrapping ErrStackOverflow) when the stack in use passes
+// the default maximum. A caller that lowered debug.SetMaxStack gets the
+// runtime's fatal error.
+//
+// With ModelFixed the recursion runs under cfg.Budget, the way a JavaScript
+// engine runs: every frame compares the stack bytes really in use with the
+// budget and, past it, the recursion unwinds and returns an *OverflowError
+// with the depth reached. It never crashes.
+//
+// On an overflow the result holds the deepest frame that fit. ctx is
+// checked before the recursion starts, not during it.
+func Recurse(ctx context.Context, cfg RecurseConfig) (RecurseResult, error) {
+	if err := ctx.Err(); err != nil {
+		return RecurseResult{}, fmt.Errorf("stack: Recurse: %w", err)
 	}
-	if err := frame.check(); err != nil {
-		return Result{}, err
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return RecurseResult{}, err
 	}
-	return run(config{target: depth, frame: frame, limit: goUsable})
+	limit := goUsable
+	if cfg.Model == ModelFixed {
+		limit = cfg.Budget
+	}
+	return run(config{target: cfg.Depth, frame: cfg.Frame, limit: limit})
 }
 
-// RecurseFixed is Recurse under a fixed stack budget, the way a JavaScript
-// engine runs: every frame compares the stack bytes really in use with budget
-// and, past it, the recursion unwinds and returns an *OverflowError
-// (errors.Is(err, ErrStackOverflow)) with the depth reached. It never
-// crashes. The Result then holds the deepest frame that fit.
-func RecurseFixed(depth int, frame Frame, budget int) (Result, error) {
-	if depth <= 0 {
-		return Result{}, fmt.Errorf("stack: depth %d must be > 0", depth)
+// budgetOrDefault is budget, or DefaultBudget if budget is 0, checked as
+// the field named field of a config.
+func budgetOrDefault(budget int, field string) (int, error) {
+	if budget == 0 {
+		return DefaultBudget, nil
 	}
-	if err := frame.check(); err != nil {
-		return Result{}, err
-	}
-	if err := checkBudget(budget); err != nil {
-		return Result{}, err
-	}
-	return run(config{target: depth, frame: frame, limit: budget})
-}
-
-func checkBudget(budget int) error {
 	if budget < minBudget || budget > goUsable {
-		return fmt.Errorf("stack: budget %d bytes must be between %d and %d", budget, minBudget, goUsable)
+		return 0, fmt.Errorf("stack: %s %d bytes must be between %d and %d", field, budget, minBudget, goUsable)
 	}
-	return nil
-}
-
-// MaxDepth is how deep a recursion got under a stack budget before it
-// overflowed.
-type MaxDepth struct {
-	Model      string // "fixed" (this package's JS-like check) or "go" (debug.SetMaxStack in a child)
-	Frame      Frame
-	Budget     int // bytes
-	Depth      int // deepest frame that ran
-	StackBytes int // stack bytes in use at that frame, measured
-	Growths    int // stack copies on the way down
-	// StackSize is, for model go, the size of the stack when the runtime
-	// refused to double it, read from its message: the largest power of two
-	// under Budget. 0 for model fixed.
-	StackSize int
-	// Message is the overflow as reported: the runtime's "goroutine stack
-	// exceeds" line for model go, the *OverflowError text for model fixed.
-	Message string
-}
-
-// FixedMaxDepth recurses with no depth target under the fixed budget until
-// the budget stops it, and reports where: the depth a JavaScript engine with
-// --stack-size=budget would reach with frames of this size.
-func FixedMaxDepth(frame Frame, budget int) (MaxDepth, error) {
-	if err := frame.check(); err != nil {
-		return MaxDepth{}, err
-	}
-	if err := checkBudget(budget); err != nil {
-		return MaxDepth{}, err
-	}
-	r, err := run(config{target: math.MaxInt, frame: frame, limit: budget})
-	var over *OverflowError
-	if !errors.As(err, &over) {
-		return MaxDepth{}, fmt.Errorf("stack: fixed model did not overflow: %v", err)
-	}
-	return MaxDepth{
-		Model: "fixed", Frame: frame, Budget: budget,
-		Depth: r.Depth, StackBytes: r.StackBytes, Growths: r.Growths,
-		Message: over.Error(),
-	}, nil
+	return budget, nil
 }
 
 // config is one recursion.
@@ -208,16 +257,16 @@ type config struct {
 	frame  Frame
 	limit  int
 	// progress, if not nil, receives depth, bytes and growths at every
-	// frame: the child of GoMaxDepth points it at memory shared with its
-	// parent, because it will not live to report them.
+	// frame: the child of MaxDepth with ModelGo points it at memory shared
+	// with its parent, because it will not live to report them.
 	progress *progress
 	// bottom, if not nil, runs at the target depth, with the whole stack
 	// still in use (the start-size and shrink experiments park there).
 	bottom func()
-	// steps, if not nil, receives the growths one by one. run allocates it with the
-	// goroutine, on the heap: made in descend, the compiler would keep it in
-	// descend's frame, and 640 bytes there would fill most of a new
-	// goroutine's 2 KiB stack before the recursion starts.
+	// steps, if not nil, receives the growths one by one. run allocates it
+	// with the goroutine, on the heap: made in descend, the compiler would
+	// keep it in descend's frame, and 640 bytes there would fill most of a
+	// new goroutine's 2 KiB stack before the recursion starts.
 	steps *[maxSteps]Growth
 }
 
@@ -228,10 +277,10 @@ type progress struct {
 
 // run does the recursion in a fresh goroutine, so that it starts from a
 // new, small stack, and waits for it.
-func run(c config) (Result, error) {
+func run(c config) (RecurseResult, error) {
 	start := time.Now()
 	startBytes := int(rtmetrics.Uint64(startingSize))
-	done := make(chan Result, 1)
+	done := make(chan RecurseResult, 1)
 	c.steps = new([maxSteps]Growth)
 	go func() { done <- descend(c) }()
 	r := <-done
@@ -283,7 +332,7 @@ type probe struct {
 // descend is the first frame of the recursion's goroutine and owns the probe.
 //
 //go:noinline
-func descend(c config) Result {
+func descend(c config) RecurseResult {
 	var p probe
 	p.config = c
 	if p.progress == nil {
@@ -291,12 +340,12 @@ func descend(c config) Result {
 	}
 	p.seen = uintptr(unsafe.Pointer(&p))
 	switch c.frame {
-	case Small:
+	case FrameSmall:
 		sink(smallFrame(&p, 1))
-	case Large:
+	case FrameLarge:
 		sink(largeFrame(&p, 1))
 	}
-	r := Result{Frame: c.frame, Depth: p.depth, StackBytes: int(p.used), Growths: p.growths}
+	r := RecurseResult{Frame: c.frame, Depth: p.depth, StackBytes: int(p.used), Growths: p.growths}
 	if p.steps != nil {
 		r.Steps = append([]Growth(nil), p.steps[:min(p.growths, maxSteps)]...)
 	}
@@ -355,7 +404,7 @@ func smallFrame(p *probe, depth int) int {
 	return smallFrame(p, depth+1) + 1
 }
 
-// largeWords is the size of Large's locals in words: 1 KiB.
+// largeWords is the size of FrameLarge's locals in words: 1 KiB.
 const largeWords = 128
 
 // largeFrame is one level of the recursion with 1 KiB of locals. They are

@@ -1,33 +1,110 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestRecurseBadInput(t *testing.T) {
+	ctx := context.Background()
 	for _, tc := range []struct {
 		name  string
-		call  func() error
+		cfg   RecurseConfig
 		wants string
 	}{
-		{"depth=0", func() error { _, err := Recurse(0, Small); return err }, "stack: depth 0 must be > 0"},
-		{"depth=-1", func() error { _, err := RecurseFixed(-1, Small, DefaultBudget); return err }, "stack: depth -1 must be > 0"},
-		{"frame=0", func() error { _, err := Recurse(10, 0); return err }, "stack: frame Frame(0) must be"},
-		{"frame=3", func() error { _, err := FixedMaxDepth(3, DefaultBudget); return err }, "stack: frame Frame(3) must be"},
-		{"budget=small", func() error { _, err := RecurseFixed(10, Large, 1000); return err }, "stack: budget 1000 bytes must be between"},
-		{"budget=huge", func() error { _, err := FixedMaxDepth(Small, 1<<40); return err }, "stack: budget 1099511627776 bytes must be between"},
+		{"depth=-1", RecurseConfig{Depth: -1}, "stack: RecurseConfig.Depth -1 must be > 0"},
+		{"depth=-1/fixed", RecurseConfig{Depth: -1, Model: ModelFixed}, "stack: RecurseConfig.Depth -1 must be > 0"},
+		{"frame=-1", RecurseConfig{Depth: 10, Frame: -1}, "stack: RecurseConfig.Frame Frame(-1) must be FrameSmall or FrameLarge"},
+		{"frame=2", RecurseConfig{Depth: 10, Frame: 2}, "stack: RecurseConfig.Frame Frame(2) must be"},
+		{"model=2", RecurseConfig{Depth: 10, Model: 2}, "stack: RecurseConfig.Model Model(2) must be ModelGo or ModelFixed"},
+		{"budget=small", RecurseConfig{Depth: 10, Frame: FrameLarge, Model: ModelFixed, Budget: 1000}, "stack: RecurseConfig.Budget 1000 bytes must be between"},
+		{"budget=go", RecurseConfig{Depth: 10, Budget: DefaultBudget}, "stack: RecurseConfig.Budget 1007616 is for ModelFixed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.call()
+			_, err := Recurse(ctx, tc.cfg)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.wants)
 		})
 	}
+	for _, tc := range []struct {
+		name  string
+		cfg   MaxDepthConfig
+		wants string
+	}{
+		{"frame=3", MaxDepthConfig{Model: ModelFixed, Frame: 3}, "stack: MaxDepthConfig.Frame Frame(3) must be"},
+		{"model=-1", MaxDepthConfig{Model: -1}, "stack: MaxDepthConfig.Model Model(-1) must be"},
+		{"budget=huge", MaxDepthConfig{Model: ModelFixed, Budget: 1 << 40}, "stack: MaxDepthConfig.Budget 1099511627776 bytes must be between"},
+		{"budget=negative", MaxDepthConfig{Model: ModelFixed, Budget: -1}, "stack: MaxDepthConfig.Budget -1 bytes must be between"},
+	} {
+		t.Run("maxdepth/"+tc.name, func(t *testing.T) {
+			_, err := MaxDepth(ctx, tc.cfg)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wants)
+		})
+	}
+}
+
+// TestRecurseDefaults: the zero config recurses 100,000 small frames on
+// Go's stack; the zero Budget of the fixed model is DefaultBudget.
+func TestRecurseDefaults(t *testing.T) {
+	r, err := Recurse(t.Context(), RecurseConfig{})
+	require.NoError(t, err)
+	assert.Equal(t, FrameSmall, r.Frame)
+	assert.Equal(t, defaultDepth, r.Depth)
+
+	_, err = Recurse(t.Context(), RecurseConfig{Depth: 1_000_000, Model: ModelFixed})
+	var over *OverflowError
+	require.ErrorAs(t, err, &over)
+	assert.Equal(t, DefaultBudget, over.Budget)
+
+	m, err := MaxDepth(t.Context(), MaxDepthConfig{Model: ModelFixed})
+	require.NoError(t, err)
+	assert.Equal(t, FrameSmall, m.Frame)
+	assert.Equal(t, DefaultBudget, m.Budget)
+}
+
+func TestRecurseCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := Recurse(ctx, RecurseConfig{})
+	assert.ErrorIs(t, err, context.Canceled)
+	_, err = MaxDepth(ctx, MaxDepthConfig{Model: ModelFixed})
+	assert.ErrorIs(t, err, context.Canceled)
+	_, err = Spawn(ctx, SpawnConfig{})
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestEnums(t *testing.T) {
+	assert.Equal(t, []Frame{FrameSmall, FrameLarge}, Frames())
+	assert.Equal(t, []Model{ModelFixed, ModelGo}, Models())
+	var names []string
+	for _, f := range Frames() {
+		names = append(names, f.String())
+	}
+	for _, m := range Models() {
+		names = append(names, m.String())
+	}
+	assert.Equal(t, []string{"small", "large", "fixed", "go"}, names)
+	assert.Equal(t, "Frame(2)", Frame(2).String())
+	assert.Equal(t, "Model(2)", Model(2).String())
+	Frames()[0] = FrameLarge
+	assert.Equal(t, FrameSmall, Frames()[0], "Frames returns a fresh slice")
+	Models()[0] = ModelGo
+	assert.Equal(t, ModelFixed, Models()[0], "Models returns a fresh slice")
+}
+
+func TestResultStrings(t *testing.T) {
+	r := RecurseResult{Frame: FrameLarge, Depth: 3, StackBytes: 3100, Growths: 1, Elapsed: time.Millisecond}
+	assert.Equal(t, "frame=large: depth 3, 3100 stack bytes, 1 growths, 1ms", r.String())
+	m := MaxDepthResult{Model: ModelGo, Frame: FrameSmall, Budget: DefaultBudget, Depth: 10891, StackBytes: 522000, Growths: 8,
+		StackSize: 524288, Message: "goroutine stack exceeds 1007616-byte limit"}
+	assert.Equal(t, "model=go frame=small budget=1007616: max depth 10891, 522000 stack bytes, 8 growths (goroutine stack exceeds 1007616-byte limit)", m.String())
 }
 
 // TestRecurseGrowth checks what the probe measures against what a doubling
@@ -35,15 +112,15 @@ func TestRecurseBadInput(t *testing.T) {
 // stack is copied at least log2(peak/start) times, and each copy happens
 // once the stack in use passed the previous size.
 func TestRecurseGrowth(t *testing.T) {
-	for _, frame := range []Frame{Small, Large} {
+	for _, frame := range Frames() {
 		t.Run("frame="+frame.String(), func(t *testing.T) {
-			var prev Result
+			var prev RecurseResult
 			for _, depth := range []int{1000, 10000, 100000} {
-				r, err := Recurse(depth, frame)
+				r, err := Recurse(t.Context(), RecurseConfig{Depth: depth, Frame: frame})
 				require.NoError(t, err)
 				require.Equal(t, depth, r.Depth)
 				perFrame := float64(r.StackBytes) / float64(depth)
-				if frame == Large {
+				if frame == FrameLarge {
 					assert.GreaterOrEqual(t, perFrame, 1024.0, "a large frame holds 1 KiB of locals")
 				} else {
 					assert.Less(t, perFrame, 256.0, "a small frame is a few words")
@@ -81,7 +158,7 @@ func TestRecurseGrowth(t *testing.T) {
 // TestRecurseMillion: the Go stack grows to what the recursion needs, up to
 // the runtime's maximum; Small frames reach a million deep.
 func TestRecurseMillion(t *testing.T) {
-	r, err := Recurse(1_000_000, Small)
+	r, err := Recurse(t.Context(), RecurseConfig{Depth: 1_000_000})
 	require.NoError(t, err)
 	assert.Equal(t, 1_000_000, r.Depth)
 	assert.Greater(t, r.StackBytes, 1_000_000*8)
@@ -93,7 +170,7 @@ func TestRecurseBeyondGoMax(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("grows a 512 MiB stack")
 	}
-	r, err := Recurse(1_000_000, Large)
+	r, err := Recurse(t.Context(), RecurseConfig{Depth: 1_000_000, Frame: FrameLarge})
 	require.ErrorIs(t, err, ErrStackOverflow)
 	var over *OverflowError
 	require.ErrorAs(t, err, &over)
@@ -106,9 +183,9 @@ func TestRecurseBeyondGoMax(t *testing.T) {
 // TestFixedOverflow: the fixed model stops at its budget, with every byte
 // of the budget but less than one frame in use.
 func TestFixedOverflow(t *testing.T) {
-	for _, frame := range []Frame{Small, Large} {
+	for _, frame := range Frames() {
 		for _, budget := range []int{DefaultBudget, 64 << 10} {
-			r, err := RecurseFixed(1_000_000, frame, budget)
+			r, err := Recurse(t.Context(), RecurseConfig{Depth: 1_000_000, Frame: frame, Model: ModelFixed, Budget: budget})
 			require.ErrorIs(t, err, ErrStackOverflow)
 			var over *OverflowError
 			require.ErrorAs(t, err, &over)
@@ -120,20 +197,20 @@ func TestFixedOverflow(t *testing.T) {
 			assert.LessOrEqual(t, over.StackBytes, budget)
 			assert.Greater(t, over.StackBytes, budget-2*perFrame, "stopped before the budget was used: %v", err)
 
-			m, err := FixedMaxDepth(frame, budget)
+			m, err := MaxDepth(t.Context(), MaxDepthConfig{Model: ModelFixed, Frame: frame, Budget: budget})
 			require.NoError(t, err)
-			assert.Equal(t, r.Depth, m.Depth, "FixedMaxDepth is RecurseFixed without a target")
-			assert.Equal(t, "fixed", m.Model)
+			assert.Equal(t, r.Depth, m.Depth, "MaxDepth is Recurse without a target")
+			assert.Equal(t, ModelFixed, m.Model)
 			assert.Contains(t, m.Message, "maximum call stack size exceeded")
 		}
-		r, err := RecurseFixed(100, frame, DefaultBudget)
+		r, err := Recurse(t.Context(), RecurseConfig{Depth: 100, Frame: frame, Model: ModelFixed})
 		require.NoError(t, err, "100 frames fit in 984 KiB")
 		assert.Equal(t, 100, r.Depth)
 	}
 }
 
 func TestOverflowErrorIs(t *testing.T) {
-	err := error(&OverflowError{Frame: Small, Depth: 3, StackBytes: 10, Budget: 16})
+	err := error(&OverflowError{Frame: FrameSmall, Depth: 3, StackBytes: 10, Budget: 16})
 	assert.True(t, errors.Is(err, ErrStackOverflow))
 	assert.Equal(t, "stack: maximum call stack size exceeded: frame=small reached depth 3 using 10 of 16 bytes", err.Error())
 }

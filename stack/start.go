@@ -33,15 +33,37 @@ type SpawnResult struct {
 // PerSpawn is the time per goroutine.
 func (r SpawnResult) PerSpawn() time.Duration { return r.Elapsed / time.Duration(max(r.N, 1)) }
 
+// String summarises the result on one line.
+func (r SpawnResult) String() string {
+	return fmt.Sprintf("%d goroutines in %v (%v each), start stack %d bytes, first copied at %d bytes",
+		r.N, r.Elapsed, r.PerSpawn(), r.StartBytes, r.FirstGrowthBytes)
+}
+
 // spawnBatch bounds the goroutines alive at once, so that n can be large
 // without n stacks in memory.
 const spawnBatch = 1024
 
-// Spawn starts n goroutines that do nothing but finish, in batches that it
-// waits for, and measures the start stack as well.
-func Spawn(n int) (SpawnResult, error) {
-	if n <= 0 {
-		return SpawnResult{}, fmt.Errorf("stack: n %d must be > 0", n)
+// SpawnConfig sets up Spawn. The zero value starts 10,000 goroutines.
+type SpawnConfig struct {
+	N int // goroutines to start; 10,000 if 0
+}
+
+// defaultSpawns is SpawnConfig's N when N is 0.
+const defaultSpawns = 10_000
+
+// Spawn starts cfg.N goroutines that do nothing but finish, in batches that
+// it waits for, and measures the start stack as well. ctx is checked before
+// it starts, not during the timing.
+func Spawn(ctx context.Context, cfg SpawnConfig) (SpawnResult, error) {
+	if err := ctx.Err(); err != nil {
+		return SpawnResult{}, fmt.Errorf("stack: Spawn: %w", err)
+	}
+	n := cfg.N
+	if n < 0 {
+		return SpawnResult{}, fmt.Errorf("stack: SpawnConfig.N %d must be > 0", n)
+	}
+	if n == 0 {
+		n = defaultSpawns
 	}
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -66,18 +88,26 @@ func firstGrowth() (used, startBytes int, err error) {
 	startBytes = int(rtmetrics.Uint64(startingSize))
 	// A budget of twice the start size stops the recursion soon after the
 	// first copy.
-	r, _ := run(config{target: math.MaxInt, frame: Small, limit: 2 * startBytes})
+	r, _ := run(config{target: math.MaxInt, frame: FrameSmall, limit: 2 * startBytes})
 	if r.Growths == 0 {
 		return 0, r.StartBytes, fmt.Errorf("stack: no stack growth within %d bytes", 2*startBytes)
 	}
 	return r.Steps[0].StackBytes, r.StartBytes, nil
 }
 
-// StartReport is what a child process saw of goroutine start sizes under one
-// GODEBUG setting.
-type StartReport struct {
+// StartSizeConfig sets up StartSize. The zero value runs with adaptive
+// start sizes, the runtime's default.
+type StartSizeConfig struct {
+	// AdaptiveOff runs the child with GODEBUG=adaptivestackstart=0, the
+	// runtime of Go before 1.19: every goroutine starts with 2 KiB.
+	AdaptiveOff bool
+}
+
+// StartSizeResult is what a child process saw of goroutine start sizes
+// under one GODEBUG setting.
+type StartSizeResult struct {
 	GODEBUG string // the setting the child ran with
-	// Depth is how deep each goroutine recursed with Small frames, and
+	// Depth is how deep each goroutine recursed with FrameSmall frames, and
 	// UsedBytes the stack that took: the workload's typical stack.
 	Depth     int
 	UsedBytes int
@@ -93,6 +123,12 @@ type StartReport struct {
 	SpawnNs float64
 }
 
+// String summarises the result on one line.
+func (r StartSizeResult) String() string {
+	return fmt.Sprintf("GODEBUG=%s: start stack %d bytes for %d used, %.4g growths and %.0f ns per goroutine",
+		r.GODEBUG, r.StartBytes, r.UsedBytes, r.Growths, r.SpawnNs)
+}
+
 // startHoldersFor is how many goroutines park at startDepth so that the
 // average stack a GC scans is theirs: the runtime averages every stack it
 // scans (runtime/stack.go, gcComputeStartingStackSize), including a mark
@@ -104,29 +140,30 @@ type StartReport struct {
 func startHoldersFor(procs int) int { return max(startHolders, 10*(procs+8)) }
 
 // Workload of StartSize: startHoldersFor(GOMAXPROCS) goroutines (at least
-// startHolders) park startDepth frames deep
-// during two GCs, so that the runtime sees their stacks; then startSpawns
-// fresh goroutines each recurse as deep.
+// startHolders) park startDepth frames deep during two GCs, so that the
+// runtime sees their stacks; then startSpawns fresh goroutines each recurse
+// as deep.
 const (
-	// Small frames: about 8 KiB, which with the guard the runtime adds rounds
-	// up to a 16 KiB start, leaving room for the larger frames of a race
-	// build.
+	// FrameSmall frames: about 8 KiB, which with the guard the runtime
+	// adds rounds up to a 16 KiB start, leaving room for the larger frames
+	// of a race build.
 	startDepth   = 160
 	startHolders = 100
 	startSpawns  = 2000
 )
 
-// StartSize runs, in a child process with GODEBUG=adaptivestackstart=1 or
-// =0, a program whose goroutines typically use about 8 KiB of stack. With
-// adaptive start sizes (the default since Go 1.19) every GC sets the start
-// size to the average stack it scanned, rounded up to a power of two, so
-// after a warm-up new goroutines start big enough and grow no more; with =0
-// they start at 2 KiB and are copied on the way to 8 KiB every time.
-func StartSize(ctx context.Context, adaptive bool) (StartReport, error) {
-	return runReport(ctx, startChild, "adaptivestackstart", adaptive)
+// StartSize runs, in a child process with GODEBUG=adaptivestackstart=1 (or
+// =0 with cfg.AdaptiveOff), a program whose goroutines typically use about
+// 8 KiB of stack. With adaptive start sizes (the default since Go 1.19)
+// every GC sets the start size to the average stack it scanned, rounded up
+// to a power of two, so after a warm-up new goroutines start big enough and
+// grow no more; with =0 they start at 2 KiB and are copied on the way to 8
+// KiB every time.
+func StartSize(ctx context.Context, cfg StartSizeConfig) (StartSizeResult, error) {
+	return runReport(ctx, startChild, "adaptivestackstart", !cfg.AdaptiveOff)
 }
 
-var startChild = child.RegisterJSON("stack.start", func(struct{}) (StartReport, error) {
+var startChild = child.RegisterJSON("stack.start", func(struct{}) (StartSizeResult, error) {
 	release := make(chan struct{})
 	holders := startHoldersFor(runtime.GOMAXPROCS(0))
 	var parked sync.WaitGroup
@@ -134,7 +171,7 @@ var startChild = child.RegisterJSON("stack.start", func(struct{}) (StartReport, 
 	for range holders {
 		// descend directly, not run: the GCs must see goroutines holding
 		// the workload's stack, not run's goroutines waiting near the top.
-		go descend(config{target: startDepth, frame: Small, limit: goUsable, bottom: func() {
+		go descend(config{target: startDepth, frame: FrameSmall, limit: goUsable, bottom: func() {
 			parked.Done()
 			<-release
 		}})
@@ -146,14 +183,14 @@ var startChild = child.RegisterJSON("stack.start", func(struct{}) (StartReport, 
 	// stacks it happened to scan. The measurement is of the size these two
 	// set.
 	debug.SetGCPercent(-1)
-	rep := StartReport{GODEBUG: os.Getenv("GODEBUG"), Depth: startDepth, Spawned: startSpawns,
+	rep := StartSizeResult{GODEBUG: os.Getenv("GODEBUG"), Depth: startDepth, Spawned: startSpawns,
 		StartBytes: int(rtmetrics.Uint64(startingSize))}
 	growths := 0
 	t0 := time.Now()
 	for range startSpawns {
-		r, err := run(config{target: startDepth, frame: Small, limit: goUsable})
+		r, err := run(config{target: startDepth, frame: FrameSmall, limit: goUsable})
 		if err != nil {
-			return StartReport{}, fmt.Errorf("stack.start: %w", err)
+			return StartSizeResult{}, fmt.Errorf("stack.start: %w", err)
 		}
 		growths += r.Growths
 		rep.UsedBytes = r.StackBytes
@@ -164,12 +201,20 @@ var startChild = child.RegisterJSON("stack.start", func(struct{}) (StartReport, 
 	return rep, nil
 })
 
-// ShrinkReport is what a child process saw of stack shrinking at GC under
+// ShrinkConfig sets up Shrink. The zero value runs with stack shrinking,
+// the runtime's default.
+type ShrinkConfig struct {
+	// ShrinkOff runs the child with GODEBUG=gcshrinkstackoff=1: GCs leave
+	// every stack its size.
+	ShrinkOff bool
+}
+
+// ShrinkResult is what a child process saw of stack shrinking at GC under
 // one GODEBUG setting.
-type ShrinkReport struct {
+type ShrinkResult struct {
 	GODEBUG    string // the setting the child ran with
 	Goroutines int
-	Depth      int     // Small frames each goroutine recursed, twice
+	Depth      int     // FrameSmall frames each goroutine recursed, twice
 	PeakBytes  int     // stack bytes each used at that depth
 	Growths    float64 // stack copies per goroutine on the way down the first time
 	// StacksBefore is /memory/classes/heap/stacks:bytes once the goroutines
@@ -183,27 +228,33 @@ type ShrinkReport struct {
 	Regrowths float64
 }
 
+// String summarises the result on one line.
+func (r ShrinkResult) String() string {
+	return fmt.Sprintf("GODEBUG=%s: stacks %d bytes before %d GCs, %d after, %.4g regrowths per goroutine",
+		r.GODEBUG, r.StacksBefore, r.GCs, r.StacksAfter, r.Regrowths)
+}
+
 // Workload of Shrink.
 const (
 	shrinkGoroutines = 32
-	shrinkDepth      = 10000 // Small frames: about 480 KiB, on a 512 KiB stack
+	shrinkDepth      = 10000 // FrameSmall frames: about 480 KiB, on a 512 KiB stack
 	shrinkGCs        = 10
 )
 
-// Shrink runs, in a child process with GODEBUG=gcshrinkstackoff=0 or =1,
-// goroutines that recurse deep (a 512 KiB stack each), return to the top and
-// park while the program forces GCs, then recurse as deep again. Each GC
-// halves a stack that is less than a quarter used, so with shrinking on
-// (the default) the memory held by stacks falls back and the second descent
-// copies the stack again as many times as it was halved; with
-// gcshrinkstackoff=1 parked goroutines keep their peak stacks and the second
-// descent copies nothing.
-func Shrink(ctx context.Context, shrinkOff bool) (ShrinkReport, error) {
-	return runReport(ctx, shrinkChild, "gcshrinkstackoff", shrinkOff)
+// Shrink runs, in a child process with GODEBUG=gcshrinkstackoff=0 (or =1
+// with cfg.ShrinkOff), goroutines that recurse deep (a 512 KiB stack each),
+// return to the top and park while the program forces GCs, then recurse as
+// deep again. Each GC halves a stack that is less than a quarter used, so
+// with shrinking on (the default) the memory held by stacks falls back and
+// the second descent copies the stack again as many times as it was halved;
+// with gcshrinkstackoff=1 parked goroutines keep their peak stacks and the
+// second descent copies nothing.
+func Shrink(ctx context.Context, cfg ShrinkConfig) (ShrinkResult, error) {
+	return runReport(ctx, shrinkChild, "gcshrinkstackoff", cfg.ShrinkOff)
 }
 
-var shrinkChild = child.RegisterJSON("stack.shrink", func(struct{}) (ShrinkReport, error) {
-	type pair struct{ first, second Result }
+var shrinkChild = child.RegisterJSON("stack.shrink", func(struct{}) (ShrinkResult, error) {
+	type pair struct{ first, second RecurseResult }
 	wake := make(chan struct{})
 	results := make(chan pair, shrinkGoroutines)
 	var parked sync.WaitGroup
@@ -212,7 +263,7 @@ var shrinkChild = child.RegisterJSON("stack.shrink", func(struct{}) (ShrinkRepor
 		go func() {
 			// descend directly, not run: both descents must be on this
 			// goroutine's stack.
-			c := config{target: shrinkDepth, frame: Small, limit: goUsable, steps: new([maxSteps]Growth)}
+			c := config{target: shrinkDepth, frame: FrameSmall, limit: goUsable, steps: new([maxSteps]Growth)}
 			first := descend(c)
 			parked.Done()
 			<-wake
@@ -221,7 +272,7 @@ var shrinkChild = child.RegisterJSON("stack.shrink", func(struct{}) (ShrinkRepor
 		}()
 	}
 	parked.Wait()
-	rep := ShrinkReport{GODEBUG: os.Getenv("GODEBUG"), Goroutines: shrinkGoroutines, Depth: shrinkDepth, GCs: shrinkGCs}
+	rep := ShrinkResult{GODEBUG: os.Getenv("GODEBUG"), Goroutines: shrinkGoroutines, Depth: shrinkDepth, GCs: shrinkGCs}
 	rep.StacksBefore = rtmetrics.Uint64(rtmetrics.StackBytes)
 	for range shrinkGCs {
 		runtime.GC()
@@ -232,7 +283,7 @@ var shrinkChild = child.RegisterJSON("stack.shrink", func(struct{}) (ShrinkRepor
 	for range shrinkGoroutines {
 		p := <-results
 		if p.first.Depth != shrinkDepth || p.second.Depth != shrinkDepth {
-			return ShrinkReport{}, fmt.Errorf("stack.shrink: reached depths %d and %d, not %d", p.first.Depth, p.second.Depth, shrinkDepth)
+			return ShrinkResult{}, fmt.Errorf("stack.shrink: reached depths %d and %d, not %d", p.first.Depth, p.second.Depth, shrinkDepth)
 		}
 		rep.PeakBytes = p.first.StackBytes
 		growths += p.first.Growths
