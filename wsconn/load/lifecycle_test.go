@@ -63,7 +63,19 @@ func TestLifecycle(t *testing.T) {
 	assert.GreaterOrEqual(t, est.End.Goroutines, base.End.Goroutines+conns)
 	assert.GreaterOrEqual(t, est.End.FDs, base.End.FDs+conns)
 	assert.LessOrEqual(t, closed.End.FDs, base.End.FDs)
-	assert.Equal(t, int64(est.End.RSS)-int64(base.End.RSS), est.DRSS)
+	// Each phase's deltas are from the end of the phase before it, so they
+	// chain: summed over the phases after the baseline they are the whole
+	// change from the baseline to the last phase (a delta taken from the
+	// wrong phase breaks the chain).
+	last := r.Phases[len(r.Phases)-1].End
+	var dRSS, dGoroutines int64
+	for _, p := range r.Phases[1:] {
+		dRSS += p.DRSS
+		dGoroutines += p.DGoroutines
+	}
+	assert.Equal(t, int64(last.RSS)-int64(base.End.RSS), dRSS)
+	assert.Equal(t, int64(last.Goroutines)-int64(base.End.Goroutines), dGoroutines)
+	assert.GreaterOrEqual(t, est.DGoroutines, int64(conns), "a goroutine per connection established")
 	assert.Positive(t, r.EstablishPerConn(), "connections cost the server memory")
 	assert.LessOrEqual(t, r.FreeReturned(), 100.0+1e-9)
 	_, ok := r.Phase("nope")
