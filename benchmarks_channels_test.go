@@ -46,8 +46,9 @@ func BenchmarkChanLitmus(b *testing.B) {
 
 // BenchmarkChanPingPong times round trips (ping and pong) between two
 // goroutines, in a child process with GOMAXPROCS=procs (1 or 2): ns/op is
-// per round trip. The channels and the Cond cost about the same with one P
-// or two; the spin needs two, the yield is cheapest with one.
+// per round trip, two hand-offs. The channels and the Cond cost about the
+// same with one P or two; the spin needs two, the yield is cheapest with
+// one.
 func BenchmarkChanPingPong(b *testing.B) {
 	rounds := 1 << 16
 	if testing.Short() {

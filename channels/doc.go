@@ -87,9 +87,9 @@
 // goroutine has a CPU of its own; with one P, or on an oversubscribed
 // machine, it is the slowest by far, since a spinner waits for a goroutine
 // or an OS thread that is not running. The yield is the reverse: with one P
-// each leg is a cheap switch to the other goroutine, with two they sit on
-// different cores and every leg moves the word's cache line between them
-// and passes through the scheduler.
+// each leg is a cheap switch to the other goroutine; with two they sit on
+// different cores, every leg moves the word's cache line between them, and
+// a round trip costs several times as much.
 //
 // This experiment used to exist twice: sched.HandOff measured the channel
 // and the yield hand-offs in a child with GOMAXPROCS 1 or 2, with figures of
