@@ -30,6 +30,9 @@ type ThroughputResult struct {
 	Elapsed time.Duration
 }
 
+// PerMsg returns the mean time per message.
+func (r ThroughputResult) PerMsg() time.Duration { return per(r.Elapsed, r.Msgs) }
+
 // MsgsPerSec returns the message rate.
 func (r ThroughputResult) MsgsPerSec() float64 {
 	return rate(r.Msgs, r.Elapsed)

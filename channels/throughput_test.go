@@ -23,6 +23,7 @@ func TestThroughput(t *testing.T) {
 					assert.Equal(t, msgs, r.Msgs, "every message arrives")
 					assert.Equal(t, msgs*(msgs-1)/2, r.Sum, "each value exactly once, none overwritten")
 					assert.Positive(t, r.MsgsPerSec())
+					assert.Equal(t, r.Elapsed/time.Duration(msgs), r.PerMsg())
 				})
 			}
 		}
