@@ -88,16 +88,15 @@ func (l LitmusTest) Forbidden(o Outcome) bool {
 	return false
 }
 
-// LitmusConfig is one run of a litmus test. The zero value runs
-// DefaultLitmusTrials trials of SB with sync/atomic.
+// LitmusConfig is one run of a litmus test. The zero value runs 100000
+// trials of SB with sync/atomic.
 type LitmusConfig struct {
 	Test   LitmusTest // the litmus test; LitmusSB if ""
 	Sync   Sync       // how its threads synchronize; SyncAtomic if ""
-	Trials int        // trials to run; DefaultLitmusTrials if 0
+	Trials int        // trials to run; 100000 if 0
 }
 
-// DefaultLitmusTrials is the number of trials a zero LitmusConfig runs.
-const DefaultLitmusTrials = 100_000
+const defaultLitmusTrials = 100_000
 
 // LitmusResult counts the outcomes of many trials of one litmus test.
 type LitmusResult struct {
@@ -308,7 +307,7 @@ func (c LitmusConfig) withDefaults() (LitmusConfig, error) {
 		c.Sync = SyncAtomic
 	}
 	if c.Trials == 0 {
-		c.Trials = DefaultLitmusTrials
+		c.Trials = defaultLitmusTrials
 	}
 	if c.Trials < 0 {
 		return c, fmt.Errorf("channels: LitmusConfig.Trials %d must be > 0", c.Trials)

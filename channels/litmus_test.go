@@ -94,7 +94,7 @@ func TestLitmusDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, LitmusSB, r.Test)
 	assert.Equal(t, SyncAtomic, r.Sync)
-	assert.Equal(t, DefaultLitmusTrials, r.Trials)
+	assert.Equal(t, defaultLitmusTrials, r.Trials)
 	checkCounts(t, r)
 }
 
