@@ -1,6 +1,7 @@
 package rtlab
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"testing"
@@ -18,14 +19,15 @@ func BenchmarkChanLitmus(b *testing.B) {
 	if testing.Short() {
 		trials = 10_000
 	}
-	for _, l := range channels.Litmuses() {
-		b.Run("test="+string(l), func(b *testing.B) {
+	for _, l := range channels.LitmusTests() {
+		b.Run("test="+l.String(), func(b *testing.B) {
 			for _, s := range channels.Syncs() {
-				b.Run("sync="+string(s), func(b *testing.B) {
+				b.Run("sync="+s.String(), func(b *testing.B) {
+					cfg := channels.LitmusConfig{Test: l, Sync: s, Trials: trials}
 					var total, forbidden int
 					var elapsed time.Duration
 					for b.Loop() {
-						r, err := channels.RunLitmus(l, s, trials)
+						r, err := channels.Litmus(context.Background(), cfg)
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -42,18 +44,26 @@ func BenchmarkChanLitmus(b *testing.B) {
 	}
 }
 
-// BenchmarkChanPingPong times one round trip (ping and pong) between two
-// goroutines: ns/op is per round trip.
+// BenchmarkChanPingPong times round trips (ping and pong) between two
+// goroutines, in a child process with GOMAXPROCS=procs (1 or 2): ns/op is
+// per round trip, two hand-offs. The channels and the Cond cost about the
+// same with one P or two; the spin needs two, the yield is cheapest with
+// one.
 func BenchmarkChanPingPong(b *testing.B) {
+	rounds := 1 << 16
+	if testing.Short() {
+		rounds = 1 << 10
+	}
 	for _, impl := range channels.PingPongImpls() {
-		b.Run("impl="+string(impl), func(b *testing.B) {
-			p, err := channels.NewPingPong(impl)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer p.Close()
-			for b.Loop() {
-				p.RoundTrip()
+		b.Run("impl="+impl.String(), func(b *testing.B) {
+			for _, procs := range []int{1, 2} {
+				b.Run(fmt.Sprintf("procs=%d", procs), func(b *testing.B) {
+					cfg := channels.PingPongConfig{Impl: impl, Rounds: rounds, Procs: procs}
+					chanPerMsg(b, func() (int, time.Duration, error) {
+						r, err := channels.PingPong(context.Background(), cfg)
+						return r.Rounds, r.Elapsed, err
+					})
+				})
 			}
 		})
 	}
@@ -71,8 +81,9 @@ func BenchmarkChanThroughput(b *testing.B) {
 		b.Run(fmt.Sprintf("cap=%d", capacity), func(b *testing.B) {
 			for _, batch := range []int{1, 64} {
 				b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+					cfg := channels.ThroughputConfig{Cap: capacity, Batch: batch, Msgs: msgs}
 					total, elapsed := chanPerMsg(b, func() (int, time.Duration, error) {
-						r, err := channels.Throughput(capacity, batch, msgs)
+						r, err := channels.Throughput(context.Background(), cfg)
 						return r.Msgs, r.Elapsed, err
 					})
 					b.ReportMetric(float64(total)/elapsed.Seconds(), "msgs/s")
@@ -91,15 +102,16 @@ func BenchmarkChanContended(b *testing.B) {
 		msgs = 1 << 12
 	}
 	for _, impl := range channels.ContendedImpls() {
-		b.Run("impl="+string(impl), func(b *testing.B) {
+		b.Run("impl="+impl.String(), func(b *testing.B) {
 			for _, procs := range []string{"1", "all"} {
 				producers := 1
 				if procs == "all" {
 					producers = runtime.GOMAXPROCS(0)
 				}
 				b.Run("procs="+procs, func(b *testing.B) {
+					cfg := channels.ContendedConfig{Impl: impl, Producers: producers, Msgs: msgs}
 					chanPerMsg(b, func() (int, time.Duration, error) {
-						r, err := channels.Contended(impl, producers, msgs)
+						r, err := channels.Contended(context.Background(), cfg)
 						return r.Msgs, r.Elapsed, err
 					})
 				})

@@ -59,8 +59,9 @@ func BenchmarkSchedParallel(b *testing.B) {
 	if testing.Short() {
 		bytes = 8 << 20
 	}
-	one := sched.ParallelConfig{Model: sched.Goroutines, Workers: 1, Bytes: bytes}
-	for _, model := range []sched.Model{sched.Goroutines, sched.EventLoop} {
+	ctx := context.Background()
+	one := sched.ParallelConfig{Model: sched.ModelGoroutines, Workers: 1, Bytes: bytes}
+	for _, model := range sched.Models() {
 		for _, workers := range []int{1, 2, 4} {
 			b.Run(fmt.Sprintf("model=%s/workers=%d", model, workers), func(b *testing.B) {
 				cfg := sched.ParallelConfig{Model: model, Workers: workers, Bytes: bytes}
@@ -68,12 +69,12 @@ func BenchmarkSchedParallel(b *testing.B) {
 				b.SetBytes(int64(bytes))
 				for b.Loop() {
 					b.StopTimer()
-					r1, err := sched.Parallel(one)
+					r1, err := sched.Parallel(ctx, one)
 					if err != nil {
 						b.Fatal(err)
 					}
 					b.StartTimer()
-					rn, err := sched.Parallel(cfg)
+					rn, err := sched.Parallel(ctx, cfg)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -123,12 +124,13 @@ func BenchmarkSchedFalseSharing(b *testing.B) {
 	if testing.Short() {
 		n = 1 << 16
 	}
-	for _, layout := range []sched.Layout{sched.Packed, sched.Pad64, sched.Pad128} {
+	for _, layout := range sched.Layouts() {
 		b.Run(fmt.Sprintf("layout=%s", layout), func(b *testing.B) {
+			cfg := sched.FalseSharingConfig{Layout: layout, Increments: n}
 			var ns float64
 			ops := 0
 			for b.Loop() {
-				res, err := sched.FalseSharing(layout, n)
+				res, err := sched.FalseSharing(context.Background(), cfg)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -137,5 +139,21 @@ func BenchmarkSchedFalseSharing(b *testing.B) {
 			}
 			b.ReportMetric(ns/float64(ops), "ns/op")
 		})
+	}
+}
+
+// BenchmarkSchedLoopTask is the event loop's own cost: post a macrotask
+// that queues a microtask, and run it.
+func BenchmarkSchedLoopTask(b *testing.B) {
+	var l sched.Loop
+	ctx := context.Background()
+	nop := func() {}
+	task := func() { l.Microtask(nop) }
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Post(task)
+		if err := l.Run(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -53,6 +53,7 @@ var suiteUnits = benchcheck.Required{
 	"BenchmarkSchedParallel":     {"ns/op", "speedup"},
 	"BenchmarkSchedBlocking":     {"p99-delay-ns", "threads"},
 	"BenchmarkSchedFalseSharing": {"ns/op"},
+	"BenchmarkSchedLoopTask":     {"ns/op", "B/op", "allocs/op"},
 	// wsconn
 	"BenchmarkWSFrameRead":  {"MB/s", "B/op", "allocs/op"},
 	"BenchmarkWSFrameWrite": {"MB/s", "B/op", "allocs/op"},

@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"context"
 	"runtime"
 	"testing"
 
@@ -19,10 +20,10 @@ func TestLitmusPinned(t *testing.T) {
 	require.NoError(t, unix.SchedGetaffinity(0, &before))
 	canPin := before.Count() >= 2 && runtime.GOMAXPROCS(0) >= 2
 
-	r, err := RunLitmus(SB, Atomic, 100)
+	r, err := Litmus(context.Background(), LitmusConfig{Test: LitmusSB, Sync: SyncAtomic, Trials: 100})
 	require.NoError(t, err)
 	assert.Equal(t, canPin, r.Pinned, "atomic variant, %d CPUs allowed", before.Count())
-	r, err = RunLitmus(SB, Chan, 100)
+	r, err = Litmus(context.Background(), LitmusConfig{Test: LitmusSB, Sync: SyncChan, Trials: 100})
 	require.NoError(t, err)
 	assert.False(t, r.Pinned, "chan variant parks, so it is never pinned")
 

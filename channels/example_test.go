@@ -1,6 +1,7 @@
 package channels_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -10,8 +11,12 @@ import (
 
 // Message passing through an atomic flag: whatever the machine, a thread
 // that sees the flag also sees the data written before it.
-func ExampleRunLitmus() {
-	r, err := channels.RunLitmus(channels.MP, channels.Atomic, 10_000)
+func ExampleLitmus() {
+	r, err := channels.Litmus(context.Background(), channels.LitmusConfig{
+		Test:   channels.LitmusMP,
+		Sync:   channels.SyncAtomic,
+		Trials: 10_000,
+	})
 	if err != nil {
 		panic(err)
 	}
@@ -49,21 +54,23 @@ func ExampleWaitNotify() {
 	// wait on a changed word: not-equal
 }
 
+// A ping-pong measured in a child process with one P, whatever this
+// process's GOMAXPROCS: r.PerRound() is the time of one round trip.
 func ExamplePingPong() {
-	p, err := channels.NewPingPong(channels.PingWaitNotify)
+	r, err := channels.PingPong(context.Background(), channels.PingPongConfig{
+		Impl:   channels.PingPongWaitNotify,
+		Rounds: 1000,
+		Procs:  1,
+	})
 	if err != nil {
 		panic(err)
 	}
-	defer p.Close()
-	for range 1000 {
-		p.RoundTrip()
-	}
-	fmt.Println(p.Impl(), "finished 1000 round trips")
-	// Output: waitnotify finished 1000 round trips
+	fmt.Printf("%s finished %d round trips with GOMAXPROCS=%d\n", r.Impl, r.Rounds, r.GOMAXPROCS)
+	// Output: waitnotify finished 1000 round trips with GOMAXPROCS=1
 }
 
 func ExampleThroughput() {
-	r, err := channels.Throughput(64, 64, 100_000)
+	r, err := channels.Throughput(context.Background(), channels.ThroughputConfig{Cap: 64, Batch: 64, Msgs: 100_000})
 	if err != nil {
 		panic(err)
 	}

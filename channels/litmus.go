@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"runtime"
@@ -10,54 +11,62 @@ import (
 	"time"
 )
 
-// Litmus names a litmus test: two tiny threads whose possible outcomes a
-// memory model allows or forbids.
-type Litmus string
+// LitmusTest names a litmus test: two tiny threads whose possible outcomes
+// a memory model allows or forbids.
+type LitmusTest string
 
 const (
-	// SB is store buffering: thread 0 runs x=1; r1=y, thread 1 runs y=1;
-	// r2=x. Under sequential consistency r1=r2=0 is forbidden: one of the
-	// stores comes first, and the other thread's load must see it.
-	SB Litmus = "sb"
-	// MP is message passing: thread 0 runs data=1; flag=1, thread 1 runs
-	// r1=flag; if r1==1 { r2=data }. Seeing the flag but stale data
+	// LitmusSB is store buffering: thread 0 runs x=1; r1=y, thread 1 runs
+	// y=1; r2=x. Under sequential consistency r1=r2=0 is forbidden: one of
+	// the stores comes first, and the other thread's load must see it.
+	LitmusSB LitmusTest = "sb"
+	// LitmusMP is message passing: thread 0 runs data=1; flag=1, thread 1
+	// runs r1=flag; if r1==1 { r2=data }. Seeing the flag but stale data
 	// (r1=1, r2=0) is forbidden once flag publishes data.
-	MP Litmus = "mp"
+	LitmusMP LitmusTest = "mp"
 )
+
+// LitmusTests returns every litmus test, in a stable order.
+func LitmusTests() []LitmusTest { return []LitmusTest{LitmusSB, LitmusMP} }
+
+// String returns the value of the benchmark key test: "sb" or "mp".
+func (l LitmusTest) String() string { return string(l) }
 
 // Sync names how the two threads of a litmus test are synchronized.
 type Sync string
 
 const (
-	// Plain uses ordinary int64 fields: a data race on purpose. It is
+	// SyncPlain uses ordinary int64 fields: a data race on purpose. It is
 	// compiled only without -race (the race detector would rightly report
 	// it), see Syncs. Its outcomes are whatever the compiler and the CPU
 	// make of the race.
-	Plain Sync = "plain"
-	// Atomic uses sync/atomic loads and stores, which the Go memory model
-	// makes sequentially consistent. In MP only the flag is atomic: data
-	// stays a plain field that the flag publishes.
-	Atomic Sync = "atomic"
-	// Chan uses a channel. In SB a buffered channel of capacity 1 holding
-	// one token is a lock around each thread's pair; in MP the flag is a
-	// message on a channel of capacity 1 (received with select/default, so
-	// thread 1 does not wait for it).
-	Chan Sync = "chan"
-	// Mutex puts each thread's accesses inside a sync.Mutex critical section.
-	Mutex Sync = "mutex"
+	SyncPlain Sync = "plain"
+	// SyncAtomic uses sync/atomic loads and stores, which the Go memory
+	// model makes sequentially consistent. In MP only the flag is atomic:
+	// data stays a plain field that the flag publishes.
+	SyncAtomic Sync = "atomic"
+	// SyncChan uses a channel. In SB a buffered channel of capacity 1
+	// holding one token is a lock around each thread's pair; in MP the flag
+	// is a message on a channel of capacity 1 (received with
+	// select/default, so thread 1 does not wait for it).
+	SyncChan Sync = "chan"
+	// SyncMutex puts each thread's accesses inside a sync.Mutex critical
+	// section.
+	SyncMutex Sync = "mutex"
 )
 
-// Litmuses returns every litmus test, in a stable order.
-func Litmuses() []Litmus { return []Litmus{SB, MP} }
-
 // Syncs returns the variants compiled into this binary, in a stable order:
-// Plain (only in builds without -race), Atomic, Chan, Mutex.
+// SyncPlain (only in builds without -race), SyncAtomic, SyncChan, SyncMutex.
 func Syncs() []Sync {
 	if plainBuilt {
-		return []Sync{Plain, Atomic, Chan, Mutex}
+		return []Sync{SyncPlain, SyncAtomic, SyncChan, SyncMutex}
 	}
-	return []Sync{Atomic, Chan, Mutex}
+	return []Sync{SyncAtomic, SyncChan, SyncMutex}
 }
+
+// String returns the value of the benchmark key sync: "plain", "atomic",
+// "chan" or "mutex".
+func (s Sync) String() string { return string(s) }
 
 // Outcome is what the threads read in one trial. In SB, R1 is thread 0's
 // read of y and R2 thread 1's read of x. In MP, R1 is the flag thread 1 read
@@ -69,25 +78,35 @@ func (o Outcome) String() string { return fmt.Sprintf("r1=%d r2=%d", o.R1, o.R2)
 
 // Forbidden reports whether o is forbidden for l under sequential
 // consistency: r1=r2=0 for SB, r1=1 r2=0 for MP.
-func (l Litmus) Forbidden(o Outcome) bool {
+func (l LitmusTest) Forbidden(o Outcome) bool {
 	switch l {
-	case SB:
+	case LitmusSB:
 		return o.R1 == 0 && o.R2 == 0
-	case MP:
+	case LitmusMP:
 		return o.R1 == 1 && o.R2 == 0
 	}
 	return false
 }
 
+// LitmusConfig is one run of a litmus test. The zero value runs 100000
+// trials of SB with sync/atomic.
+type LitmusConfig struct {
+	Test   LitmusTest // the litmus test; LitmusSB if ""
+	Sync   Sync       // how its threads synchronize; SyncAtomic if ""
+	Trials int        // trials to run; 100000 if 0
+}
+
+const defaultLitmusTrials = 100_000
+
 // LitmusResult counts the outcomes of many trials of one litmus test.
 type LitmusResult struct {
-	Litmus Litmus
+	Test   LitmusTest
 	Sync   Sync
 	Trials int
 	// Counts holds how many trials ended in each outcome seen; the counts
 	// sum to Trials.
 	Counts map[Outcome]int
-	// Forbidden is the number of trials whose outcome Litmus.Forbidden
+	// Forbidden is the number of trials whose outcome Test.Forbidden
 	// rejects.
 	Forbidden int
 	// Elapsed is the wall time of all trials, barriers included.
@@ -97,8 +116,8 @@ type LitmusResult struct {
 	// no reordering can be observed.
 	Parallel bool
 	// Pinned is true when each thread's OS thread was bound to a CPU of
-	// its own (Plain and Atomic only, on Linux with at least two CPUs
-	// allowed and Parallel).
+	// its own (SyncPlain and SyncAtomic only, on Linux with at least two
+	// CPUs allowed and Parallel).
 	Pinned bool
 }
 
@@ -112,10 +131,21 @@ func (r LitmusResult) PerMillion() float64 {
 
 // TrialsPerSec returns the trial rate, barriers included.
 func (r LitmusResult) TrialsPerSec() float64 {
-	if r.Elapsed <= 0 {
-		return 0
+	return rate(r.Trials, r.Elapsed)
+}
+
+// String summarizes r on one line: "litmus sb/atomic: 0 forbidden in
+// 100000 trials (0 per million), 812345 trials/s, parallel, pinned".
+func (r LitmusResult) String() string {
+	s := fmt.Sprintf("litmus %s/%s: %d forbidden in %d trials (%.0f per million), %.0f trials/s",
+		r.Test, r.Sync, r.Forbidden, r.Trials, r.PerMillion(), r.TrialsPerSec())
+	if r.Parallel {
+		s += ", parallel"
 	}
-	return float64(r.Trials) / r.Elapsed.Seconds()
+	if r.Pinned {
+		s += ", pinned"
+	}
+	return s
 }
 
 // Outcomes returns the outcomes seen, sorted by R1 then R2.
@@ -160,16 +190,23 @@ type variant struct {
 // variables, and thread 0 clears a whole batch between two barriers.
 const batchSize = 1024
 
-// RunLitmus runs trials trials of litmus test l synchronized by s and counts
-// every outcome. Each of the two threads is a goroutine; for Plain and
-// Atomic, which never block, each is locked to an OS thread that on Linux is
-// bound to a CPU of its own (those OS threads end with the run). Both spin (never park) at a barrier before each trial, so
-// with GOMAXPROCS >= 2 each keeps a P and they start a trial within a
-// cache-line transfer of each other. Every trial uses fresh variables.
-func RunLitmus(l Litmus, s Sync, trials int) (LitmusResult, error) {
-	if trials <= 0 {
-		return LitmusResult{}, fmt.Errorf("channels: trials %d must be > 0", trials)
+// Litmus runs cfg.Trials trials of litmus test cfg.Test synchronized by
+// cfg.Sync and counts every outcome. Each of the two threads is a
+// goroutine; for SyncPlain and SyncAtomic, which never block, each is
+// locked to an OS thread that on Linux is bound to a CPU of its own (those
+// OS threads end with the run). Both spin (never park) at a barrier before
+// each trial, so with GOMAXPROCS >= 2 each keeps a P and they start a trial
+// within a cache-line transfer of each other. Every trial uses fresh
+// variables. ctx is checked before the run starts.
+func Litmus(ctx context.Context, cfg LitmusConfig) (LitmusResult, error) {
+	if err := ctx.Err(); err != nil {
+		return LitmusResult{}, err
 	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return LitmusResult{}, err
+	}
+	l, s, trials := cfg.Test, cfg.Sync, cfg.Trials
 	v, err := lookup(l, s)
 	if err != nil {
 		return LitmusResult{}, err
@@ -241,7 +278,7 @@ func RunLitmus(l Litmus, s Sync, trials int) (LitmusResult, error) {
 	wg.Wait()
 
 	r := LitmusResult{
-		Litmus:   l,
+		Test:     l,
 		Sync:     s,
 		Trials:   trials,
 		Counts:   map[Outcome]int{},
@@ -262,42 +299,58 @@ func RunLitmus(l Litmus, s Sync, trials int) (LitmusResult, error) {
 	return r, nil
 }
 
+func (c LitmusConfig) withDefaults() (LitmusConfig, error) {
+	if c.Test == "" {
+		c.Test = LitmusSB
+	}
+	if c.Sync == "" {
+		c.Sync = SyncAtomic
+	}
+	if c.Trials == 0 {
+		c.Trials = defaultLitmusTrials
+	}
+	if c.Trials < 0 {
+		return c, fmt.Errorf("channels: LitmusConfig.Trials %d must be > 0", c.Trials)
+	}
+	return c, nil
+}
+
 // outcome decodes what the two sides returned.
-func outcome(l Litmus, a, b uint8) Outcome {
-	if l == MP {
+func outcome(l LitmusTest, a, b uint8) Outcome {
+	if l == LitmusMP {
 		return Outcome{R1: int(b >> 1), R2: int(b & 1)}
 	}
 	return Outcome{R1: int(a), R2: int(b)}
 }
 
-func lookup(l Litmus, s Sync) (variant, error) {
-	if l != SB && l != MP {
-		return variant{}, fmt.Errorf("channels: litmus %q is not one of sb, mp", l)
+func lookup(l LitmusTest, s Sync) (variant, error) {
+	if l != LitmusSB && l != LitmusMP {
+		return variant{}, fmt.Errorf("channels: LitmusConfig.Test %q is not one of sb, mp", l)
 	}
 	switch s {
-	case Plain:
+	case SyncPlain:
 		v, ok := plainVariant(l)
 		if !ok {
-			return variant{}, fmt.Errorf("channels: sync %q is a data race on purpose and is not built with -race", s)
+			return variant{}, fmt.Errorf("channels: LitmusConfig.Sync %q is a data race on purpose and is not built with -race", s)
 		}
 		return v, nil
-	case Atomic:
-		if l == SB {
+	case SyncAtomic:
+		if l == LitmusSB {
 			return variant{t0: sbAtomic0, t1: sbAtomic1, reset: resetXY}, nil
 		}
 		return variant{t0: mpAtomic0, t1: mpAtomic1, reset: resetXY}, nil
-	case Chan:
-		if l == SB {
+	case SyncChan:
+		if l == LitmusSB {
 			return variant{t0: sbChan0, t1: sbChan1, reset: resetToken, parks: true}, nil
 		}
 		return variant{t0: mpChan0, t1: mpChan1, reset: resetEmpty, parks: true}, nil
-	case Mutex:
-		if l == SB {
+	case SyncMutex:
+		if l == LitmusSB {
 			return variant{t0: sbMutex0, t1: sbMutex1, reset: resetXY, parks: true}, nil
 		}
 		return variant{t0: mpMutex0, t1: mpMutex1, reset: resetXY, parks: true}, nil
 	}
-	return variant{}, fmt.Errorf("channels: sync %q is not one of plain, atomic, chan, mutex", s)
+	return variant{}, fmt.Errorf("channels: LitmusConfig.Sync %q is not one of plain, atomic, chan, mutex", s)
 }
 
 func resetXY(s *slot) { s.x, s.y = 0, 0 }

@@ -2,16 +2,16 @@
 
 package channels
 
-// This file is a data race on purpose: the Plain variant of the litmus
+// This file is a data race on purpose: the SyncPlain variant of the litmus
 // tests reads and writes ordinary fields from two goroutines with nothing
 // ordering them, to show what the hardware does with such code. The race
 // detector would (correctly) report it, so the file is left out of -race
-// builds; Syncs then omits Plain and RunLitmus rejects it.
+// builds; Syncs then omits SyncPlain and Litmus rejects it.
 
 const plainBuilt = true
 
-func plainVariant(l Litmus) (variant, bool) {
-	if l == SB {
+func plainVariant(l LitmusTest) (variant, bool) {
+	if l == LitmusSB {
 		return variant{t0: sbPlain0, t1: sbPlain1, reset: resetXY}, true
 	}
 	return variant{t0: mpPlain0, t1: mpPlain1, reset: resetXY}, true

@@ -3,6 +3,7 @@
 package channels
 
 import (
+	"context"
 	"runtime"
 	"testing"
 
@@ -16,8 +17,8 @@ const raceEnabled = false
 // it asserts only that every trial is counted, since the outcome is the
 // hardware's to choose (on x86 SB shows r1=r2=0, MP does not misbehave).
 func TestLitmusPlain(t *testing.T) {
-	for _, l := range Litmuses() {
-		r, err := RunLitmus(l, Plain, litmusTrials())
+	for _, l := range LitmusTests() {
+		r, err := Litmus(context.Background(), LitmusConfig{Test: l, Sync: SyncPlain, Trials: litmusTrials()})
 		require.NoError(t, err)
 		checkCounts(t, r)
 		t.Logf("%s/plain: %v, forbidden %d (%.0f per million), parallel=%v pinned=%v", l, r.Counts, r.Forbidden, r.PerMillion(), r.Parallel, r.Pinned)
@@ -30,7 +31,7 @@ func TestLitmusPlain(t *testing.T) {
 // two CPUs running at once.
 func TestLitmusPlainOneP(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	r, err := RunLitmus(SB, Plain, 2_000)
+	r, err := Litmus(context.Background(), LitmusConfig{Test: LitmusSB, Sync: SyncPlain, Trials: 2_000})
 	require.NoError(t, err)
 	checkCounts(t, r)
 	assert.False(t, r.Parallel)

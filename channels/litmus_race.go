@@ -7,4 +7,4 @@ package channels
 
 const plainBuilt = false
 
-func plainVariant(Litmus) (variant, bool) { return variant{}, false }
+func plainVariant(LitmusTest) (variant, bool) { return variant{}, false }

@@ -3,6 +3,7 @@
 package channels
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,7 +12,7 @@ import (
 const raceEnabled = true
 
 func TestLitmusPlainNotBuilt(t *testing.T) {
-	assert.NotContains(t, Syncs(), Plain)
-	_, err := RunLitmus(SB, Plain, 1)
+	assert.NotContains(t, Syncs(), SyncPlain)
+	_, err := Litmus(context.Background(), LitmusConfig{Sync: SyncPlain, Trials: 1})
 	assert.ErrorContains(t, err, "not built with -race")
 }

@@ -1,7 +1,10 @@
 package channels
 
 import (
+	"context"
 	"testing"
+
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,22 +26,22 @@ func litmusTrials() int {
 // forbidden outcome never appears: the Go memory model promises it for
 // sync/atomic, channels and mutexes on every machine.
 func TestLitmusSynchronized(t *testing.T) {
-	for _, l := range Litmuses() {
-		for _, s := range []Sync{Atomic, Chan, Mutex} {
+	for _, l := range LitmusTests() {
+		for _, s := range []Sync{SyncAtomic, SyncChan, SyncMutex} {
 			t.Run(string(l)+"/"+string(s), func(t *testing.T) {
-				r, err := RunLitmus(l, s, litmusTrials())
+				r, err := Litmus(context.Background(), LitmusConfig{Test: l, Sync: s, Trials: litmusTrials()})
 				require.NoError(t, err)
 				checkCounts(t, r)
 				assert.Zero(t, r.Forbidden, "forbidden outcome seen: %v", r.Counts)
-				if s == Chan || s == Mutex {
+				if s == SyncChan || s == SyncMutex {
 					// A lock serializes the two threads' pairs, so in SB
 					// exactly one thread sees the other's store, and in
 					// MP the flag is never seen without its data.
 					for _, o := range r.Outcomes() {
 						switch l {
-						case SB:
+						case LitmusSB:
 							assert.Equal(t, 1, o.R1+o.R2, "outcome %v needs the critical sections to overlap", o)
-						case MP:
+						case LitmusMP:
 							assert.Equal(t, o.R1, o.R2, "outcome %v", o)
 						}
 					}
@@ -54,12 +57,12 @@ func checkCounts(t *testing.T, r LitmusResult) {
 	sum, forbidden := 0, 0
 	for o, c := range r.Counts {
 		sum += c
-		if r.Litmus.Forbidden(o) {
+		if r.Test.Forbidden(o) {
 			forbidden += c
 		}
 		assert.Contains(t, []int{0, 1}, o.R1, "outcome %v", o)
 		assert.Contains(t, []int{0, 1}, o.R2, "outcome %v", o)
-		if r.Litmus == MP && o.R1 == 0 {
+		if r.Test == LitmusMP && o.R1 == 0 {
 			assert.Zero(t, o.R2, "data read without the flag: %v", o)
 		}
 	}
@@ -68,19 +71,58 @@ func checkCounts(t *testing.T, r LitmusResult) {
 }
 
 func TestLitmusBadInput(t *testing.T) {
-	_, err := RunLitmus(SB, Atomic, 0)
-	assert.ErrorContains(t, err, "channels: trials 0 must be > 0")
-	_, err = RunLitmus("iriw", Atomic, 1)
-	assert.ErrorContains(t, err, `channels: litmus "iriw"`)
-	_, err = RunLitmus(SB, "fence", 1)
-	assert.ErrorContains(t, err, `channels: sync "fence"`)
+	ctx := context.Background()
+	_, err := Litmus(ctx, LitmusConfig{Trials: -1})
+	assert.EqualError(t, err, "channels: LitmusConfig.Trials -1 must be > 0")
+	_, err = Litmus(ctx, LitmusConfig{Test: "iriw"})
+	assert.ErrorContains(t, err, `channels: LitmusConfig.Test "iriw"`)
+	_, err = Litmus(ctx, LitmusConfig{Sync: "fence"})
+	assert.ErrorContains(t, err, `channels: LitmusConfig.Sync "fence"`)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = Litmus(cancelled, LitmusConfig{})
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestLitmusDefaults runs the zero config: SB with atomics, the default
+// number of trials, and checks its one-line summary.
+func TestLitmusDefaults(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("runs the default 100000 trials")
+	}
+	r, err := Litmus(context.Background(), LitmusConfig{})
+	require.NoError(t, err)
+	assert.Equal(t, LitmusSB, r.Test)
+	assert.Equal(t, SyncAtomic, r.Sync)
+	assert.Equal(t, defaultLitmusTrials, r.Trials)
+	checkCounts(t, r)
+}
+
+func TestLitmusString(t *testing.T) {
+	r := LitmusResult{Test: LitmusMP, Sync: SyncChan, Trials: 2_000_000, Forbidden: 4, Elapsed: 2 * time.Second, Parallel: true}
+	assert.Equal(t, "litmus mp/chan: 4 forbidden in 2000000 trials (2 per million), 1000000 trials/s, parallel", r.String())
+	r.Pinned = true
+	assert.Contains(t, r.String(), ", parallel, pinned")
+}
+
+func TestLitmusEnums(t *testing.T) {
+	assert.Equal(t, []LitmusTest{LitmusSB, LitmusMP}, LitmusTests())
+	for _, l := range LitmusTests() {
+		assert.Equal(t, string(l), l.String())
+	}
+	for _, s := range Syncs() {
+		assert.Equal(t, string(s), s.String())
+	}
+	l := LitmusTests()
+	l[0] = "changed"
+	assert.Equal(t, LitmusSB, LitmusTests()[0], "a fresh slice each call")
 }
 
 // TestLitmusTrialCounts covers batch boundaries: a trial count that is not
 // a multiple of the batch, and one smaller than it.
 func TestLitmusTrialCounts(t *testing.T) {
 	for _, n := range []int{1, 7, batchSize - 1, batchSize + 1, 2*batchSize + 5} {
-		r, err := RunLitmus(MP, Mutex, n)
+		r, err := Litmus(context.Background(), LitmusConfig{Test: LitmusMP, Sync: SyncMutex, Trials: n})
 		require.NoError(t, err)
 		checkCounts(t, r)
 	}

@@ -1,11 +1,15 @@
 package channels
 
 import (
+	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rtlab/rtlab/internal/child"
 )
 
 // PingPongImpl names how the two goroutines of a ping-pong hand the turn to
@@ -13,44 +17,155 @@ import (
 type PingPongImpl string
 
 const (
-	// PingChan uses two unbuffered channels: the send waits for the
+	// PingPongChan uses two unbuffered channels: the send waits for the
 	// receiver, so each leg is a direct hand-off between goroutines.
-	PingChan PingPongImpl = "chan"
-	// PingBufChan uses two channels of capacity 1.
-	PingBufChan PingPongImpl = "bufchan"
-	// PingCond uses a sync.Mutex, a turn field and a sync.Cond.
-	PingCond PingPongImpl = "cond"
-	// PingSpin busy-polls an atomic word, never parking (it yields its P
-	// after a long run of failed polls, so GOMAXPROCS=1 still progresses).
-	PingSpin PingPongImpl = "spin"
-	// PingWaitNotify parks on an atomic word with WaitNotify, the way JS
-	// workers use Atomics.wait and Atomics.notify on a SharedArrayBuffer.
-	PingWaitNotify PingPongImpl = "waitnotify"
+	PingPongChan PingPongImpl = "chan"
+	// PingPongBufChan uses two channels of capacity 1.
+	PingPongBufChan PingPongImpl = "bufchan"
+	// PingPongCond uses a sync.Mutex, a turn field and a sync.Cond.
+	PingPongCond PingPongImpl = "cond"
+	// PingPongSpin busy-polls an atomic word, never parking (it yields its
+	// P after a long run of failed polls, so GOMAXPROCS=1 still
+	// progresses).
+	PingPongSpin PingPongImpl = "spin"
+	// PingPongYield polls the same atomic word but calls runtime.Gosched
+	// after every failed poll: nobody parks, so with two Ps both goroutines
+	// stay running, one per P, and the turn crosses between cores; on one
+	// P each leg is a yield to the other goroutine.
+	PingPongYield PingPongImpl = "yield"
+	// PingPongWaitNotify parks on an atomic word with WaitNotify, the way
+	// JS workers use Atomics.wait and Atomics.notify on a
+	// SharedArrayBuffer.
+	PingPongWaitNotify PingPongImpl = "waitnotify"
 )
 
 // PingPongImpls returns every ping-pong implementation, in a stable order.
 func PingPongImpls() []PingPongImpl {
-	return []PingPongImpl{PingChan, PingBufChan, PingCond, PingSpin, PingWaitNotify}
+	return []PingPongImpl{PingPongChan, PingPongBufChan, PingPongCond, PingPongSpin, PingPongYield, PingPongWaitNotify}
 }
 
-// PingPong is a pair of goroutines: the caller of RoundTrip and an echo
-// goroutine that answers each ping with a pong. It is not safe for
-// concurrent RoundTrip calls.
-type PingPong struct {
-	impl  PingPongImpl
-	round func()
+// String returns the value of the benchmark key impl: "chan", "bufchan",
+// "cond", "spin", "yield" or "waitnotify".
+func (i PingPongImpl) String() string { return string(i) }
+
+// PingPongConfig is one run of the ping-pong experiment. The zero value
+// times 65536 round trips over unbuffered channels in this process.
+type PingPongConfig struct {
+	Impl   PingPongImpl // how the turn is handed over; PingPongChan if ""
+	Rounds int          // round trips to time; 65536 if 0
+	// Procs is the GOMAXPROCS of the process that measures. 0 measures in
+	// this process, at its GOMAXPROCS; any other value measures in a child
+	// process of the running binary started with GOMAXPROCS=Procs, which
+	// leaves this process's setting alone.
+	Procs int
+}
+
+const defaultPingPongRounds = 1 << 16
+
+// PingPongResult is the timing of a run of round trips.
+type PingPongResult struct {
+	Impl       PingPongImpl
+	Rounds     int
+	GOMAXPROCS int // in the process that measured
+	Elapsed    time.Duration
+}
+
+// PerRound returns the mean round-trip time.
+func (r PingPongResult) PerRound() time.Duration {
+	return per(r.Elapsed, r.Rounds)
+}
+
+// String summarizes r on one line: "ping-pong chan, GOMAXPROCS=2: 65536
+// round trips in 13.1ms, 200ns each".
+func (r PingPongResult) String() string {
+	return fmt.Sprintf("ping-pong %s, GOMAXPROCS=%d: %d round trips in %v, %v each",
+		r.Impl, r.GOMAXPROCS, r.Rounds, r.Elapsed.Round(time.Microsecond), r.PerRound())
+}
+
+var pingPongChild = child.RegisterJSON("channels.pingpong", measurePingPong)
+
+// PingPong starts a goroutine that answers each ping with a pong, times
+// cfg.Rounds round trips from the calling goroutine with cfg.Impl, and
+// stops it. With cfg.Procs != 0 the whole run happens in a child process
+// with GOMAXPROCS=cfg.Procs, which ctx cancels; in this process ctx is
+// checked before the run starts.
+func PingPong(ctx context.Context, cfg PingPongConfig) (PingPongResult, error) {
+	if err := ctx.Err(); err != nil {
+		return PingPongResult{}, err
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return PingPongResult{}, err
+	}
+	if cfg.Procs == 0 {
+		return measurePingPong(cfg)
+	}
+	r, err := pingPongChild.Run(ctx, cfg, child.Options{Env: []string{fmt.Sprintf("GOMAXPROCS=%d", cfg.Procs)}})
+	if err != nil {
+		return r, fmt.Errorf("channels: %w", err)
+	}
+	return r, nil
+}
+
+func (c PingPongConfig) withDefaults() (PingPongConfig, error) {
+	if c.Impl == "" {
+		c.Impl = PingPongChan
+	}
+	if c.Rounds == 0 {
+		c.Rounds = defaultPingPongRounds
+	}
+	switch {
+	case !slices.Contains(PingPongImpls(), c.Impl):
+		return c, badPingPongImpl(c.Impl)
+	case c.Rounds < 0:
+		return c, fmt.Errorf("channels: PingPongConfig.Rounds %d must be > 0", c.Rounds)
+	case c.Procs < 0:
+		return c, fmt.Errorf("channels: PingPongConfig.Procs %d must be >= 0 (0 is this process)", c.Procs)
+	}
+	return c, nil
+}
+
+func badPingPongImpl(impl PingPongImpl) error {
+	return fmt.Errorf("channels: PingPongConfig.Impl %q is not one of chan, bufchan, cond, spin, yield, waitnotify", impl)
+}
+
+// measurePingPong is the experiment itself, in whichever process runs it;
+// cfg has its defaults.
+func measurePingPong(cfg PingPongConfig) (PingPongResult, error) {
+	p, err := newPinger(cfg.Impl)
+	if err != nil {
+		return PingPongResult{}, err
+	}
+	defer p.close()
+	start := time.Now()
+	for range cfg.Rounds {
+		p.round()
+	}
+	return PingPongResult{
+		Impl:       cfg.Impl,
+		Rounds:     cfg.Rounds,
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Elapsed:    time.Since(start),
+	}, nil
+}
+
+// pinger is a pair of goroutines: the caller of round and an echo
+// goroutine that answers each ping with a pong. round must not be called
+// concurrently, nor after close.
+type pinger struct {
+	round func() // sends a ping and waits for its pong
 	stop  func()
 	done  chan struct{}
 }
 
-// NewPingPong starts the echo goroutine of impl. Close stops it.
-func NewPingPong(impl PingPongImpl) (*PingPong, error) {
-	p := &PingPong{impl: impl, done: make(chan struct{})}
+// newPinger starts the echo goroutine of impl; close stops it.
+func newPinger(impl PingPongImpl) (*pinger, error) {
+	p := &pinger{done: make(chan struct{})}
 	var echo func()
 	switch impl {
-	case PingChan, PingBufChan:
+	case PingPongChan, PingPongBufChan:
 		c := 0
-		if impl == PingBufChan {
+		if impl == PingPongBufChan {
 			c = 1
 		}
 		ping, pong := make(chan struct{}, c), make(chan struct{}, c)
@@ -61,9 +176,9 @@ func NewPingPong(impl PingPongImpl) (*PingPong, error) {
 				pong <- struct{}{}
 			}
 		}
-	case PingCond:
+	case PingPongCond:
 		p.round, p.stop, echo = condPingPong()
-	case PingSpin:
+	case PingPongSpin:
 		single := runtime.GOMAXPROCS(0) == 1
 		wait := func(word *atomic.Int32, v int32) {
 			sp := spinner{single: single}
@@ -72,13 +187,20 @@ func NewPingPong(impl PingPongImpl) (*PingPong, error) {
 			}
 		}
 		p.round, p.stop, echo = wordPingPong(wait, func(*atomic.Int32) {}, wordWrap)
-	case PingWaitNotify:
+	case PingPongYield:
+		wait := func(word *atomic.Int32, v int32) {
+			for word.Load() == v {
+				runtime.Gosched()
+			}
+		}
+		p.round, p.stop, echo = wordPingPong(wait, func(*atomic.Int32) {}, wordWrap)
+	case PingPongWaitNotify:
 		var wn WaitNotify
 		wait := func(word *atomic.Int32, v int32) { wn.Wait(word, v) }
 		notify := func(word *atomic.Int32) { wn.Notify(word, 1) }
 		p.round, p.stop, echo = wordPingPong(wait, notify, wordWrap)
 	default:
-		return nil, fmt.Errorf("channels: ping-pong impl %q is not one of chan, bufchan, cond, spin, waitnotify", impl)
+		return nil, badPingPongImpl(impl)
 	}
 	go func() {
 		defer close(p.done)
@@ -87,15 +209,8 @@ func NewPingPong(impl PingPongImpl) (*PingPong, error) {
 	return p, nil
 }
 
-// Impl returns the implementation p was started with.
-func (p *PingPong) Impl() PingPongImpl { return p.impl }
-
-// RoundTrip sends a ping and waits for its pong.
-func (p *PingPong) RoundTrip() { p.round() }
-
-// Close stops the echo goroutine and waits for it to exit. RoundTrip must
-// not be called after Close.
-func (p *PingPong) Close() {
+// close stops the echo goroutine and waits for it to exit.
+func (p *pinger) close() {
 	p.stop()
 	<-p.done
 }
@@ -180,36 +295,3 @@ func wordPingPong(wait func(*atomic.Int32, int32), notify func(*atomic.Int32), w
 
 // wordWrap is where wordPingPong's round count wraps.
 const wordWrap = 1 << 30
-
-// PingPongResult is the timing of a run of round trips.
-type PingPongResult struct {
-	Impl    PingPongImpl
-	Rounds  int
-	Elapsed time.Duration
-}
-
-// PerRound returns the mean round-trip time.
-func (r PingPongResult) PerRound() time.Duration {
-	if r.Rounds == 0 {
-		return 0
-	}
-	return r.Elapsed / time.Duration(r.Rounds)
-}
-
-// MeasurePingPong starts a PingPong of impl, times rounds round trips and
-// closes it.
-func MeasurePingPong(impl PingPongImpl, rounds int) (PingPongResult, error) {
-	if rounds <= 0 {
-		return PingPongResult{}, fmt.Errorf("channels: rounds %d must be > 0", rounds)
-	}
-	p, err := NewPingPong(impl)
-	if err != nil {
-		return PingPongResult{}, err
-	}
-	defer p.Close()
-	start := time.Now()
-	for range rounds {
-		p.RoundTrip()
-	}
-	return PingPongResult{Impl: impl, Rounds: rounds, Elapsed: time.Since(start)}, nil
-}

@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync"
@@ -8,23 +9,73 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtlab/rtlab/internal/child"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+// TestPingPong runs every implementation in this process, at GOMAXPROCS
+// 1 and at the test's own.
 func TestPingPong(t *testing.T) {
 	for _, procs := range []int{1, runtime.GOMAXPROCS(0)} {
 		for _, impl := range PingPongImpls() {
 			t.Run(fmt.Sprintf("procs=%d/impl=%s", procs, impl), func(t *testing.T) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-				r, err := MeasurePingPong(impl, 500)
+				r, err := PingPong(context.Background(), PingPongConfig{Impl: impl, Rounds: 500})
 				require.NoError(t, err)
 				assert.Equal(t, impl, r.Impl)
 				assert.Equal(t, 500, r.Rounds)
+				assert.Equal(t, procs, r.GOMAXPROCS)
 				assert.Positive(t, r.PerRound())
 				t.Logf("GOMAXPROCS=%d %s: %v per round trip", procs, impl, r.PerRound())
 			})
 		}
+	}
+}
+
+// TestPingPongProcs runs every implementation in a child process with
+// GOMAXPROCS 1 and 2, and checks the child had the GOMAXPROCS asked for
+// while this process kept its own.
+func TestPingPongProcs(t *testing.T) {
+	own := runtime.GOMAXPROCS(0)
+	for _, procs := range []int{1, 2} {
+		for _, impl := range PingPongImpls() {
+			t.Run(fmt.Sprintf("procs=%d/impl=%s", procs, impl), func(t *testing.T) {
+				r, err := PingPong(context.Background(), PingPongConfig{Impl: impl, Rounds: 1000, Procs: procs})
+				require.NoError(t, err)
+				assert.Equal(t, impl, r.Impl)
+				assert.Equal(t, 1000, r.Rounds)
+				assert.Equal(t, procs, r.GOMAXPROCS)
+				assert.Positive(t, r.PerRound())
+				t.Log(r)
+			})
+		}
+	}
+	assert.Equal(t, own, runtime.GOMAXPROCS(0))
+}
+
+// TestPingPongChildCancelled kills a child that would run for minutes.
+func TestPingPongChildCancelled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := PingPong(ctx, PingPongConfig{Impl: PingPongSpin, Rounds: 1 << 30, Procs: 1})
+	require.ErrorIs(t, err, child.ErrTimeout)
+	assert.ErrorContains(t, err, "channels: child: channels.pingpong")
+}
+
+func TestPingPongDefaults(t *testing.T) {
+	r, err := PingPong(context.Background(), PingPongConfig{})
+	require.NoError(t, err)
+	assert.Equal(t, PingPongChan, r.Impl)
+	assert.Equal(t, defaultPingPongRounds, r.Rounds)
+	assert.Equal(t, runtime.GOMAXPROCS(0), r.GOMAXPROCS)
+}
+
+func TestPingPongString(t *testing.T) {
+	r := PingPongResult{Impl: PingPongYield, Rounds: 1000, GOMAXPROCS: 2, Elapsed: 300 * time.Microsecond}
+	assert.Equal(t, "ping-pong yield, GOMAXPROCS=2: 1000 round trips in 300µs, 300ns each", r.String())
+	for _, impl := range PingPongImpls() {
+		assert.Equal(t, string(impl), impl.String())
 	}
 }
 
@@ -76,8 +127,17 @@ func TestPingPongWrap(t *testing.T) {
 }
 
 func TestPingPongBadInput(t *testing.T) {
-	_, err := NewPingPong("smoke-signal")
-	assert.ErrorContains(t, err, `channels: ping-pong impl "smoke-signal"`)
-	_, err = MeasurePingPong(PingChan, 0)
-	assert.ErrorContains(t, err, "channels: rounds 0 must be > 0")
+	ctx := context.Background()
+	_, err := PingPong(ctx, PingPongConfig{Impl: "smoke-signal"})
+	assert.ErrorContains(t, err, `channels: PingPongConfig.Impl "smoke-signal" is not one of`)
+	_, err = newPinger("smoke-signal")
+	assert.ErrorContains(t, err, `channels: PingPongConfig.Impl "smoke-signal"`)
+	_, err = PingPong(ctx, PingPongConfig{Rounds: -1})
+	assert.EqualError(t, err, "channels: PingPongConfig.Rounds -1 must be > 0")
+	_, err = PingPong(ctx, PingPongConfig{Procs: -1})
+	assert.EqualError(t, err, "channels: PingPongConfig.Procs -1 must be >= 0 (0 is this process)")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = PingPong(cancelled, PingPongConfig{})
+	assert.ErrorIs(t, err, context.Canceled)
 }

@@ -1,15 +1,28 @@
 package channels
 
 import (
+	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
+// ThroughputConfig is one producer-to-one-consumer run through a channel.
+// The zero value sends 65536 ints one at a time through an unbuffered
+// channel.
+type ThroughputConfig struct {
+	Cap   int // capacity of the channel; 0 is unbuffered
+	Batch int // ints per send (one slice of them when > 1); 1 if 0
+	Msgs  int // ints to send; 65536 if 0
+}
+
+const defaultMsgs = 1 << 16
+
 // ThroughputResult is one producer-to-one-consumer run through a channel.
 type ThroughputResult struct {
-	Capacity, Batch int
+	Cap, Batch int
 	// Msgs is how many messages the consumer received and Sum the sum of
 	// their values (0..Msgs-1), so a caller can check none was lost.
 	Msgs    int
@@ -17,31 +30,48 @@ type ThroughputResult struct {
 	Elapsed time.Duration
 }
 
+// PerMsg returns the mean time per message.
+func (r ThroughputResult) PerMsg() time.Duration { return per(r.Elapsed, r.Msgs) }
+
 // MsgsPerSec returns the message rate.
 func (r ThroughputResult) MsgsPerSec() float64 {
-	if r.Elapsed <= 0 {
-		return 0
-	}
-	return float64(r.Msgs) / r.Elapsed.Seconds()
+	return rate(r.Msgs, r.Elapsed)
 }
 
-// Throughput sends msgs ints from the calling goroutine to a consumer
-// goroutine through a channel of the given capacity. With batch 1 each int
-// is one channel operation; with batch > 1 the producer sends slices of up
-// to batch ints, so one channel operation carries batch messages. The
-// slices come from a ring of capacity+2 buffers, which is just enough that
-// the producer never writes one the consumer may still be reading, so the
-// run does not allocate per batch.
-func Throughput(capacity, batch, msgs int) (ThroughputResult, error) {
-	switch {
-	case capacity < 0:
-		return ThroughputResult{}, fmt.Errorf("channels: capacity %d must be >= 0", capacity)
-	case batch <= 0:
-		return ThroughputResult{}, fmt.Errorf("channels: batch %d must be > 0", batch)
-	case msgs <= 0:
-		return ThroughputResult{}, fmt.Errorf("channels: msgs %d must be > 0", msgs)
+// String summarizes r on one line: "throughput cap=64 batch=64: 65536
+// msgs in 1.2ms, 54613333 msgs/s".
+func (r ThroughputResult) String() string {
+	return fmt.Sprintf("throughput cap=%d batch=%d: %d msgs in %v, %.0f msgs/s",
+		r.Cap, r.Batch, r.Msgs, r.Elapsed.Round(time.Microsecond), r.MsgsPerSec())
+}
+
+// Throughput sends cfg.Msgs ints from the calling goroutine to a consumer
+// goroutine through a channel of capacity cfg.Cap. With Batch 1 each int is
+// one channel operation; with Batch > 1 the producer sends slices of up to
+// Batch ints, so one channel operation carries Batch messages. The slices
+// come from a ring of Cap+2 buffers, which is just enough that the
+// producer never writes one the consumer may still be reading, so the run
+// does not allocate per batch. ctx is checked before the run starts.
+func Throughput(ctx context.Context, cfg ThroughputConfig) (ThroughputResult, error) {
+	if err := ctx.Err(); err != nil {
+		return ThroughputResult{}, err
 	}
-	r := ThroughputResult{Capacity: capacity, Batch: batch}
+	if cfg.Batch == 0 {
+		cfg.Batch = 1
+	}
+	if cfg.Msgs == 0 {
+		cfg.Msgs = defaultMsgs
+	}
+	switch {
+	case cfg.Cap < 0:
+		return ThroughputResult{}, fmt.Errorf("channels: ThroughputConfig.Cap %d must be >= 0", cfg.Cap)
+	case cfg.Batch < 0:
+		return ThroughputResult{}, fmt.Errorf("channels: ThroughputConfig.Batch %d must be > 0", cfg.Batch)
+	case cfg.Msgs < 0:
+		return ThroughputResult{}, fmt.Errorf("channels: ThroughputConfig.Msgs %d must be > 0", cfg.Msgs)
+	}
+	capacity, batch, msgs := cfg.Cap, cfg.Batch, cfg.Msgs
+	r := ThroughputResult{Cap: capacity, Batch: batch}
 	var wg sync.WaitGroup
 	var start time.Time
 	if batch == 1 {
@@ -115,6 +145,18 @@ func ContendedImpls() []ContendedImpl {
 	return []ContendedImpl{ContendedChan, ContendedMutex, ContendedAtomic}
 }
 
+// String returns the value of the benchmark key impl: "chan", "mutex" or
+// "atomic".
+func (i ContendedImpl) String() string { return string(i) }
+
+// ContendedConfig is one run of producers into one shared place. The zero
+// value has GOMAXPROCS producers send 65536 messages to one channel.
+type ContendedConfig struct {
+	Impl      ContendedImpl // the shared place; ContendedChan if ""
+	Producers int           // producer goroutines; GOMAXPROCS if 0
+	Msgs      int           // messages from all producers together; 65536 if 0
+}
+
 // ContendedResult is one run of producers into one shared place.
 type ContendedResult struct {
 	Impl      ContendedImpl
@@ -127,20 +169,38 @@ type ContendedResult struct {
 
 // PerMsg returns the mean time per message over all producers.
 func (r ContendedResult) PerMsg() time.Duration {
-	if r.Msgs == 0 {
-		return 0
-	}
-	return r.Elapsed / time.Duration(r.Msgs)
+	return per(r.Elapsed, r.Msgs)
 }
 
-// Contended runs producers goroutines that together hand msgs messages to
-// one shared place of kind impl, and times it until the last one arrived.
-func Contended(impl ContendedImpl, producers, msgs int) (ContendedResult, error) {
+// String summarizes r on one line: "contended mutex, 2 producers: 65536
+// msgs in 7ms, 106ns per msg".
+func (r ContendedResult) String() string {
+	return fmt.Sprintf("contended %s, %d producers: %d msgs in %v, %v per msg",
+		r.Impl, r.Producers, r.Msgs, r.Elapsed.Round(time.Microsecond), r.PerMsg())
+}
+
+// Contended runs cfg.Producers goroutines that together hand cfg.Msgs
+// messages to one shared place of kind cfg.Impl, and times it until the
+// last one arrived. ctx is checked before the run starts.
+func Contended(ctx context.Context, cfg ContendedConfig) (ContendedResult, error) {
+	if err := ctx.Err(); err != nil {
+		return ContendedResult{}, err
+	}
+	if cfg.Impl == "" {
+		cfg.Impl = ContendedChan
+	}
+	if cfg.Producers == 0 {
+		cfg.Producers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Msgs == 0 {
+		cfg.Msgs = defaultMsgs
+	}
+	impl, producers, msgs := cfg.Impl, cfg.Producers, cfg.Msgs
 	switch {
-	case producers <= 0:
-		return ContendedResult{}, fmt.Errorf("channels: producers %d must be > 0", producers)
-	case msgs <= 0:
-		return ContendedResult{}, fmt.Errorf("channels: msgs %d must be > 0", msgs)
+	case producers < 0:
+		return ContendedResult{}, fmt.Errorf("channels: ContendedConfig.Producers %d must be > 0", producers)
+	case msgs < 0:
+		return ContendedResult{}, fmt.Errorf("channels: ContendedConfig.Msgs %d must be > 0", msgs)
 	}
 	var send func(v int)
 	var closeAndCount func() int
@@ -166,7 +226,7 @@ func Contended(impl ContendedImpl, producers, msgs int) (ContendedResult, error)
 		send = func(int) { n.Add(1) }
 		closeAndCount = func() int { return int(n.Load()) }
 	default:
-		return ContendedResult{}, fmt.Errorf("channels: contended impl %q is not one of chan, mutex, atomic", impl)
+		return ContendedResult{}, fmt.Errorf("channels: ContendedConfig.Impl %q is not one of chan, mutex, atomic", impl)
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -182,6 +242,22 @@ func Contended(impl ContendedImpl, producers, msgs int) (ContendedResult, error)
 	wg.Wait()
 	got := closeAndCount()
 	return ContendedResult{Impl: impl, Producers: producers, Msgs: got, Elapsed: time.Since(start)}, nil
+}
+
+// per returns d / n, or 0 for no n.
+func per(d time.Duration, n int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return d / time.Duration(n)
+}
+
+// rate returns n per second of d, or 0 for no d.
+func rate(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
 }
 
 func btoi(b bool) int {

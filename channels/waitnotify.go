@@ -11,24 +11,31 @@ import (
 type WaitResult int
 
 const (
-	// Woken means a Notify on the address woke the waiter ("ok").
-	Woken WaitResult = iota
-	// NotEqual means the word did not hold the expected value, so the
-	// caller did not sleep ("not-equal").
-	NotEqual
-	// TimedOut means the timeout passed with no Notify ("timed-out").
-	TimedOut
+	// WaitResultWoken means a Notify on the address woke the waiter
+	// ("ok").
+	WaitResultWoken WaitResult = iota
+	// WaitResultNotEqual means the word did not hold the expected value,
+	// so the caller did not sleep ("not-equal").
+	WaitResultNotEqual
+	// WaitResultTimedOut means the timeout passed with no Notify
+	// ("timed-out").
+	WaitResultTimedOut
 )
+
+// WaitResults returns every WaitResult, in a stable order.
+func WaitResults() []WaitResult {
+	return []WaitResult{WaitResultWoken, WaitResultNotEqual, WaitResultTimedOut}
+}
 
 // String returns the Atomics.wait name of r: "ok", "not-equal" or
 // "timed-out".
 func (r WaitResult) String() string {
 	switch r {
-	case Woken:
+	case WaitResultWoken:
 		return "ok"
-	case NotEqual:
+	case WaitResultNotEqual:
 		return "not-equal"
-	case TimedOut:
+	case WaitResultTimedOut:
 		return "timed-out"
 	}
 	return "WaitResult(?)"
@@ -74,9 +81,10 @@ type waiter struct {
 type waitQueue struct{ head, tail *waiter }
 
 // Wait parks the calling goroutine on addr if *addr == old, until a Notify
-// on addr wakes it, and returns Woken; if *addr != old it returns NotEqual
-// at once. Like Atomics.wait it can also return after a Notify that did not
-// change the word, so callers re-check their condition in a loop.
+// on addr wakes it, and returns WaitResultWoken; if *addr != old it returns
+// WaitResultNotEqual at once. Like Atomics.wait it can also return after a
+// Notify that did not change the word, so callers re-check their condition
+// in a loop.
 func (w *WaitNotify) Wait(addr *atomic.Int32, old int32) WaitResult {
 	wt, r := w.enqueue(addr, old)
 	if wt == nil {
@@ -84,18 +92,19 @@ func (w *WaitNotify) Wait(addr *atomic.Int32, old int32) WaitResult {
 	}
 	<-wt.ch
 	w.pool.Put(wt)
-	return Woken
+	return WaitResultWoken
 }
 
-// WaitTimeout is Wait that gives up after d and returns TimedOut, as
-// Atomics.wait with a timeout does. A d <= 0 only checks the word:
-// it returns NotEqual or TimedOut without sleeping.
+// WaitTimeout is Wait that gives up after d and returns
+// WaitResultTimedOut, as Atomics.wait with a timeout does. A d <= 0 only
+// checks the word: it returns WaitResultNotEqual or WaitResultTimedOut
+// without sleeping.
 func (w *WaitNotify) WaitTimeout(addr *atomic.Int32, old int32, d time.Duration) WaitResult {
 	if d <= 0 {
 		if addr.Load() != old {
-			return NotEqual
+			return WaitResultNotEqual
 		}
-		return TimedOut
+		return WaitResultTimedOut
 	}
 	wt, r := w.enqueue(addr, old)
 	if wt == nil {
@@ -106,7 +115,7 @@ func (w *WaitNotify) WaitTimeout(addr *atomic.Int32, old int32, d time.Duration)
 	select {
 	case <-wt.ch:
 		w.pool.Put(wt)
-		return Woken
+		return WaitResultWoken
 	case <-t.C:
 	}
 	w.mu.Lock()
@@ -115,14 +124,14 @@ func (w *WaitNotify) WaitTimeout(addr *atomic.Int32, old int32, d time.Duration)
 		w.waiting.Add(-1)
 		w.mu.Unlock()
 		w.pool.Put(wt)
-		return TimedOut
+		return WaitResultTimedOut
 	}
 	w.mu.Unlock()
 	// A Notify dequeued us between the timer and the lock; its wake-up is
 	// in the channel (or about to be) and is ours to take.
 	<-wt.ch
 	w.pool.Put(wt)
-	return Woken
+	return WaitResultWoken
 }
 
 // Notify wakes at most n goroutines waiting on addr, oldest first, and
@@ -149,14 +158,14 @@ func (w *WaitNotify) Notify(addr *atomic.Int32, n int) int {
 }
 
 // enqueue checks *addr == old and joins addr's queue, under the lock, or
-// returns NotEqual.
+// returns WaitResultNotEqual.
 func (w *WaitNotify) enqueue(addr *atomic.Int32, old int32) (*waiter, WaitResult) {
 	w.mu.Lock()
 	w.waiting.Add(1)
 	if addr.Load() != old {
 		w.waiting.Add(-1)
 		w.mu.Unlock()
-		return nil, NotEqual
+		return nil, WaitResultNotEqual
 	}
 	wt, _ := w.pool.Get().(*waiter)
 	if wt == nil {
@@ -175,7 +184,7 @@ func (w *WaitNotify) enqueue(addr *atomic.Int32, old int32) (*waiter, WaitResult
 	q.tail = wt
 	w.queues[addr] = q
 	w.mu.Unlock()
-	return wt, Woken
+	return wt, WaitResultWoken
 }
 
 // remove unlinks wt from addr's queue and drops the queue when it empties.

@@ -35,9 +35,9 @@ func TestWaitNotEqual(t *testing.T) {
 	var w WaitNotify
 	var word atomic.Int32
 	word.Store(1)
-	assert.Equal(t, NotEqual, w.Wait(&word, 0))
-	assert.Equal(t, NotEqual, w.WaitTimeout(&word, 0, time.Hour))
-	assert.Equal(t, NotEqual, w.WaitTimeout(&word, 0, 0))
+	assert.Equal(t, WaitResultNotEqual, w.Wait(&word, 0))
+	assert.Equal(t, WaitResultNotEqual, w.WaitTimeout(&word, 0, time.Hour))
+	assert.Equal(t, WaitResultNotEqual, w.WaitTimeout(&word, 0, 0))
 	assert.Zero(t, w.waiters(&word))
 	assert.Zero(t, w.waiting.Load())
 }
@@ -46,18 +46,19 @@ func TestWaitTimeout(t *testing.T) {
 	var w WaitNotify
 	var word atomic.Int32
 	start := time.Now()
-	assert.Equal(t, TimedOut, w.WaitTimeout(&word, 0, 5*time.Millisecond))
+	assert.Equal(t, WaitResultTimedOut, w.WaitTimeout(&word, 0, 5*time.Millisecond))
 	assert.GreaterOrEqual(t, time.Since(start), 5*time.Millisecond)
-	assert.Equal(t, TimedOut, w.WaitTimeout(&word, 0, 0))
+	assert.Equal(t, WaitResultTimedOut, w.WaitTimeout(&word, 0, 0))
 	assert.Zero(t, w.waiters(&word), "a timed-out waiter must leave the queue")
 	assert.Zero(t, w.waiting.Load())
 	assert.Zero(t, w.Notify(&word, 1), "nobody is left to wake")
 }
 
 func TestWaitResultString(t *testing.T) {
-	assert.Equal(t, "ok", Woken.String())
-	assert.Equal(t, "not-equal", NotEqual.String())
-	assert.Equal(t, "timed-out", TimedOut.String())
+	assert.Equal(t, "ok", WaitResultWoken.String())
+	assert.Equal(t, "not-equal", WaitResultNotEqual.String())
+	assert.Equal(t, "timed-out", WaitResultTimedOut.String())
+	assert.Equal(t, []WaitResult{WaitResultWoken, WaitResultNotEqual, WaitResultTimedOut}, WaitResults())
 }
 
 // TestNotifyCountAndOrder checks Notify wakes at most n waiters, oldest
@@ -72,7 +73,7 @@ func TestNotifyCountAndOrder(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			assert.Equal(t, Woken, w.Wait(&word, 0))
+			assert.Equal(t, WaitResultWoken, w.Wait(&word, 0))
 			woken <- i
 		})
 		parked(t, &w, &word, i+1) // queue in a known order
@@ -164,7 +165,7 @@ func TestTimeoutRacesNotify(t *testing.T) {
 	for range waiters {
 		wg.Go(func() {
 			for range each {
-				if w.WaitTimeout(&word, 0, 20*time.Microsecond) == Woken {
+				if w.WaitTimeout(&word, 0, 20*time.Microsecond) == WaitResultWoken {
 					woken.Add(1)
 				}
 			}

@@ -59,15 +59,21 @@ func TestBlockingCostsAThreadEach(t *testing.T) {
 	assert.Positive(t, res.Ticks)
 }
 
+func TestBlockingString(t *testing.T) {
+	r := BlockingResult{Blocked: 100, Threads: 105, ThreadsCreated: 101, Ticks: 190,
+		P50Delay: 123456, P99Delay: 210 * time.Microsecond, MaxDelay: 450 * time.Microsecond}
+	assert.Equal(t, "blocking 100 goroutines: 105 threads (101 created), p50 delay 120µs, p99 210µs, max 450µs over 190 ticks", r.String())
+}
+
 func TestBlockingErrors(t *testing.T) {
 	for _, tc := range []struct {
 		cfg BlockingConfig
 		msg string
 	}{
-		{BlockingConfig{Blocked: -1}, "sched: blocked -1 must be in [0, 5000]"},
-		{BlockingConfig{Blocked: 5001}, "sched: blocked 5001 must be in [0, 5000]"},
-		{BlockingConfig{Duration: -time.Second}, "sched: duration -1s must be in (0, 1m]"},
-		{BlockingConfig{Tick: -time.Second}, "sched: tick -1s must be in (0, duration 200ms]"},
+		{BlockingConfig{Blocked: -1}, "sched: BlockingConfig.Blocked -1 must be in [0, 5000]"},
+		{BlockingConfig{Blocked: 5001}, "sched: BlockingConfig.Blocked 5001 must be in [0, 5000]"},
+		{BlockingConfig{Duration: -time.Second}, "sched: BlockingConfig.Duration -1s must be in (0, 1m]"},
+		{BlockingConfig{Tick: -time.Second}, "sched: BlockingConfig.Tick -1s must be in (0, BlockingConfig.Duration 200ms]"},
 	} {
 		t.Run(tc.msg, func(t *testing.T) {
 			_, err := Blocking(context.Background(), tc.cfg)

@@ -6,9 +6,12 @@
 // processors (P), and since Go 1.14 can preempt a goroutine anywhere with a
 // signal. JavaScript runs one thread: each task runs to completion, then
 // the microtasks it queued, then the next task. Each experiment below turns
-// one consequence of that difference into a figure. The figures quoted
-// were measured on a 2-vCPU Xeon VM with Go 1.26, at low load, by the
-// commands at the end (HandOff by the package's own benchmarks).
+// one consequence of that difference into a figure. Every experiment is
+// called the same way, with a context and a configuration whose zero value
+// runs the defaults, and returns a result whose String method prints it on
+// one line:
+//
+//	res, err := sched.Preempt(ctx, sched.PreemptConfig{AsyncPreemptOff: true})
 //
 // # Preemption (Preempt, PreemptEventLoop)
 //
@@ -21,23 +24,27 @@
 //     its 10 ms time slice and interrupts it with a signal; the timer
 //     goroutine runs, and the loop resumes. sysmon looks every 10 ms when
 //     it has nothing else to do, so a slice lasts 10-20 ms: expect p50 and
-//     max near 20 ms (19.2 ms measured), however long the loop.
+//     max near 20 ms, however long the loop.
 //   - asyncpreempt=off (GODEBUG=asyncpreemptoff=1, the scheduler before Go
 //     1.14): only a function call can yield, and the loop makes none. One
-//     wake-up is late by the whole loop: p50 = max ≈ 200 ms (204 ms
-//     measured for a 205 ms loop).
+//     wake-up is late by the whole loop: p50 = max ≈ the loop's length.
 //
 // PreemptEventLoop runs the same long task on a Loop: a run-to-completion
 // loop has no way to interrupt a task, so its timer is late by the whole
 // task too, whatever GOMAXPROCS is. That is why JavaScript code splits long
 // work into chunks (or moves it to a worker) by hand.
 //
+//	go test -run '^$' -bench 'BenchmarkSchedPreempt' -count 3 . | go tool benchstat -
+//
 // # The event loop (Loop)
 //
 // Loop is a small event loop in the JavaScript model, exported for class
 // use: Post queues a macrotask, Microtask a microtask, SetTimeout a timer.
 // Microtasks are drained after every task, before the next task or timer;
-// due timers run in deadline order. The tests pin these orderings down.
+// due timers run in deadline order. The tests pin these orderings down; the
+// suite prices one task with its microtask.
+//
+//	go test -run '^$' -bench 'BenchmarkSchedLoopTask' -count 3 . | go tool benchstat -
 //
 // # CPU-bound parallelism (Parallel)
 //
@@ -47,9 +54,10 @@
 // 2-core machine expect about 2x for 2 and 4 goroutines (no more: there are
 // two cores, and 4 goroutines just take turns on them) and about 1x for the
 // event loop however the work is split, since its tasks run one after
-// another on one thread (measured: 1.93 and 1.90 for 2 and 4 goroutines,
-// 1.00 for the event loop). On a loaded machine the goroutine speedup falls
+// another on one thread. On a loaded machine the goroutine speedup falls
 // toward 1: it can only use the cores nobody else is using.
+//
+//	go test -run '^$' -bench 'BenchmarkSchedParallel' -count 3 . | go tool benchstat -
 //
 // # Blocking (Blocking)
 //
@@ -58,42 +66,28 @@
 // the network poller instead, which holds no thread). A goroutine ticking
 // every 1 ms records its lateness. The scheduler takes the P away from a
 // thread stuck in the kernel and gives it to another thread, so expect
-// threads to grow by about one per blocked goroutine (5, 105 and 1006
-// measured for 0, 100 and 1000) while the ticker's p99 delay stays where it
-// is with none blocked (0.21-0.25 ms measured for all three). Every reader
-// is woken by closing its pipe's write end and waited for, and every
-// descriptor is closed, before Blocking returns.
+// threads to grow by about one per blocked goroutine while the ticker's p99
+// delay stays where it is with none blocked. Every reader is woken by
+// closing its pipe's write end and waited for, and every descriptor is
+// closed, before Blocking returns.
 //
-// # False sharing and hand-offs (FalseSharing, HandOff)
+//	go test -run '^$' -bench 'BenchmarkSchedBlocking' -count 3 . | go tool benchstat -
 //
-// Two goroutines atomically increment their own counters. packed puts the
-// counters in one 64-byte cache line, which then travels between the two
-// cores on every write; pad64 and pad128 put them in different lines
-// (pad128 also clear of the adjacent-line prefetcher that fetches 128-byte
-// pairs on some x86 cores). Expect packed to be several times slower per
-// increment than pad64, and pad128 about equal to pad64 (measured: 32, 7.7
-// and 6.5 ns). With GOMAXPROCS=1 there is no difference.
+// # False sharing (FalseSharing)
 //
-// HandOff passes a turn back and forth between two goroutines in a child
-// with GOMAXPROCS=1 or 2. Over unbuffered channels (mode chan) the
-// scheduler keeps the pair on one P even when two are available: the woken
-// goroutine runs next on the waker's P, so expect about the same cost with
-// one P or two (measured: 249 and 227 ns). Polling one atomic word with
-// Gosched between polls (mode spin) keeps both goroutines running: on one P
-// a hand-off is a yield (167 ns); on two Ps they sit on different cores and
-// every hand-off moves the word's cache line between them, which costs
-// about three times as much (511 ns).
+// Two goroutines atomically increment their own counters. LayoutPacked puts
+// the counters in one 64-byte cache line, which then travels between the
+// two cores on every write; LayoutPad64 and LayoutPad128 put them in
+// different lines (pad128 also clear of the adjacent-line prefetcher that
+// fetches 128-byte pairs on some x86 cores). Expect packed to be several
+// times slower per increment than pad64, and pad128 about equal to pad64.
+// With GOMAXPROCS=1 there is no difference.
 //
-// # Commands
+//	go test -run '^$' -bench 'BenchmarkSchedFalseSharing' -count 3 . | go tool benchstat -
 //
-// The suite rows, compared with benchstat:
-//
-//	go test -run '^$' -bench 'BenchmarkSched(Preempt|Parallel)' -count 3 . | go tool benchstat -
-//	go test -run '^$' -bench 'BenchmarkSched(Blocking|FalseSharing)' -count 3 . | go tool benchstat -
-//
-// and the finer detail kept in this package:
-//
-//	go test -run '^$' -bench . ./sched/
+// The hand-off between two goroutines on one P or two, which this package
+// used to measure as HandOff, is channels.PingPong with its Procs option:
+// see BenchmarkChanPingPong.
 //
 // Figures are wall-clock: on a busy machine the delays grow and the speedup
 // shrinks. Run with -count 5 or more and compare with benchstat.

@@ -107,7 +107,7 @@ func TestLoopRunErrors(t *testing.T) {
 // during the long task waits for all of it.
 func TestPreemptEventLoopDelaysTimerByWholeTask(t *testing.T) {
 	cfg := PreemptConfig{Loop: 50 * time.Millisecond, Tick: time.Millisecond}
-	res, err := PreemptEventLoop(cfg)
+	res, err := PreemptEventLoop(context.Background(), cfg)
 	require.NoError(t, err)
 	assert.Positive(t, res.Loop)
 	assert.Equal(t, 1, res.Ticks, "exactly one wake-up overlaps the task")

@@ -45,13 +45,14 @@ func ExampleLoop() {
 // tasks one after another on one thread. Both do the same work.
 func ExampleParallel() {
 	const bytes = 4 << 20
-	one, err := sched.Parallel(sched.ParallelConfig{Model: sched.Goroutines, Workers: 1, Bytes: bytes})
+	ctx := context.Background()
+	one, err := sched.Parallel(ctx, sched.ParallelConfig{Model: sched.ModelGoroutines, Workers: 1, Bytes: bytes})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	for _, model := range []sched.Model{sched.Goroutines, sched.EventLoop} {
-		res, err := sched.Parallel(sched.ParallelConfig{Model: model, Workers: 4, Bytes: bytes})
+	for _, model := range sched.Models() {
+		res, err := sched.Parallel(ctx, sched.ParallelConfig{Model: model, Workers: 4, Bytes: bytes})
 		if err != nil {
 			fmt.Println(err)
 			return

@@ -3,6 +3,7 @@ package sched
 import (
 	"context"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -22,41 +23,35 @@ func TestLayoutsDistance(t *testing.T) {
 }
 
 func TestFalseSharingCounts(t *testing.T) {
-	for _, layout := range []Layout{Packed, Pad64, Pad128} {
-		t.Run(string(layout), func(t *testing.T) {
-			res, err := FalseSharing(layout, 1000)
+	ctx := context.Background()
+	for _, layout := range Layouts() {
+		t.Run(layout.String(), func(t *testing.T) {
+			res, err := FalseSharing(ctx, FalseSharingConfig{Layout: layout, Increments: 1000})
 			require.NoError(t, err) // also checks both counters reached 1000
 			assert.Equal(t, layout, res.Layout)
 			assert.Equal(t, 1000, res.Increments)
 			assert.Positive(t, res.NsPerIncrement)
 		})
 	}
-	_, err := FalseSharing("pad32", 1)
-	assert.EqualError(t, err, `sched: layout "pad32" must be "packed", "pad64" or "pad128"`)
-	_, err = FalseSharing(Packed, 0)
-	assert.EqualError(t, err, "sched: increments 0 must be > 0")
+	_, err := FalseSharing(ctx, FalseSharingConfig{Layout: "pad32"})
+	assert.EqualError(t, err, `sched: FalseSharingConfig.Layout "pad32" must be "packed", "pad64" or "pad128"`)
+	_, err = FalseSharing(ctx, FalseSharingConfig{Increments: -1})
+	assert.EqualError(t, err, "sched: FalseSharingConfig.Increments -1 must be > 0")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = FalseSharing(cancelled, FalseSharingConfig{})
+	assert.ErrorIs(t, err, context.Canceled)
 }
 
-func TestHandOffRunsWithGivenProcs(t *testing.T) {
-	for _, mode := range []HandOffMode{Chan, Spin} {
-		for _, procs := range []int{1, 2} {
-			res, err := HandOff(context.Background(), HandOffConfig{Procs: procs, Mode: mode, HandOffs: 1001})
-			require.NoError(t, err) // also checks the ping-pong completed every round
-			assert.Equal(t, procs, res.GOMAXPROCS)
-			assert.Equal(t, mode, res.Mode)
-			assert.Equal(t, 1000, res.HandOffs)
-			assert.Positive(t, res.NsPerHandOff)
-		}
-	}
-	for _, tc := range []struct {
-		cfg HandOffConfig
-		msg string
-	}{
-		{HandOffConfig{Procs: 0, Mode: Chan, HandOffs: 10}, "sched: procs 0 must be > 0"},
-		{HandOffConfig{Procs: 1, Mode: "mutex", HandOffs: 10}, `sched: mode "mutex" must be "chan" or "spin"`},
-		{HandOffConfig{Procs: 1, Mode: Spin, HandOffs: 1}, "sched: hand-offs 1 must be >= 2"},
-	} {
-		_, err := HandOff(context.Background(), tc.cfg)
-		assert.EqualError(t, err, tc.msg)
-	}
+func TestFalseSharingDefaults(t *testing.T) {
+	res, err := FalseSharing(context.Background(), FalseSharingConfig{})
+	require.NoError(t, err)
+	assert.Equal(t, LayoutPacked, res.Layout)
+	assert.Equal(t, defaultIncrements, res.Increments)
+}
+
+func TestFalseSharingString(t *testing.T) {
+	r := FalseSharingResult{Layout: LayoutPad64, Increments: 1000, Elapsed: 7 * time.Microsecond, NsPerIncrement: 7}
+	assert.Equal(t, "false sharing pad64: 1000 increments each in 7µs, 7.0 ns per increment", r.String())
+	assert.Equal(t, []Layout{LayoutPacked, LayoutPad64, LayoutPad128}, Layouts())
 }

@@ -3,6 +3,7 @@ package sched
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -13,14 +14,24 @@ type Model string
 
 // The models Parallel compares.
 const (
-	Goroutines Model = "goroutines" // one goroutine per worker, run in parallel on up to GOMAXPROCS threads
-	EventLoop  Model = "eventloop"  // one macrotask per worker on one Loop: one thread, one task at a time
+	ModelGoroutines Model = "goroutines" // one goroutine per worker, run in parallel on up to GOMAXPROCS threads
+	ModelEventLoop  Model = "eventloop"  // one macrotask per worker on one Loop: one thread, one task at a time
 )
 
-// ParallelConfig is one run of the CPU-bound experiment.
+// Models returns every model, in a stable order.
+func Models() []Model { return []Model{ModelGoroutines, ModelEventLoop} }
+
+// String returns the value of the benchmark key model: "goroutines" or
+// "eventloop".
+func (m Model) String() string { return string(m) }
+
+// ParallelConfig is one run of the CPU-bound experiment. The zero value
+// hashes 64 MiB on GOMAXPROCS goroutines.
 type ParallelConfig struct {
-	Model   Model
-	Workers int // pieces the work is split into: goroutines or macrotasks
+	Model Model // ModelGoroutines if ""
+	// Workers is the pieces the work is split into: goroutines or
+	// macrotasks; GOMAXPROCS if 0.
+	Workers int
 	// Bytes is the total hashed, in 16 KiB chunks; 64 MiB if 0. The same
 	// Bytes is the same work whatever the model and the number of workers.
 	Bytes int
@@ -42,25 +53,46 @@ const (
 	defaultBytes = 64 << 20
 )
 
+// String summarizes r on one line: "parallel goroutines x2: 64 MiB in
+// 35ms, 1917 MB/s".
+func (r ParallelResult) String() string {
+	mbps := 0.0
+	if r.Elapsed > 0 {
+		mbps = float64(r.Bytes) / 1e6 / r.Elapsed.Seconds()
+	}
+	return fmt.Sprintf("parallel %s x%d: %d MiB in %v, %.0f MB/s",
+		r.Model, r.Workers, r.Bytes>>20, r.Elapsed.Round(time.Microsecond), mbps)
+}
+
 // Parallel hashes cfg.Bytes (FNV-1a over a 16 KiB buffer, seeded per chunk)
 // split evenly across cfg.Workers goroutines or event-loop tasks. Speedup is
 // the elapsed time of one worker over that of n: goroutines approach
 // min(n, GOMAXPROCS, cores), so about 2 on a 2-core machine for 2 and 4
 // workers; the event loop stays at 1 however the work is split, since its
-// tasks run one after another on one thread.
-func Parallel(cfg ParallelConfig) (ParallelResult, error) {
+// tasks run one after another on one thread. ctx is checked before the run
+// starts, and by the event loop between tasks.
+func Parallel(ctx context.Context, cfg ParallelConfig) (ParallelResult, error) {
+	if err := ctx.Err(); err != nil {
+		return ParallelResult{}, err
+	}
+	if cfg.Model == "" {
+		cfg.Model = ModelGoroutines
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
 	if cfg.Bytes == 0 {
 		cfg.Bytes = defaultBytes
 	}
 	switch {
-	case cfg.Model != Goroutines && cfg.Model != EventLoop:
-		return ParallelResult{}, fmt.Errorf("sched: model %q must be %q or %q", cfg.Model, Goroutines, EventLoop)
-	case cfg.Workers < 1:
-		return ParallelResult{}, fmt.Errorf("sched: workers %d must be > 0", cfg.Workers)
+	case cfg.Model != ModelGoroutines && cfg.Model != ModelEventLoop:
+		return ParallelResult{}, fmt.Errorf("sched: ParallelConfig.Model %q must be %q or %q", cfg.Model, ModelGoroutines, ModelEventLoop)
+	case cfg.Workers < 0:
+		return ParallelResult{}, fmt.Errorf("sched: ParallelConfig.Workers %d must be > 0", cfg.Workers)
 	case cfg.Bytes < chunkSize || cfg.Bytes%chunkSize != 0:
-		return ParallelResult{}, fmt.Errorf("sched: bytes %d must be a positive multiple of %d", cfg.Bytes, chunkSize)
+		return ParallelResult{}, fmt.Errorf("sched: ParallelConfig.Bytes %d must be a positive multiple of %d", cfg.Bytes, chunkSize)
 	case cfg.Workers > cfg.Bytes/chunkSize:
-		return ParallelResult{}, fmt.Errorf("sched: workers %d exceed the %d chunks of bytes %d", cfg.Workers, cfg.Bytes/chunkSize, cfg.Bytes)
+		return ParallelResult{}, fmt.Errorf("sched: ParallelConfig.Workers %d exceed the %d chunks of ParallelConfig.Bytes %d", cfg.Workers, cfg.Bytes/chunkSize, cfg.Bytes)
 	}
 	buf := make([]byte, chunkSize)
 	for i := range buf {
@@ -77,18 +109,18 @@ func Parallel(cfg ParallelConfig) (ParallelResult, error) {
 	}
 	start := time.Now()
 	switch cfg.Model {
-	case Goroutines:
+	case ModelGoroutines:
 		var wg sync.WaitGroup
 		for w := range cfg.Workers {
 			wg.Go(func() { work(w) })
 		}
 		wg.Wait()
-	case EventLoop:
+	case ModelEventLoop:
 		var l Loop
 		for w := range cfg.Workers {
 			l.Post(func() { work(w) })
 		}
-		if err := l.Run(context.Background()); err != nil {
+		if err := l.Run(ctx); err != nil {
 			return ParallelResult{}, err
 		}
 	}

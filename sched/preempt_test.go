@@ -17,7 +17,7 @@ func TestPreemptOffWaitsForWholeLoop(t *testing.T) {
 	res, err := Preempt(context.Background(), cfg)
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.GOMAXPROCS)
-	assert.False(t, res.AsyncPreempt)
+	assert.True(t, res.AsyncPreemptOff)
 	assert.Positive(t, res.Loop)
 	assert.Equal(t, 1, res.Ticks, "exactly one wake-up overlaps the loop")
 	assert.GreaterOrEqual(t, res.MaxGap, res.Loop)
@@ -33,7 +33,7 @@ func TestPreemptOnRunsInChildWithOneP(t *testing.T) {
 	res, err := Preempt(context.Background(), PreemptConfig{Loop: 100 * time.Millisecond})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.GOMAXPROCS)
-	assert.True(t, res.AsyncPreempt)
+	assert.False(t, res.AsyncPreemptOff)
 	assert.Equal(t, time.Millisecond, res.Tick)
 	assert.GreaterOrEqual(t, res.Ticks, 2, "the loop was preempted at least once")
 }
@@ -55,18 +55,34 @@ func TestPreemptConfigErrors(t *testing.T) {
 		cfg  PreemptConfig
 		msg  string
 	}{
-		{"negative loop", PreemptConfig{Loop: -1}, "sched: loop -1ns must be > 0"},
-		{"negative tick", PreemptConfig{Tick: -1}, "sched: tick -1ns must be > 0"},
-		{"long loop", PreemptConfig{Loop: time.Hour}, "longer than a minute"},
-		{"coarse tick", PreemptConfig{Loop: 10 * time.Millisecond, Tick: 5 * time.Millisecond}, "at most a tenth"},
+		{"negative loop", PreemptConfig{Loop: -1}, "sched: PreemptConfig.Loop -1ns must be > 0"},
+		{"negative tick", PreemptConfig{Tick: -1}, "sched: PreemptConfig.Tick -1ns must be > 0"},
+		{"long loop", PreemptConfig{Loop: time.Hour}, "sched: PreemptConfig.Loop 1h0m0s is longer than a minute"},
+		{"coarse tick", PreemptConfig{Loop: 10 * time.Millisecond, Tick: 5 * time.Millisecond}, "sched: PreemptConfig.Tick 5ms must be at most a tenth of PreemptConfig.Loop 10ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Preempt(context.Background(), tc.cfg)
 			assert.ErrorContains(t, err, tc.msg)
-			_, err = PreemptEventLoop(tc.cfg)
+			_, err = PreemptEventLoop(context.Background(), tc.cfg)
 			assert.ErrorContains(t, err, tc.msg)
 		})
 	}
+}
+
+// The event-loop variant stops with its context, between two tasks.
+func TestPreemptEventLoopCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := PreemptEventLoop(ctx, PreemptConfig{Loop: 10 * time.Millisecond})
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestPreemptString(t *testing.T) {
+	r := PreemptResult{GOMAXPROCS: 1, AsyncPreemptOff: true, Loop: 200 * time.Millisecond, Ticks: 1,
+		P50Delay: 199123456, MaxDelay: 199123456, MaxGap: 201 * time.Millisecond}
+	assert.Equal(t, "preempt asyncpreempt=off GOMAXPROCS=1: loop 200ms, 1 ticks, p50 delay 199.12ms, max 199.12ms, max gap 201ms", r.String())
+	r.AsyncPreemptOff = false
+	assert.Contains(t, r.String(), "preempt asyncpreempt=on ")
 }
 
 func TestAsyncPreemptOffReadsLastSetting(t *testing.T) {
