@@ -2,23 +2,14 @@ package sched
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// openFDs counts this process's open descriptors, or -1 without /proc.
-func openFDs() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	return len(ents)
-}
 
 // The experiment run in this process releases every reader and closes
 // every pipe it opened.
@@ -30,12 +21,12 @@ func TestMeasureBlockingCleansUp(t *testing.T) {
 	// timers), so the counts are taken after it.
 	_, err := measureBlocking(BlockingConfig{Blocked: 1, Duration: time.Millisecond})
 	require.NoError(t, err)
-	fds, goroutines := openFDs(), runtime.NumGoroutine()
+	fds, goroutines := procmem.OpenFDs(), runtime.NumGoroutine()
 	res, err := measureBlocking(BlockingConfig{Blocked: 50, Duration: 20 * time.Millisecond})
 	require.NoError(t, err)
 	assert.Equal(t, 50, res.Blocked)
 	assert.Positive(t, res.Ticks)
-	assert.Equal(t, fds, openFDs(), "every pipe closed")
+	assert.Equal(t, fds, procmem.OpenFDs(), "every pipe closed")
 	// A reader counts until its goroutine has finished exiting, just after
 	// it signals it is done.
 	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
