@@ -65,7 +65,12 @@ func TestSummarize(t *testing.T) {
 // TestChurnerStops waits until the churner has allocated a few steps (the
 // process's allocation counter, not a sleep, so a loaded machine only makes
 // it slower), then checks Stop counts whole steps and ends the goroutine.
+// The counter adds a P's allocations when the P lets go of its cached span,
+// so it starts after a GC, which makes every P let go: otherwise what an
+// earlier test allocated (a churner, on 16 Ps) could arrive after the
+// baseline and pass for this churner's work.
 func TestChurnerStops(t *testing.T) {
+	runtime.GC()
 	before := rtmetrics.Uint64(rtmetrics.HeapAllocs)
 	c, err := StartChurn(Shape{Live: 1 << 20, Survival: 0.5})
 	require.NoError(t, err)
