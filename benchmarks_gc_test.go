@@ -15,7 +15,7 @@ func gcLive() int64 {
 	if testing.Short() {
 		return 8 << 20
 	}
-	return 32 << 20
+	return gc.DefaultLive
 }
 
 // reportGC reports the figures of a churn loop in which every op allocated
@@ -42,7 +42,7 @@ func BenchmarkGCShape(b *testing.B) {
 					for _, p := range gc.AvailableScanPaths() {
 						b.Run("scan="+p.String(), func(b *testing.B) {
 							s := gc.Shape{Live: live, Survival: surv, PointerDensity: d, Alloc: int64(b.N) * live}
-							rep, err := gc.RunScan(b.Context(), s, p)
+							rep, err := gc.Run(b.Context(), gc.RunConfig{Shape: s, Scan: p})
 							if err != nil {
 								b.Fatal(err)
 							}
@@ -77,7 +77,8 @@ func churn(b *testing.B, s gc.Shape) (*gc.Heap, gc.Stats) {
 
 // BenchmarkGCSetting churns one heap (survival 0.2, low pointer density)
 // under each GOGC, and with GOGC=off under a memory limit of 4 x live + 16
-// MiB. One op allocates as many bytes as the live heap holds.
+// MiB. One op allocates as many bytes as the live heap holds. gc.Run with
+// a RunConfig.Setting runs a shape under a setting outside a benchmark.
 func BenchmarkGCSetting(b *testing.B) {
 	live := gcLive()
 	for _, set := range []struct {
@@ -91,7 +92,7 @@ func BenchmarkGCSetting(b *testing.B) {
 	} {
 		b.Run("gogc="+set.name, func(b *testing.B) {
 			defer set.Apply()()
-			_, st := churn(b, gc.Shape{Live: live, Survival: 0.2, PointerDensity: gc.PtrsLow})
+			_, st := churn(b, gc.Shape{Live: live, Survival: 0.2, PointerDensity: gc.DensityLow})
 			b.ReportMetric(100*st.GCCPUShare, "gc-cpu-%")
 			b.ReportMetric(float64(st.PeakRSS), "peak-RSS-B")
 			b.ReportMetric(float64(st.GCCycles)/float64(b.N), "gcs/op")
@@ -100,15 +101,16 @@ func BenchmarkGCSetting(b *testing.B) {
 }
 
 // BenchmarkGCObserve times one look at the heap per op while another
-// goroutine churns a heap (survival 0.2, high pointer density).
+// goroutine churns a heap (survival 0.2, high pointer density). gc.Observe
+// times the same looks outside a benchmark.
 func BenchmarkGCObserve(b *testing.B) {
-	for _, m := range []gc.Method{gc.ReadMemStats, gc.MetricsRead, gc.HeapProfile} {
-		b.Run("method="+string(m), func(b *testing.B) {
+	for _, m := range gc.Methods() {
+		b.Run("method="+m.String(), func(b *testing.B) {
 			l, err := gc.NewLooker(m)
 			if err != nil {
 				b.Fatal(err)
 			}
-			c, err := gc.StartChurn(gc.Shape{Live: gcLive(), Survival: 0.2, PointerDensity: gc.PtrsHigh})
+			c, err := gc.StartChurn(gc.Shape{Live: gcLive(), Survival: 0.2, PointerDensity: gc.DensityHigh})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -135,7 +137,7 @@ func BenchmarkGCSampler(b *testing.B) {
 	live := gcLive()
 	for _, iv := range []time.Duration{10 * time.Millisecond, 100 * time.Millisecond} {
 		b.Run("interval="+iv.String(), func(b *testing.B) {
-			h, err := gc.NewHeap(gc.Shape{Live: live, Survival: 0.2, PointerDensity: gc.PtrsLow})
+			h, err := gc.NewHeap(gc.Shape{Live: live, Survival: 0.2, PointerDensity: gc.DensityLow})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -121,12 +121,12 @@ func IsLarge(n int) bool {
 }
 
 // BlockOf returns the heap block an object of n bytes of kind k occupies.
-// For Noscan it is ClassOf(n). A Scan object is made of whole pointer
-// words, so n is first rounded up to a multiple of 8; above 512 bytes the
-// runtime prepends an 8-byte header holding the object's type, which moves
-// some sizes into the next class (a 1024-byte pointerful object takes 1152
-// bytes) and makes every request over 32760 bytes large. BlockOf panics if
-// n is negative.
+// For KindNoscan it is ClassOf(n). A KindScan object is made of whole
+// pointer words, so n is first rounded up to a multiple of 8; above 512
+// bytes the runtime prepends an 8-byte header holding the object's type,
+// which moves some sizes into the next class (a 1024-byte pointerful object
+// takes 1152 bytes) and makes every request over 32760 bytes large. BlockOf
+// panics if n is negative.
 func BlockOf(n int, k Kind) int {
 	if n < 0 {
 		panic(fmt.Sprintf("alloc: size %d must be >= 0", n))
@@ -135,9 +135,9 @@ func BlockOf(n int, k Kind) int {
 		return 0
 	}
 	switch k {
-	case Noscan:
+	case KindNoscan:
 		return ClassOf(n)
-	case Scan:
+	case KindScan:
 		n = roundUp(n, wordSize)
 		switch {
 		case n <= minSizeForMallocHeader:
@@ -148,7 +148,7 @@ func BlockOf(n int, k Kind) int {
 			return roundUp(n, PageSize)
 		}
 	}
-	panic(fmt.Sprintf("alloc: kind %d is neither Noscan nor Scan", int(k)))
+	panic(fmt.Sprintf("alloc: kind %d is neither KindNoscan nor KindScan", int(k)))
 }
 
 // Loss is what rounding a request up to its block costs.
@@ -165,8 +165,8 @@ func Waste(n int) Loss {
 	return lossOf(n, ClassOf(n))
 }
 
-// WasteOf is Waste for an object of kind k, using BlockOf: for Scan objects
-// the loss includes the malloc header.
+// WasteOf is Waste for an object of kind k, using BlockOf: for KindScan
+// objects the loss includes the malloc header.
 func WasteOf(n int, k Kind) Loss {
 	return lossOf(n, BlockOf(n, k))
 }

@@ -57,20 +57,20 @@ func TestClassOfLarge(t *testing.T) {
 
 func TestBlockOf(t *testing.T) {
 	for n := 1; n <= 3*MaxSmall(); n += 7 {
-		if BlockOf(n, Noscan) != ClassOf(n) {
-			t.Fatalf("BlockOf(%d, Noscan) = %d, ClassOf = %d", n, BlockOf(n, Noscan), ClassOf(n))
+		if BlockOf(n, KindNoscan) != ClassOf(n) {
+			t.Fatalf("BlockOf(%d, KindNoscan) = %d, ClassOf = %d", n, BlockOf(n, KindNoscan), ClassOf(n))
 		}
-		b := BlockOf(n, Scan)
+		b := BlockOf(n, KindScan)
 		w := roundUp(n, wordSize)
 		need := w
 		if n > minSizeForMallocHeader && n <= MaxSmall()-mallocHeaderSize {
 			need += mallocHeaderSize // room for the header
 		}
-		if b < need || b < ClassOf(n) || BlockOf(b, Noscan) != b {
-			t.Fatalf("BlockOf(%d, Scan) = %d: want a block of at least %d and ClassOf(%d) = %d", n, b, need, n, ClassOf(n))
+		if b < need || b < ClassOf(n) || BlockOf(b, KindNoscan) != b {
+			t.Fatalf("BlockOf(%d, KindScan) = %d: want a block of at least %d and ClassOf(%d) = %d", n, b, need, n, ClassOf(n))
 		}
 	}
-	assert.Zero(t, BlockOf(0, Scan))
+	assert.Zero(t, BlockOf(0, KindScan))
 }
 
 func TestWaste(t *testing.T) {
@@ -91,16 +91,16 @@ func TestWaste(t *testing.T) {
 		}
 	}
 	assert.Equal(t, Loss{}, Waste(0))
-	assert.Equal(t, Loss{Request: 1024, Block: BlockOf(1024, Scan), Bytes: BlockOf(1024, Scan) - 1024,
-		Percent: 100 * float64(BlockOf(1024, Scan)-1024) / float64(BlockOf(1024, Scan))}, WasteOf(1024, Scan))
+	assert.Equal(t, Loss{Request: 1024, Block: BlockOf(1024, KindScan), Bytes: BlockOf(1024, KindScan) - 1024,
+		Percent: 100 * float64(BlockOf(1024, KindScan)-1024) / float64(BlockOf(1024, KindScan))}, WasteOf(1024, KindScan))
 }
 
 func TestBadSize(t *testing.T) {
 	assert.PanicsWithValue(t, "alloc: size -1 must be >= 0", func() { ClassOf(-1) })
-	assert.PanicsWithValue(t, "alloc: size -1 must be >= 0", func() { BlockOf(-1, Scan) })
-	assert.PanicsWithValue(t, "alloc: kind 7 is neither Noscan nor Scan", func() { BlockOf(1, Kind(7)) })
-	assert.PanicsWithValue(t, "alloc: size -2 must be >= 0", func() { New(-2, Noscan) })
-	assert.PanicsWithValue(t, "alloc: kind 7 is neither Noscan nor Scan", func() { New(1, Kind(7)) })
+	assert.PanicsWithValue(t, "alloc: size -1 must be >= 0", func() { BlockOf(-1, KindScan) })
+	assert.PanicsWithValue(t, "alloc: kind 7 is neither KindNoscan nor KindScan", func() { BlockOf(1, Kind(7)) })
+	assert.PanicsWithValue(t, "alloc: size -2 must be >= 0", func() { New(-2, KindNoscan) })
+	assert.PanicsWithValue(t, "alloc: kind 7 is neither KindNoscan nor KindScan", func() { New(1, Kind(7)) })
 }
 
 func TestDeriveClasses(t *testing.T) {
@@ -128,7 +128,10 @@ func TestDeriveClasses(t *testing.T) {
 }
 
 func TestKindString(t *testing.T) {
-	assert.Equal(t, "noscan", Noscan.String())
-	assert.Equal(t, "scan", Scan.String())
+	assert.Equal(t, "noscan", KindNoscan.String())
+	assert.Equal(t, "scan", KindScan.String())
 	assert.Equal(t, "Kind(5)", Kind(5).String())
+	assert.Equal(t, []Kind{KindNoscan, KindScan}, Kinds())
+	Kinds()[0] = KindScan
+	assert.Equal(t, KindNoscan, Kinds()[0], "a new slice each call")
 }

@@ -1,6 +1,7 @@
 package alloc_test
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/rtlab/rtlab/alloc"
@@ -14,7 +15,7 @@ func Example() {
 	for _, n := range []int{1, 17, 100, 1000, 1024, 32768, 32769} {
 		w := alloc.Waste(n)
 		fmt.Printf("%5d bytes -> %5d (%4.1f%% lost); with pointers %5d\n",
-			n, alloc.ClassOf(n), w.Percent, alloc.BlockOf(n, alloc.Scan))
+			n, alloc.ClassOf(n), w.Percent, alloc.BlockOf(n, alloc.KindScan))
 	}
 	// Output:
 	//     1 bytes ->     8 (87.5% lost); with pointers     8
@@ -29,13 +30,26 @@ func Example() {
 // Measure asks the heap rather than the class table: ten thousand 100-byte
 // objects kept alive grow the live heap by 112 bytes each.
 func ExampleMeasure() {
-	f, err := alloc.Measure(100, alloc.Noscan, 10_000)
+	r, err := alloc.Measure(context.Background(), alloc.MeasureConfig{Size: 100, Count: 10_000})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Printf("%d objects of %d bytes: %.0f heap bytes each (class %d)\n",
-		f.Objects, f.Size, f.PerObject(), alloc.ClassOf(f.Size))
+		r.Objects, r.Size, r.PerObject(), alloc.ClassOf(r.Size))
 	// Output:
 	// 10000 objects of 100 bytes: 112 heap bytes each (class 112)
+}
+
+// Compare the ways of getting a short-lived object. The figures depend on
+// the machine, so this example is compiled but not run.
+func ExampleReuse() {
+	for _, impl := range alloc.Impls() {
+		r, err := alloc.Reuse(context.Background(), alloc.ReuseConfig{Impl: impl, Size: 1024})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(r)
+	}
 }

@@ -11,27 +11,41 @@ import (
 type Kind int
 
 const (
-	// Noscan objects hold no pointers ([]byte, [N]int64, strings' bytes).
-	Noscan Kind = iota
-	// Scan objects hold pointers ([]*T, structs with pointer fields).
-	Scan
+	// KindNoscan objects hold no pointers ([]byte, [N]int64, strings'
+	// bytes).
+	KindNoscan Kind = iota
+	// KindScan objects hold pointers ([]*T, structs with pointer fields).
+	KindScan
 )
+
+// Kinds lists every Kind, noscan first (a new slice each call).
+func Kinds() []Kind { return []Kind{KindNoscan, KindScan} }
 
 // String returns "noscan" or "scan", the values of the kind= key of the
 // benchmarks.
 func (k Kind) String() string {
 	switch k {
-	case Noscan:
+	case KindNoscan:
 		return "noscan"
-	case Scan:
+	case KindScan:
 		return "scan"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
+// check returns an error naming field (as "MeasureConfig.Kind") if k is
+// not a Kind.
+func (k Kind) check(field string) error {
+	if k != KindNoscan && k != KindScan {
+		return fmt.Errorf("alloc: %s %v must be KindNoscan or KindScan", field, k)
+	}
+	return nil
+}
+
 // New allocates one object of n bytes of kind k on the heap and returns its
-// address. A Noscan object is a []byte's backing array; a Scan object is a
-// []unsafe.Pointer's, n rounded up to whole words, all of them pointers.
+// address. A KindNoscan object is a []byte's backing array; a KindScan
+// object is a []unsafe.Pointer's, n rounded up to whole words, all of them
+// pointers.
 //
 // New is not inlined and returns the pointer, so the object escapes and
 // really is allocated: since Go 1.25 the compiler keeps small make slices
@@ -45,10 +59,10 @@ func New(n int, k Kind) unsafe.Pointer {
 		panic(fmt.Sprintf("alloc: size %d must be >= 0", n))
 	}
 	switch k {
-	case Noscan:
+	case KindNoscan:
 		return unsafe.Pointer(unsafe.SliceData(make([]byte, n)))
-	case Scan:
+	case KindScan:
 		return unsafe.Pointer(unsafe.SliceData(make([]unsafe.Pointer, (n+wordSize-1)/wordSize)))
 	}
-	panic(fmt.Sprintf("alloc: kind %d is neither Noscan nor Scan", int(k)))
+	panic(fmt.Sprintf("alloc: kind %d is neither KindNoscan nor KindScan", int(k)))
 }

@@ -1,7 +1,9 @@
 package alloc
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -69,8 +71,12 @@ const (
 	ImplBump Impl = "bump"
 )
 
-// Impls lists every Impl, in the order the benchmarks show them.
+// Impls lists every Impl, in the order the benchmarks show them (a new
+// slice each call).
 func Impls() []Impl { return []Impl{ImplNew, ImplPool, ImplBump} }
+
+// String is "new", "pool" or "bump", the value of the impl= key.
+func (i Impl) String() string { return string(i) }
 
 // Source hands out objects of one size and takes them back when the caller
 // is done with them. Put must be given only what Get returned, and the
@@ -99,7 +105,7 @@ func NewSource(impl Impl, size int) (Source, error) {
 		return newSource(size), nil
 	case ImplPool:
 		p := &poolSource{size: size}
-		p.pool.New = func() any { return New(size, Noscan) }
+		p.pool.New = func() any { return New(size, KindNoscan) }
 		return p, nil
 	case ImplBump:
 		a, err := NewArena(max(DefaultArenaBytes, size))
@@ -114,7 +120,7 @@ func NewSource(impl Impl, size int) (Source, error) {
 type newSource int
 
 func (s newSource) Get() []byte {
-	return unsafe.Slice((*byte)(New(int(s), Noscan)), int(s))
+	return unsafe.Slice((*byte)(New(int(s), KindNoscan)), int(s))
 }
 
 func (newSource) Put([]byte) {}
@@ -150,3 +156,60 @@ func (s *bumpSource) Get() []byte {
 }
 
 func (*bumpSource) Put([]byte) {}
+
+// ReuseConfig is one run of Reuse. The zero value gets and puts back
+// 64-byte objects with ImplNew.
+type ReuseConfig struct {
+	Impl Impl // the way objects are got; "" means ImplNew
+	Size int  // bytes per object; 0 means 64
+	// Ops is the number of objects got and put back; 0 means enough for
+	// 256 MiB, between a thousand and a million.
+	Ops int
+}
+
+// ReuseResult is the cost of getting and releasing one short-lived object
+// through a Source.
+type ReuseResult struct {
+	Impl Impl
+	Size int
+	OpStats
+}
+
+// String is one line: the implementation, the size and the per-op
+// figures.
+func (r ReuseResult) String() string {
+	return fmt.Sprintf("impl=%v size=%d: %v", r.Impl, r.Size, r.OpStats)
+}
+
+// Reuse gets cfg.Ops objects of cfg.Size bytes from a Source of cfg.Impl,
+// writes their first and last byte and puts each back at once: the loop
+// of BenchmarkAllocReuse. ImplNew leaves every object to the GC and causes
+// cycles in proportion to its bytes (GCsPerMobj); ImplPool and ImplBump
+// allocate nothing once warm.
+func Reuse(ctx context.Context, cfg ReuseConfig) (ReuseResult, error) {
+	if cfg.Impl == "" {
+		cfg.Impl = ImplNew
+	}
+	if !slices.Contains(Impls(), cfg.Impl) {
+		return ReuseResult{}, fmt.Errorf("alloc: ReuseConfig.Impl %q is not one of %v", cfg.Impl, Impls())
+	}
+	n, ops, err := opsOrDefault("ReuseConfig", cfg.Size, cfg.Ops)
+	if err != nil {
+		return ReuseResult{}, err
+	}
+	if err := canceled(ctx, "Reuse"); err != nil {
+		return ReuseResult{}, err
+	}
+	src, err := NewSource(cfg.Impl, n)
+	if err != nil {
+		return ReuseResult{}, err
+	}
+	st := countOps(ops, func() {
+		for range ops {
+			p := src.Get()
+			p[0], p[n-1] = 1, 2
+			src.Put(p)
+		}
+	})
+	return ReuseResult{Impl: cfg.Impl, Size: n, OpStats: st}, nil
+}

@@ -66,7 +66,7 @@ func TestSources(t *testing.T) {
 func TestSourceAllocs(t *testing.T) {
 	want := map[Impl]float64{ImplNew: 1, ImplPool: 0, ImplBump: 0}
 	for _, impl := range Impls() {
-		t.Run("impl="+string(impl), func(t *testing.T) {
+		t.Run("impl="+impl.String(), func(t *testing.T) {
 			if raceEnabled && impl == ImplPool {
 				t.Skip("the race detector makes sync.Pool drop objects at random")
 			}
@@ -76,4 +76,28 @@ func TestSourceAllocs(t *testing.T) {
 			assert.Equal(t, want[impl], got)
 		})
 	}
+}
+
+// TestReuse is TestSourceAllocs through the experiment: Reuse counts one
+// allocation per op for ImplNew and none once warm for the others (a few
+// ops warm the pool; 1% covers them and the runtime's own allocations).
+func TestReuse(t *testing.T) {
+	want := map[Impl]float64{ImplNew: 1, ImplPool: 0, ImplBump: 0}
+	for _, impl := range Impls() {
+		t.Run("impl="+impl.String(), func(t *testing.T) {
+			if raceEnabled && impl == ImplPool {
+				t.Skip("the race detector makes sync.Pool drop objects at random")
+			}
+			r, err := Reuse(t.Context(), ReuseConfig{Impl: impl, Size: 64, Ops: 10_000})
+			require.NoError(t, err)
+			assert.Equal(t, impl, r.Impl)
+			assert.Equal(t, 64, r.Size)
+			assert.InDelta(t, want[impl], r.AllocsPerOp(), 0.01)
+			assert.InDelta(t, 64*want[impl], r.BytesPerOp(), 0.64)
+		})
+	}
+	r, err := Reuse(t.Context(), ReuseConfig{Ops: 10})
+	require.NoError(t, err)
+	assert.Equal(t, ImplNew, r.Impl, "the zero Impl is new")
+	assert.Equal(t, 64, r.Size)
 }

@@ -2,6 +2,7 @@ package gc_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -31,7 +32,9 @@ func ExampleNewHeap() {
 // Run one shape and read what the collector did. The figures depend on the
 // machine, so this example is compiled but not run.
 func ExampleRun() {
-	r, err := gc.Run(gc.Shape{Live: 64 << 20, Survival: 0.05, PointerDensity: gc.PtrsHigh})
+	r, err := gc.Run(context.Background(), gc.RunConfig{
+		Shape: gc.Shape{Live: 64 << 20, Survival: 0.05, PointerDensity: gc.DensityHigh},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -42,19 +45,45 @@ func ExampleRun() {
 
 // Compare GOGC=50 with GOGC=off under a 256 MiB limit; each run restores the
 // setting it found.
-func ExampleRunWith() {
-	s := gc.Shape{Live: 32 << 20, Survival: 0.2, PointerDensity: gc.PtrsLow}
+func ExampleRun_setting() {
+	s := gc.Shape{Live: 32 << 20, Survival: 0.2, PointerDensity: gc.DensityLow}
 	for _, set := range []gc.Setting{
 		{GOGC: 50, MemoryLimit: gc.NoLimit},
 		{GOGC: gc.Off, MemoryLimit: 256 << 20},
 	} {
-		r, err := gc.RunWith(s, set)
+		r, err := gc.Run(context.Background(), gc.RunConfig{Shape: s, Setting: set})
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
 		fmt.Printf("%v: %d cycles, GC CPU %.1f%%\n", set, r.GCCycles, 100*r.GCCPUShare)
 	}
+}
+
+// Run one shape on every scan path this machine has, the current one in
+// this process and, on a vector machine, the scalar one in a child.
+func ExampleRun_scan() {
+	for _, p := range gc.AvailableScanPaths() {
+		r, err := gc.Run(context.Background(), gc.RunConfig{
+			Shape: gc.Shape{Live: 16 << 20, Survival: 0.2, PointerDensity: gc.DensityHigh},
+			Scan:  p,
+		})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(r)
+	}
+}
+
+// Time a thousand heap profiles beside a churning heap.
+func ExampleObserve() {
+	r, err := gc.Observe(context.Background(), gc.ObserveConfig{Method: gc.MethodHeapProfile})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(r)
 }
 
 // Sample a workload every 10ms into a CSV file, then use the series.

@@ -1,6 +1,7 @@
 package gc
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"runtime"
@@ -16,23 +17,27 @@ import (
 // Method is a way of looking at the heap from inside the process.
 type Method string
 
-// The methods whose cost Observe measures.
+// The methods whose cost Observe measures, as the method= key of
+// BenchmarkGCObserve names them.
 const (
-	// ReadMemStats calls runtime.ReadMemStats, which stops the world.
-	ReadMemStats Method = "readmemstats"
-	// MetricsRead calls runtime/metrics.Read for the metrics a Sampler reads
-	// (cycles, pauses, heap, stacks, CPU classes, goroutines), into reused
-	// samples. It does not stop the world.
-	MetricsRead Method = "metrics"
-	// HeapProfile writes a heap profile (pprof.Lookup("heap"), as
+	// MethodReadMemStats calls runtime.ReadMemStats, which stops the world.
+	MethodReadMemStats Method = "readmemstats"
+	// MethodMetrics calls runtime/metrics.Read for the metrics a Sampler
+	// reads (cycles, pauses, heap, stacks, CPU classes, goroutines), into
+	// reused samples. It does not stop the world.
+	MethodMetrics Method = "metrics"
+	// MethodHeapProfile writes a heap profile (pprof.Lookup("heap"), as
 	// /debug/pprof/heap serves it) to io.Discard: it walks every sampled
 	// allocation site, symbolizes and compresses.
-	HeapProfile Method = "heapprofile"
+	MethodHeapProfile Method = "heapprofile"
 )
 
 // Methods lists every Method, cheapest first as the doc predicts (a new
 // slice each call).
-func Methods() []Method { return []Method{MetricsRead, ReadMemStats, HeapProfile} }
+func Methods() []Method { return []Method{MethodMetrics, MethodReadMemStats, MethodHeapProfile} }
+
+// String is "readmemstats", "metrics" or "heapprofile".
+func (m Method) String() string { return string(m) }
 
 // Looker makes one kind of look, reusing its buffers between looks.
 type Looker struct {
@@ -42,10 +47,10 @@ type Looker struct {
 // NewLooker returns a Looker for method m.
 func NewLooker(m Method) (*Looker, error) {
 	switch m {
-	case ReadMemStats:
+	case MethodReadMemStats:
 		ms := new(runtime.MemStats)
 		return &Looker{func() error { runtime.ReadMemStats(ms); return nil }}, nil
-	case MetricsRead:
+	case MethodMetrics:
 		names := []string{
 			rtmetrics.GCCycles, rtmetrics.GCPauses, rtmetrics.HeapLive, rtmetrics.HeapObjects,
 			rtmetrics.HeapGoal, rtmetrics.HeapAllocs, rtmetrics.HeapAllocObj, rtmetrics.StackBytes,
@@ -57,11 +62,11 @@ func NewLooker(m Method) (*Looker, error) {
 			samples[i].Name = n
 		}
 		return &Looker{func() error { metrics.Read(samples); return nil }}, nil
-	case HeapProfile:
+	case MethodHeapProfile:
 		p := pprof.Lookup("heap")
 		return &Looker{func() error { return p.WriteTo(io.Discard, 0) }}, nil
 	}
-	return nil, fmt.Errorf("gc: method %q unknown: want %q, %q or %q", m, ReadMemStats, MetricsRead, HeapProfile)
+	return nil, fmt.Errorf("gc: method %q unknown: want one of %v", m, Methods())
 }
 
 // Look makes one look.
@@ -83,31 +88,71 @@ func Summarize(d []time.Duration) Latency {
 	return Latency{Calls: len(d), P50: quantile.Sorted(d, 0.50), P99: quantile.Sorted(d, 0.99), Max: d[len(d)-1]}
 }
 
-// Observe makes calls looks with method m, back to back, while a Churner
-// churns a heap of shape churn on another goroutine, and returns their
-// latency.
-func Observe(m Method, calls int, churn Shape) (Latency, error) {
-	if calls <= 0 {
-		return Latency{}, fmt.Errorf("gc: calls %d must be > 0", calls)
+// ObserveConfig is one run of Observe. The zero value times a thousand
+// runtime/metrics reads beside the churn of the zero Shape.
+type ObserveConfig struct {
+	Method Method // the way to look; "" means MethodMetrics
+	Calls  int    // looks to time; 0 means 1000
+	// Churn is the heap a Churner churns on another goroutine meanwhile;
+	// its zero fields mean their defaults (Shape), and Alloc is ignored.
+	Churn Shape
+}
+
+// ObserveResult is the latency of looks of one Method (P50 and P99 are the
+// p50-ns and p99-ns of BenchmarkGCObserve).
+type ObserveResult struct {
+	Method Method
+	Churn  Shape // defaults filled in
+	Latency
+}
+
+// String is one line: the method, the churn and the latency.
+func (r ObserveResult) String() string {
+	return fmt.Sprintf("method=%v beside %v: %d calls, p50 %v, p99 %v, max %v",
+		r.Method, r.Churn, r.Calls, r.P50, r.P99, r.Max)
+}
+
+// Observe makes cfg.Calls looks with cfg.Method, back to back, while a
+// Churner churns a heap of shape cfg.Churn on another goroutine, and
+// returns their latency. ctx is checked between looks.
+func Observe(ctx context.Context, cfg ObserveConfig) (ObserveResult, error) {
+	if cfg.Method == "" {
+		cfg.Method = MethodMetrics
 	}
-	l, err := NewLooker(m)
+	if cfg.Calls == 0 {
+		cfg.Calls = 1000
+	}
+	if cfg.Calls < 0 {
+		return ObserveResult{}, fmt.Errorf("gc: ObserveConfig.Calls %d must be > 0", cfg.Calls)
+	}
+	if !slices.Contains(Methods(), cfg.Method) {
+		return ObserveResult{}, fmt.Errorf("gc: ObserveConfig.Method %q unknown: want one of %v", cfg.Method, Methods())
+	}
+	churn, err := cfg.Churn.withDefaults("ObserveConfig.Churn")
 	if err != nil {
-		return Latency{}, err
+		return ObserveResult{}, err
 	}
-	c, err := StartChurn(churn)
+	if err := ctx.Err(); err != nil {
+		return ObserveResult{}, fmt.Errorf("gc: Observe: %w", err)
+	}
+	l, err := NewLooker(cfg.Method)
 	if err != nil {
-		return Latency{}, err
+		return ObserveResult{}, err
 	}
+	c := startChurn(churn)
 	defer c.Stop()
-	d := make([]time.Duration, 0, calls)
-	for range calls {
+	d := make([]time.Duration, 0, cfg.Calls)
+	for range cfg.Calls {
+		if err := ctx.Err(); err != nil {
+			return ObserveResult{}, fmt.Errorf("gc: Observe: %w", err)
+		}
 		t0 := time.Now()
 		if err := l.Look(); err != nil {
-			return Latency{}, fmt.Errorf("gc: %s: %w", m, err)
+			return ObserveResult{}, fmt.Errorf("gc: %s: %w", cfg.Method, err)
 		}
 		d = append(d, time.Since(t0))
 	}
-	return Summarize(d), nil
+	return ObserveResult{Method: cfg.Method, Churn: churn, Latency: Summarize(d)}, nil
 }
 
 // Churner churns a Heap on its own goroutine until Stop: a workload to
@@ -120,13 +165,19 @@ type Churner struct {
 // churnStep is the work between two checks for Stop.
 const churnStep = 64 << 10
 
-// StartChurn builds a heap of shape s (Alloc is ignored) and churns it on a
-// new goroutine.
+// StartChurn builds a heap of shape s (its zero fields meaning their
+// defaults; Alloc is ignored) and churns it on a new goroutine.
 func StartChurn(s Shape) (*Churner, error) {
-	h, err := NewHeap(s)
+	s, err := s.withDefaults("Shape")
 	if err != nil {
 		return nil, err
 	}
+	return startChurn(s), nil
+}
+
+// startChurn is StartChurn for a shape withDefaults has checked.
+func startChurn(s Shape) *Churner {
+	h := newHeap(s)
 	c := &Churner{stop: make(chan struct{}), done: make(chan int64, 1)}
 	go func() {
 		var n int64
@@ -141,7 +192,7 @@ func StartChurn(s Shape) (*Churner, error) {
 			}
 		}
 	}()
-	return c, nil
+	return c
 }
 
 // Stop ends the churn, releases its heap and returns the bytes it churned.

@@ -1,6 +1,7 @@
 package gc
 
 import (
+	"context"
 	"runtime"
 	"testing"
 	"time"
@@ -12,22 +13,43 @@ import (
 
 func TestObserve(t *testing.T) {
 	for _, m := range Methods() {
-		t.Run(string(m), func(t *testing.T) {
-			lat, err := Observe(m, 20, Shape{Live: 1 << 20, Survival: 0.2, PointerDensity: PtrsLow})
+		t.Run(m.String(), func(t *testing.T) {
+			r, err := Observe(t.Context(), ObserveConfig{Method: m, Calls: 20,
+				Churn: Shape{Live: 1 << 20, Survival: 0.2, PointerDensity: DensityLow}})
 			require.NoError(t, err)
-			assert.Equal(t, 20, lat.Calls)
-			assert.Positive(t, lat.P50) // the order of the quantiles is TestSummarize's
+			assert.Equal(t, m, r.Method)
+			assert.Equal(t, 20, r.Calls)
+			assert.Positive(t, r.P50) // the order of the quantiles is TestSummarize's
 		})
 	}
+	r, err := Observe(t.Context(), ObserveConfig{Churn: Shape{Live: 1 << 20}})
+	require.NoError(t, err)
+	assert.Equal(t, MethodMetrics, r.Method, "the zero Method")
+	assert.Equal(t, 1000, r.Calls, "zero Calls")
+	assert.Equal(t, Shape{Live: 1 << 20, Alloc: 8 << 20}, r.Churn)
 }
 
 func TestObserveErrors(t *testing.T) {
-	_, err := Observe("peek", 1, Shape{Live: 1 << 20})
-	assert.ErrorContains(t, err, `gc: method "peek" unknown`)
-	_, err = Observe(MetricsRead, 0, Shape{Live: 1 << 20})
-	assert.ErrorContains(t, err, "gc: calls 0")
-	_, err = Observe(MetricsRead, 1, Shape{})
-	assert.ErrorContains(t, err, "gc: Shape.Live 0")
+	_, err := Observe(t.Context(), ObserveConfig{Method: "peek"})
+	assert.ErrorContains(t, err, `gc: ObserveConfig.Method "peek" unknown`)
+	_, err = Observe(t.Context(), ObserveConfig{Calls: -1})
+	assert.ErrorContains(t, err, "gc: ObserveConfig.Calls -1")
+	_, err = Observe(t.Context(), ObserveConfig{Churn: Shape{Live: 100}})
+	assert.ErrorContains(t, err, "gc: ObserveConfig.Churn.Live 100")
+	_, err = NewLooker("peek")
+	assert.EqualError(t, err, `gc: method "peek" unknown: want one of [metrics readmemstats heapprofile]`)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = Observe(ctx, ObserveConfig{Churn: Shape{Live: 1 << 20}})
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestObserveResultString(t *testing.T) {
+	r := ObserveResult{Method: MethodMetrics, Churn: Shape{Live: 1 << 20, Survival: 0.2, PointerDensity: DensityHigh},
+		Latency: Latency{Calls: 100, P50: time.Microsecond, P99: 3 * time.Microsecond, Max: 9 * time.Microsecond}}
+	assert.Equal(t, "method=metrics beside live=1048576/survival=0.2/ptrs=high: 100 calls, p50 1µs, p99 3µs, max 9µs", r.String())
+	assert.Equal(t, "heapprofile", MethodHeapProfile.String())
+	assert.Equal(t, []Method{MethodMetrics, MethodReadMemStats, MethodHeapProfile}, Methods())
 }
 
 func TestSummarize(t *testing.T) {
@@ -43,7 +65,12 @@ func TestSummarize(t *testing.T) {
 // TestChurnerStops waits until the churner has allocated a few steps (the
 // process's allocation counter, not a sleep, so a loaded machine only makes
 // it slower), then checks Stop counts whole steps and ends the goroutine.
+// The counter adds a P's allocations when the P lets go of its cached span,
+// so it starts after a GC, which makes every P let go: otherwise what an
+// earlier test allocated (a churner, on 16 Ps) could arrive after the
+// baseline and pass for this churner's work.
 func TestChurnerStops(t *testing.T) {
+	runtime.GC()
 	before := rtmetrics.Uint64(rtmetrics.HeapAllocs)
 	c, err := StartChurn(Shape{Live: 1 << 20, Survival: 0.5})
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
 package gc
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -77,51 +78,117 @@ func (m *Meter) Stop() Stats {
 	return st
 }
 
-// Report is one Run: the heap's shape and real pointer density, and what
-// the collector did while the heap churned.
-type Report struct {
-	Shape      Shape
+// RunConfig is one run of Run. The zero value churns the zero Shape (32
+// MiB of pointer-free units, 256 MiB allocated) under the setting in
+// force, on this process's scan path.
+type RunConfig struct {
+	// Shape is the heap to build and churn; its zero fields mean their
+	// defaults (Shape).
+	Shape Shape
+	// Setting is the GC setting to run under, restored after; the zero
+	// Setting means the setting in force (Setting.IsZero).
+	Setting Setting
+	// Scan is the scan path to run on; "" means CurrentScanPath(). Of the
+	// others, AvailableScanPaths lists what this machine can run.
+	Scan ScanPath
+}
+
+// RunResult is one Run: the heap's shape and real pointer density, and
+// what the collector did while the heap churned.
+type RunResult struct {
+	Shape      Shape   // the shape run, defaults filled in
 	Setting    Setting // the setting in force during the run
 	LiveBytes  int64   // the live heap by construction
 	Pointers   int64   // non-nil pointers in the live heap
-	PtrsPerKiB float64 // Pointers per KiB of LiveBytes
-	// Scan is the scan path of the process that ran it (CurrentScanPath).
+	PtrsPerKiB float64 // Pointers per KiB of LiveBytes (ptrs/KiB)
+	// Scan is the scan path of the process that ran it (CurrentScanPath
+	// there).
 	Scan ScanPath
 	Stats
 }
 
-// Run builds the heap of shape s, collects once so every run starts from
-// the same state, then churns Shape.Alloc bytes through it and reports, with
-// the GC settings in force when it is called.
-func Run(s Shape) (Report, error) {
-	return run(s, Current())
+// String is one line: the shape, path and setting, then the collector's
+// cycles, pauses, CPU share and scan work.
+func (r RunResult) String() string {
+	return fmt.Sprintf("%v/scan=%v %v: %d cycles in %v, pause p50 %v p99 %v, GC CPU %.1f%%, scan %d B/cycle, %.1f ptrs/KiB, peak RSS %d B",
+		r.Shape, r.Scan, r.Setting, r.GCCycles, r.Elapsed.Round(time.Microsecond), r.PauseP50, r.PauseP99,
+		100*r.GCCPUShare, r.ScanHeap, r.PtrsPerKiB, r.PeakRSS)
 }
 
-// RunWith is Run under GC setting set, restoring the previous setting after.
-func RunWith(s Shape, set Setting) (Report, error) {
-	if err := set.validate(); err != nil {
-		return Report{}, err
-	}
-	if err := s.validate(); err != nil {
-		return Report{}, err
-	}
-	restore := set.Apply()
-	defer restore()
-	return run(s, set)
-}
-
-func run(s Shape, set Setting) (Report, error) {
-	h, err := NewHeap(s)
+// Run builds the heap of cfg.Shape, collects once so every run starts from
+// the same state, then churns Shape.Alloc bytes through it under
+// cfg.Setting and reports runtime/metrics deltas over the churn.
+//
+// The current scan path runs in this process; ScanPathScalar on a vector
+// machine runs in a child process started with GODEBUG=cpu.avx512bw=off
+// (under the setting Run would have used here), which must report the
+// scalar path. A path this machine cannot run is an error. ctx is checked
+// as the heap churns and ends a child.
+func Run(ctx context.Context, cfg RunConfig) (RunResult, error) {
+	s, err := cfg.check()
 	if err != nil {
-		return Report{}, err
+		return RunResult{}, err
 	}
+	cur := CurrentScanPath()
+	p := cfg.Scan
+	if p == "" {
+		p = cur
+	}
+	switch {
+	case p != ScanPathVector && p != ScanPathScalar:
+		return RunResult{}, fmt.Errorf("gc: RunConfig.Scan %q unknown: want %q or %q", p, ScanPathVector, ScanPathScalar)
+	case p == cur:
+		return runHere(ctx, s, cfg.Setting)
+	case p == ScanPathScalar:
+		set := cfg.Setting
+		if set.IsZero() {
+			set = Current()
+		}
+		return runScalar(ctx, RunConfig{Shape: s, Setting: set})
+	}
+	return RunResult{}, fmt.Errorf("gc: RunConfig.Scan %s is not available on this machine (it runs %s)", p, cur)
+}
+
+// check returns cfg's shape with its defaults, or the first error in
+// cfg's shape or setting.
+func (cfg RunConfig) check() (Shape, error) {
+	s, err := cfg.Shape.withDefaults("RunConfig.Shape")
+	if err != nil {
+		return s, err
+	}
+	return s, cfg.Setting.validate("RunConfig.Setting")
+}
+
+// runStep is the churn between two looks at Run's ctx: whole units, and
+// enough of them that the look costs nothing.
+const runStep = 1 << 20
+
+// runHere is Run in this process, for a checked shape, under set (in
+// force for the run if it is not zero).
+func runHere(ctx context.Context, s Shape, set Setting) (RunResult, error) {
+	if err := ctx.Err(); err != nil {
+		return RunResult{}, fmt.Errorf("gc: Run: %w", err)
+	}
+	if set.IsZero() {
+		set = Current()
+	} else {
+		defer set.Apply()()
+	}
+	h := newHeap(s)
 	defer h.Release()
 	scan := CurrentScanPath() // probed once, before the meter starts
 	runtime.GC()
 	m := StartMeter()
-	h.Churn(s.alloc())
+	// Churn in steps so that a cancelled ctx ends a long run. Every step but
+	// the last is whole units, so the units churned are those of one call.
+	for n := s.Alloc; n > 0; n -= runStep {
+		if err := ctx.Err(); err != nil {
+			return RunResult{}, fmt.Errorf("gc: Run: %w", err)
+		}
+		h.Churn(min(n, runStep))
+	}
 	st := m.Stop()
-	return Report{
+	return RunResult{
 		Shape:      s,
 		Setting:    set,
 		LiveBytes:  h.LiveBytes(),
@@ -141,6 +208,11 @@ const NoLimit = math.MaxInt64
 
 // Setting is the collector's two dials, as debug.SetGCPercent and
 // debug.SetMemoryLimit (or the GOGC and GOMEMLIMIT variables) set them.
+//
+// The zero Setting is not a setting of its own (a MemoryLimit of 0 is not
+// valid): it means the setting in force, whatever it is. RunConfig reads
+// it so, Apply leaves the dials alone, and IsZero tells it apart. To ask
+// for GOGC=0, give a MemoryLimit too (NoLimit for none).
 type Setting struct {
 	GOGC        int   // percent heap growth before the next cycle; Off turns it off
 	MemoryLimit int64 // soft limit on the runtime's total memory in bytes; NoLimit for none
@@ -157,9 +229,17 @@ func Current() Setting {
 	return Setting{GOGC: p, MemoryLimit: int64(rtmetrics.Uint64(rtmetrics.GOMemLimit))}
 }
 
+// IsZero reports whether s is the zero Setting, which means the setting
+// in force.
+func (s Setting) IsZero() bool { return s == Setting{} }
+
 // String is "gogc=<percent or off>/gomemlimit=<bytes or none>", in the
-// key=value form of benchmark names.
+// key=value form of benchmark names; for the zero Setting it is
+// "gogc=current/gomemlimit=current".
 func (s Setting) String() string {
+	if s.IsZero() {
+		return "gogc=current/gomemlimit=current"
+	}
 	g := "off"
 	if s.GOGC >= 0 {
 		g = fmt.Sprint(s.GOGC)
@@ -171,23 +251,31 @@ func (s Setting) String() string {
 	return "gogc=" + g + "/gomemlimit=" + l
 }
 
-func (s Setting) validate() error {
-	if s.GOGC < Off {
-		return fmt.Errorf("gc: Setting.GOGC %d must be >= 0, or Off", s.GOGC)
-	}
-	if s.MemoryLimit <= 0 {
-		return fmt.Errorf("gc: Setting.MemoryLimit %d must be > 0 bytes, or NoLimit", s.MemoryLimit)
+// validate checks s, naming it field ("Setting", "RunConfig.Setting") in
+// errors. The zero Setting is valid.
+func (s Setting) validate(field string) error {
+	switch {
+	case s.IsZero():
+		return nil
+	case s.GOGC < Off:
+		return fmt.Errorf("gc: %s.GOGC %d must be >= 0, or Off", field, s.GOGC)
+	case s.MemoryLimit <= 0:
+		return fmt.Errorf("gc: %s.MemoryLimit %d must be > 0 bytes, or NoLimit", field, s.MemoryLimit)
 	}
 	return nil
 }
 
 // Apply puts s in force for the whole process and returns a function that
-// restores the setting Apply found. It panics on an invalid setting (GOGC
-// below Off, MemoryLimit not positive); RunWith returns an error instead.
-// Not safe to overlap with another Apply: settings are process-wide.
+// restores the setting Apply found. The zero Setting changes nothing (its
+// restore does nothing either). Apply panics on an invalid setting (GOGC
+// below Off, MemoryLimit not positive); Run returns an error instead. Not
+// safe to overlap with another Apply: settings are process-wide.
 func (s Setting) Apply() (restore func()) {
-	if err := s.validate(); err != nil {
+	if err := s.validate("Setting"); err != nil {
 		panic(err)
+	}
+	if s.IsZero() {
+		return func() {}
 	}
 	// Set the limit first: turning GOGC off before a limit is in place would
 	// leave a window with no collector trigger at all.

@@ -20,7 +20,7 @@ import (
 func TestSamplerSeries(t *testing.T) {
 	var buf bytes.Buffer
 	runtime.GC() // heap live is 0 until the first cycle ends
-	c, err := StartChurn(Shape{Live: 1 << 20, Survival: 0.2, PointerDensity: PtrsHigh})
+	c, err := StartChurn(Shape{Live: 1 << 20, Survival: 0.2, PointerDensity: DensityHigh})
 	require.NoError(t, err)
 	before := time.Now()
 	s, err := StartSampler(2*time.Millisecond, &buf)

@@ -17,17 +17,17 @@ type ScanPath string
 // The scan paths, as the scan= key of BenchmarkGCShape and the gcscan
 // configuration line name them.
 const (
-	// ScanVector is Green Tea's packed AVX-512 scan of a whole span, taken
-	// on amd64 CPUs with AVX512VL, BW, DQ, VBMI, BITALG and GFNI for spans
-	// with at least an eighth of their objects marked at once.
-	ScanVector ScanPath = scanpath.Vector
-	// ScanScalar is the object-by-object scan: every other CPU, every
+	// ScanPathVector is Green Tea's packed AVX-512 scan of a whole span,
+	// taken on amd64 CPUs with AVX512VL, BW, DQ, VBMI, BITALG and GFNI for
+	// spans with at least an eighth of their objects marked at once.
+	ScanPathVector ScanPath = scanpath.Vector
+	// ScanPathScalar is the object-by-object scan: every other CPU, every
 	// sparse span, and the classic collector.
-	ScanScalar ScanPath = scanpath.Scalar
+	ScanPathScalar ScanPath = scanpath.Scalar
 )
 
 // ScanPaths lists every ScanPath, vector first (a new slice each call).
-func ScanPaths() []ScanPath { return []ScanPath{ScanVector, ScanScalar} }
+func ScanPaths() []ScanPath { return []ScanPath{ScanPathVector, ScanPathScalar} }
 
 // String is "vector" or "scalar".
 func (p ScanPath) String() string { return string(p) }
@@ -37,54 +37,41 @@ func (p ScanPath) String() string { return string(p) }
 // (internal/scanpath.Probe).
 func CurrentScanPath() ScanPath { return ScanPath(scanpath.Current()) }
 
-// AvailableScanPaths lists the paths RunScan can run on this machine: the
+// AvailableScanPaths lists the paths Run can run on this machine: the
 // current one and, where that is vector, scalar too (in a child process
 // with GODEBUG=cpu.avx512bw=off). A machine on the scalar path cannot run
 // the vector one.
 func AvailableScanPaths() []ScanPath {
-	if CurrentScanPath() == ScanVector {
-		return []ScanPath{ScanVector, ScanScalar}
+	if CurrentScanPath() == ScanPathVector {
+		return []ScanPath{ScanPathVector, ScanPathScalar}
 	}
-	return []ScanPath{ScanScalar}
+	return []ScanPath{ScanPathScalar}
 }
 
 // scalarOff is the GODEBUG setting that turns the vector path off: the
 // packed scan needs AVX512BW.
 const scalarOff = "cpu.avx512bw=off"
 
-type scanRun struct {
-	Shape   Shape
-	Setting Setting
-}
-
-var scalarChild = child.RegisterJSON("gc.run.scalar", func(c scanRun) (Report, error) {
-	return RunWith(c.Shape, c.Setting)
+// scalarChild runs a RunConfig in a child process, on the child's own
+// scan path (cfg.Scan is ignored).
+var scalarChild = child.RegisterJSON("gc.run.scalar", func(cfg RunConfig) (RunResult, error) {
+	s, err := cfg.check()
+	if err != nil {
+		return RunResult{}, err
+	}
+	return runHere(context.Background(), s, cfg.Setting)
 })
 
-// RunScan is Run on scan path p under the GC setting in force. The current
-// path runs in this process; ScanScalar on a vector machine runs in a child
-// process started with GODEBUG=cpu.avx512bw=off, which must report the
-// scalar path. A path this machine cannot run is an error.
-func RunScan(ctx context.Context, s Shape, p ScanPath) (Report, error) {
-	if err := s.validate(); err != nil {
-		return Report{}, err
+// runScalar runs cfg in a child with the vector path turned off, and
+// checks that the child took the scalar path.
+func runScalar(ctx context.Context, cfg RunConfig) (RunResult, error) {
+	rep, err := scalarChild.Run(ctx, cfg,
+		child.Options{Env: []string{child.GODEBUG(scalarOff)}, Timeout: 30 * time.Minute})
+	if err != nil {
+		return RunResult{}, fmt.Errorf("gc: scan path %s: %w", ScanPathScalar, err)
 	}
-	cur := CurrentScanPath()
-	switch {
-	case p == cur:
-		return Run(s)
-	case p == ScanScalar && cur == ScanVector:
-		rep, err := scalarChild.Run(ctx, scanRun{Shape: s, Setting: Current()},
-			child.Options{Env: []string{child.GODEBUG(scalarOff)}, Timeout: 30 * time.Minute})
-		if err != nil {
-			return Report{}, fmt.Errorf("gc: scan path %s: %w", p, err)
-		}
-		if rep.Scan != ScanScalar {
-			return Report{}, fmt.Errorf("gc: a child with GODEBUG=%s reported the %s scan path, not scalar", scalarOff, rep.Scan)
-		}
-		return rep, nil
-	case p != ScanVector && p != ScanScalar:
-		return Report{}, fmt.Errorf("gc: scan path %q unknown: want %q or %q", p, ScanVector, ScanScalar)
+	if rep.Scan != ScanPathScalar {
+		return RunResult{}, fmt.Errorf("gc: a child with GODEBUG=%s reported the %s scan path, not scalar", scalarOff, rep.Scan)
 	}
-	return Report{}, fmt.Errorf("gc: scan path %s is not available on this machine (it runs %s)", p, cur)
+	return rep, nil
 }

@@ -12,29 +12,30 @@ type Density int
 // 512 bytes per unit (the thing that survives or dies as a whole); only the
 // objects inside the unit and their pointers differ.
 const (
-	// PtrsNone: one pointer-free 512-byte block per unit. The collector never
-	// looks inside it; the only pointers are the heap's table of units.
-	PtrsNone Density = iota
-	// PtrsLow: two 256-byte structs per unit, each a pointer (to the other)
-	// followed by 248 bytes of data: one pointer per 256 bytes.
-	PtrsLow
-	// PtrsHigh: eight 64-byte linked nodes per unit, each seven pointers (to
-	// the other nodes of its unit) and one data word: mostly pointers.
-	PtrsHigh
+	// DensityNone: one pointer-free 512-byte block per unit. The collector
+	// never looks inside it; the only pointers are the heap's table of
+	// units.
+	DensityNone Density = iota
+	// DensityLow: two 256-byte structs per unit, each a pointer (to the
+	// other) followed by 248 bytes of data: one pointer per 256 bytes.
+	DensityLow
+	// DensityHigh: eight 64-byte linked nodes per unit, each seven pointers
+	// (to the other nodes of its unit) and one data word: mostly pointers.
+	DensityHigh
 )
 
 // Densities lists every Density, lowest first (a new slice each call).
-func Densities() []Density { return []Density{PtrsNone, PtrsLow, PtrsHigh} }
+func Densities() []Density { return []Density{DensityNone, DensityLow, DensityHigh} }
 
 // String is "none", "low" or "high", the value of the ptrs= key of the
 // benchmarks.
 func (d Density) String() string {
 	switch d {
-	case PtrsNone:
+	case DensityNone:
 		return "none"
-	case PtrsLow:
+	case DensityLow:
 		return "low"
-	case PtrsHigh:
+	case DensityHigh:
 		return "high"
 	}
 	return fmt.Sprintf("Density(%d)", int(d))
@@ -51,9 +52,9 @@ const slotBytes = 8
 // ptrsPerUnit is the number of non-nil pointers inside a unit's objects.
 func (d Density) ptrsPerUnit() int {
 	switch d {
-	case PtrsLow:
+	case DensityLow:
 		return 2
-	case PtrsHigh:
+	case DensityHigh:
 		return 8 * 7
 	}
 	return 0
@@ -71,18 +72,21 @@ type highNode struct {
 	val  uint64
 }
 
-// Shape is a heap to build and churn. The zero value of every field but Live
-// means its default.
+// Shape is a heap to build and churn. The zero value of every field means
+// its default, so the zero Shape is 32 MiB of pointer-free units none of
+// whose successors survive.
 type Shape struct {
 	// Live is the heap to keep alive, in bytes (at least 520: one unit and
-	// its table slot).
+	// its table slot); 0 means DefaultLive.
 	Live int64
 	// Survival is the fraction, from 0 to 1, of newly allocated units that
 	// stay alive. Each survivor replaces the oldest live unit, so the live
 	// heap stays at Live whatever the survival: the dial moves only how long
-	// objects live (the generational hypothesis says most die young).
+	// objects live (the generational hypothesis says most die young). 0
+	// means none survive.
 	Survival float64
-	// PointerDensity chooses the objects a unit is made of.
+	// PointerDensity chooses the objects a unit is made of; the zero value
+	// is DensityNone.
 	PointerDensity Density
 	// Alloc is the bytes Run allocates while churning: the fixed work of one
 	// run. 0 means 8 x Live.
@@ -95,27 +99,31 @@ func (s Shape) String() string {
 	return fmt.Sprintf("live=%d/survival=%g/ptrs=%v", s.Live, s.Survival, s.PointerDensity)
 }
 
-func (s Shape) validate() error {
-	if s.Live < unitBytes+slotBytes {
-		return fmt.Errorf("gc: Shape.Live %d must be >= %d bytes (one unit)", s.Live, unitBytes+slotBytes)
-	}
-	if !(s.Survival >= 0 && s.Survival <= 1) { // also rejects NaN
-		return fmt.Errorf("gc: Shape.Survival %v must be in [0, 1]", s.Survival)
-	}
-	if s.PointerDensity < PtrsNone || s.PointerDensity > PtrsHigh {
-		return fmt.Errorf("gc: Shape.PointerDensity %v must be PtrsNone, PtrsLow or PtrsHigh", s.PointerDensity)
-	}
-	if s.Alloc < 0 {
-		return fmt.Errorf("gc: Shape.Alloc %d must be >= 0", s.Alloc)
-	}
-	return nil
-}
+// DefaultLive is the live heap of a Shape whose Live is 0: big enough that
+// marking it dominates a cycle (the root suite's, without -short).
+const DefaultLive = 32 << 20
 
-func (s Shape) alloc() int64 {
-	if s.Alloc == 0 {
-		return 8 * s.Live
+// withDefaults returns s with Live and Alloc filled in, or an error naming
+// the bad field as field.Live, field.Survival, ... (field is "Shape" or
+// the config field that holds the shape).
+func (s Shape) withDefaults(field string) (Shape, error) {
+	if s.Live == 0 {
+		s.Live = DefaultLive
 	}
-	return s.Alloc
+	if s.Alloc == 0 {
+		s.Alloc = 8 * s.Live
+	}
+	switch {
+	case s.Live < unitBytes+slotBytes:
+		return s, fmt.Errorf("gc: %s.Live %d must be >= %d bytes (one unit)", field, s.Live, unitBytes+slotBytes)
+	case !(s.Survival >= 0 && s.Survival <= 1): // also rejects NaN
+		return s, fmt.Errorf("gc: %s.Survival %v must be in [0, 1]", field, s.Survival)
+	case s.PointerDensity < DensityNone || s.PointerDensity > DensityHigh:
+		return s, fmt.Errorf("gc: %s.PointerDensity %v must be DensityNone, DensityLow or DensityHigh", field, s.PointerDensity)
+	case s.Alloc < 0:
+		return s, fmt.Errorf("gc: %s.Alloc %d must be >= 0", field, s.Alloc)
+	}
+	return s, nil
 }
 
 // Heap is a live heap of a given Shape, kept alive until Release. It is not
@@ -127,22 +135,29 @@ type Heap struct {
 	free  func()
 }
 
-// NewHeap allocates the live heap of shape s. Everything it allocates stays
-// reachable from the Heap until Release.
+// NewHeap allocates the live heap of shape s (its zero fields meaning
+// their defaults). Everything it allocates stays reachable from the Heap
+// until Release.
 func NewHeap(s Shape) (*Heap, error) {
-	if err := s.validate(); err != nil {
+	s, err := s.withDefaults("Shape")
+	if err != nil {
 		return nil, err
 	}
+	return newHeap(s), nil
+}
+
+// newHeap is NewHeap for a shape withDefaults has checked.
+func newHeap(s Shape) *Heap {
 	h := &Heap{shape: s, units: int(s.Live / (unitBytes + slotBytes))}
 	switch s.PointerDensity {
-	case PtrsNone:
+	case DensityNone:
 		h.churn, h.free = newStore(h.units, s.Survival, func() *noneUnit { return new(noneUnit) })
-	case PtrsLow:
+	case DensityLow:
 		h.churn, h.free = newStore(h.units, s.Survival, newLowUnit)
-	case PtrsHigh:
+	case DensityHigh:
 		h.churn, h.free = newStore(h.units, s.Survival, newHighUnit)
 	}
-	return h, nil
+	return h
 }
 
 func newLowUnit() *lowNode {
@@ -164,7 +179,7 @@ func newHighUnit() *highNode {
 	return n[0]
 }
 
-// Shape returns the shape the heap was built with.
+// Shape returns the shape the heap was built with, defaults filled in.
 func (h *Heap) Shape() Shape { return h.shape }
 
 // LiveBytes is the live heap by construction: units of 512 bytes plus the

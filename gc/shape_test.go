@@ -63,9 +63,9 @@ func TestHeapLiveSteady(t *testing.T) {
 // 10% cannot mistake one for another.
 func TestPointerDensity(t *testing.T) {
 	nominal := map[Density]float64{
-		PtrsNone: 1 * 1024.0 / 520,  // the table's pointer only
-		PtrsLow:  3 * 1024.0 / 520,  // + 2 structs x 1
-		PtrsHigh: 57 * 1024.0 / 520, // + 8 nodes x 7
+		DensityNone: 1 * 1024.0 / 520,  // the table's pointer only
+		DensityLow:  3 * 1024.0 / 520,  // + 2 structs x 1
+		DensityHigh: 57 * 1024.0 / 520, // + 8 nodes x 7
 	}
 	for _, d := range Densities() {
 		t.Run(d.String(), func(t *testing.T) {
@@ -89,8 +89,8 @@ func TestPointerDensity(t *testing.T) {
 // table (one large object) whole on both.
 func scannable(d Density, p ScanPath) float64 {
 	objBytes := map[ScanPath]map[Density]float64{
-		ScanVector: {PtrsNone: 0, PtrsLow: 2 * 256, PtrsHigh: 8 * 64},
-		ScanScalar: {PtrsNone: 0, PtrsLow: 2 * 8, PtrsHigh: 8 * 7 * 8}, // next first; seven pointers then val
+		ScanPathVector: {DensityNone: 0, DensityLow: 2 * 256, DensityHigh: 8 * 64},
+		ScanPathScalar: {DensityNone: 0, DensityLow: 2 * 8, DensityHigh: 8 * 7 * 8}, // next first; seven pointers then val
 	}
 	return (objBytes[p][d] + slotBytes) / (unitBytes + slotBytes)
 }
@@ -111,7 +111,7 @@ func scannable(d Density, p ScanPath) float64 {
 // spans), still far from the other path's figure for low.
 func TestScannable(t *testing.T) {
 	path := CurrentScanPath()
-	tol := map[ScanPath]float64{ScanScalar: 0.01, ScanVector: 0.05}[path]
+	tol := map[ScanPath]float64{ScanPathScalar: 0.01, ScanPathVector: 0.05}[path]
 	for _, d := range Densities() {
 		t.Run(d.String(), func(t *testing.T) {
 			runtime.GC()
@@ -146,4 +146,15 @@ func TestShapeErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.msg)
 		})
 	}
+}
+
+func TestShapeDefaults(t *testing.T) {
+	s, err := Shape{}.withDefaults("Shape")
+	require.NoError(t, err)
+	assert.Equal(t, Shape{Live: DefaultLive, Alloc: 8 * DefaultLive}, s)
+	h, err := NewHeap(Shape{Live: 1 << 20, PointerDensity: DensityLow})
+	require.NoError(t, err)
+	defer h.Release()
+	assert.Equal(t, Shape{Live: 1 << 20, PointerDensity: DensityLow, Alloc: 8 << 20}, h.Shape())
+	assert.Equal(t, []Density{DensityNone, DensityLow, DensityHigh}, Densities())
 }
