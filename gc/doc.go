@@ -147,7 +147,7 @@
 // time, RSS, VSS, heap live, heap goal, stacks, goroutines, GC cycles and
 // the longest GC pause since the previous sample, optionally streamed as
 // CSV; Stop returns the series. It lives in internal/sampler, shared with
-// wsconn's lifecycle trace, and is re-exported here. BenchmarkGCSampler
+// wsconn/load's lifecycle trace, and is re-exported here. BenchmarkGCSampler
 // measures its overhead (overhead-%: the sampler thread's CPU time over the
 // process's CPU capacity, as gc-cpu-% is) at 10ms and 100ms beside a churn
 // loop, and its CPU per sample (cpu-ns/sample): expect well under 1% at

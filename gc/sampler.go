@@ -9,7 +9,7 @@ import (
 	"github.com/rtlab/rtlab/internal/sampler"
 )
 
-// The Sampler lives in internal/sampler because wsconn's lifecycle trace
+// The Sampler lives in internal/sampler because wsconn/load's lifecycle trace
 // uses it too; gc re-exports it, so that a program outside this module can
 // sample its own workload, and measures what it costs (BenchmarkGCSampler).
 
