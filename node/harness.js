@@ -213,4 +213,13 @@ function resultName(name, n) {
   return n === 1 ? name : `${name}-${n}`;
 }
 
-module.exports = { B, formatResult, prettyPrint, predictN, runLeaf, splitRegexp, matcher, configLines, procs, resultName };
+// quantile is the nearest-rank q-quantile of sorted numbers, by the
+// definition of rtlab's internal/quantile: the smallest value with at
+// least ceil(q*n) values at or below it; 0 for no values.
+function quantile(sorted, q) {
+  if (sorted.length === 0) return 0;
+  const i = Math.ceil(q * sorted.length) - 1;
+  return sorted[Math.min(Math.max(i, 0), sorted.length - 1)];
+}
+
+module.exports = { B, quantile, formatResult, prettyPrint, predictN, runLeaf, splitRegexp, matcher, configLines, procs, resultName };
