@@ -135,7 +135,7 @@ function benchmarks({ short }) {
         name: `BenchmarkAllocSize/kind=${kind}/size=${size}`,
         fn: (b) => {
           b.stopTimer();
-          const bytes = bytesPerObject(make, short ? 512 : 4096);
+          const bytes = bytesPerObject(make, short ? 2048 : 4096);
           timeAlloc(b, make);
           b.reportMetric(bytes, 'B/op');
         },
@@ -147,7 +147,7 @@ function benchmarks({ short }) {
       name: `BenchmarkAllocHeap/kind=${kind}`,
       fn: (b) => {
         b.stopTimer();
-        const bytes = bytesPerObject(heapKinds[kind], short ? 4096 : 65536);
+        const bytes = bytesPerObject(heapKinds[kind], 65536);
         timeAlloc(b, heapKinds[kind]);
         b.reportMetric(bytes, 'heap-B/obj');
       },

@@ -21,7 +21,10 @@
 //
 // eventOrder (node node/sched.js order) returns the order in which
 // process.nextTick, Promise, setTimeout(0) and setImmediate callbacks run,
-// queued from the main script and from an I/O callback.
+// queued from the main script and from an I/O callback. Call it from a
+// task, not from a microtask: queued from inside a promise callback, the
+// promise callback runs before the nextTick one, since Node drains the
+// nextTick queue only between microtask checkpoints.
 
 const { Worker, parentPort } = require('node:worker_threads');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
