@@ -29,6 +29,7 @@
 const { Worker, MessageChannel, parentPort } = require('node:worker_threads');
 const { once } = require('node:events');
 const path = require('node:path');
+const { sumRuns } = require('./harness.js');
 
 const workerFile = path.join(__dirname, 'worker.js');
 
@@ -369,18 +370,10 @@ function benchmarks({ short, procs }) {
         name: `BenchmarkChanLitmus/test=${test}/sync=${sync}`,
         setup: () => Litmus.start(test, sync),
         fn: async (b, l) => {
-          let total = 0;
-          let bad = 0;
-          let ns = 0;
-          for (let i = 0; i < b.n; i++) {
-            const r = await l.run(trials);
-            total += r.trials;
-            bad += r.forbidden;
-            ns += r.ns;
-          }
+          const sum = await sumRuns(b.n, () => l.run(trials));
           b.reportMetric(0, 'ns/op');
-          b.reportMetric((bad * 1e6) / total, 'forbidden/Mtrials');
-          b.reportMetric(total / (ns / 1e9), 'trials/s');
+          b.reportMetric((sum.forbidden * 1e6) / sum.trials, 'forbidden/Mtrials');
+          b.reportMetric(sum.trials / (sum.ns / 1e9), 'trials/s');
         },
       });
     }
@@ -402,17 +395,9 @@ function benchmarks({ short, procs }) {
         name: `BenchmarkChanContended/impl=${impl}/procs=${p}`,
         setup: () => Contended.start(impl, n),
         fn: async (b, c) => {
-          let total = 0;
-          let counted = 0;
-          let ns = 0;
-          for (let i = 0; i < b.n; i++) {
-            const r = await c.run(msgs);
-            total += r.msgs;
-            counted += r.counted;
-            ns += r.ns;
-          }
-          b.reportMetric(ns / total, 'ns/op');
-          if (impl === 'plain') b.reportMetric((100 * (total - counted)) / total, 'lost-%');
+          const sum = await sumRuns(b.n, () => c.run(msgs));
+          b.reportMetric(sum.ns / sum.msgs, 'ns/op');
+          if (impl === 'plain') b.reportMetric((100 * (sum.msgs - sum.counted)) / sum.msgs, 'lost-%');
         },
       });
     }

@@ -222,4 +222,15 @@ function quantile(sorted, q) {
   return sorted[Math.min(Math.max(i, 0), sorted.length - 1)];
 }
 
-module.exports = { B, quantile, formatResult, prettyPrint, predictN, runLeaf, splitRegexp, matcher, configLines, procs, resultName };
+// sumRuns awaits run() n times and returns the sum of each numeric field
+// of the results: the totals a benchmark reports per op or per item.
+async function sumRuns(n, run) {
+  const sum = {};
+  for (let i = 0; i < n; i++) {
+    const r = await run();
+    for (const [k, v] of Object.entries(r)) if (typeof v === 'number') sum[k] = (sum[k] || 0) + v;
+  }
+  return sum;
+}
+
+module.exports = { B, quantile, sumRuns, formatResult, prettyPrint, predictN, runLeaf, splitRegexp, matcher, configLines, procs, resultName };

@@ -26,9 +26,9 @@
 // promise callback runs before the nextTick one, since Node drains the
 // nextTick queue only between microtask checkpoints.
 
-const { Worker, parentPort } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
-const { quantile } = require('./harness.js');
+const { quantile, sumRuns } = require('./harness.js');
 const { startWorkers, request } = require('./channels.js');
 
 const chunkSize = 16 << 10;
@@ -256,11 +256,7 @@ function benchmarks({ short }) {
   out.push({
     name: 'BenchmarkSchedPreempt/model=node',
     fn: async (b) => {
-      const sum = { loopNs: 0, p50: 0, max: 0, eldP99: 0, eldMax: 0 };
-      for (let i = 0; i < b.n; i++) {
-        const r = await preempt(loopNs);
-        for (const k of Object.keys(sum)) sum[k] += r[k];
-      }
+      const sum = await sumRuns(b.n, () => preempt(loopNs));
       b.reportMetric(0, 'ns/op');
       b.reportMetric(sum.p50 / b.n, 'p50-delay-ns');
       b.reportMetric(sum.max / b.n, 'max-delay-ns');
@@ -276,4 +272,4 @@ if (require.main === module && process.argv[2] === 'order') {
   eventOrder().then((o) => process.stdout.write(JSON.stringify(o) + '\n'));
 }
 
-module.exports = { benchmarks, workers: { hash: hashWorker }, fnv1a, fnvBuffer, hashChunks, parallelEventLoop, Pool, preempt, eventOrder, spin, sink: () => sink, Worker };
+module.exports = { benchmarks, workers: { hash: hashWorker }, fnv1a, fnvBuffer, hashChunks, parallelEventLoop, Pool, preempt, eventOrder, spin };
