@@ -176,6 +176,7 @@ class GCMeter {
       p99Minor: quantile(minors, 0.99),
       p99Major: quantile(majors, 0.99),
       minor: minors.length,
+      majorPauses: majors.length,
       major: es.filter((e) => kind(e) === major).length,
       gcShare: t1 > this.t0 ? total / ((t1 - this.t0) * 1e6) : 0,
     };
@@ -226,8 +227,9 @@ function benchmarks({ short }) {
           b.reportMetric((st.minor + st.major) / b.n, 'gcs/op');
           b.reportMetric(st.minor / b.n, 'minor-gcs/op');
           b.reportMetric(st.major / b.n, 'major-gcs/op');
-          b.reportMetric(st.p99Minor, 'p99-minor-pause-ns');
-          b.reportMetric(st.p99Major, 'p99-major-pause-ns');
+          // A p99 of no pauses is no figure, not 0 ns: left out.
+          if (st.minor > 0) b.reportMetric(st.p99Minor, 'p99-minor-pause-ns');
+          if (st.majorPauses > 0) b.reportMetric(st.p99Major, 'p99-major-pause-ns');
           b.reportMetric(h.ptrsPerKiB(), 'ptrs/KiB');
         },
       });
