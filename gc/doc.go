@@ -106,10 +106,12 @@
 //	go test -run '^$' -bench 'BenchmarkGCShape' -count 6 . > scan.txt
 //	go tool benchstat -col /scan scan.txt
 //
-// A machine without the vector path has only scan=scalar rows. Expect the
-// vector path to change gc-cpu-% most where spans are dense with pointers
-// (high) and little where objects hold one pointer (low); scan-B/cycle
-// differs by construction, as above.
+// A machine without the vector path has only scan=scalar rows. Do not
+// expect the vector path to be cheaper everywhere: it scans every word of
+// a dense span's marked objects, so it pays most against the scalar path
+// where objects hold one pointer in many words (low), and it counts more
+// scan work, which the pacer plans with, so gcs/op moves too.
+// scan-B/cycle differs by construction, as above.
 //
 // # Settings
 //
