@@ -107,10 +107,10 @@
 //	go tool benchstat -col /scan scan.txt
 //
 // A machine without the vector path has only scan=scalar rows. Do not
-// expect the vector path to be cheaper everywhere: it scans every word of
-// a dense span's marked objects, so it pays most against the scalar path
-// where objects hold one pointer in many words (low), and it counts more
-// scan work, which the pacer plans with, so gcs/op moves too.
+// expect the vector path to be cheaper everywhere: it works through whole
+// spans, where the scalar path stops at each object's last pointer, so it
+// can lose where objects hold one pointer in many words (low); and it
+// counts more scan work, which the pacer plans with, so gcs/op moves too.
 // scan-B/cycle differs by construction, as above.
 //
 // # Settings
