@@ -68,6 +68,9 @@ func Probe() (path string, ratio float64) {
 	objs := make([]*probeObj, probeObjs)
 	for i := range objs {
 		objs[i] = new(probeObj)
+		if i > 0 {
+			objs[i].p = objs[i-1] // a real pointer in the first word
+		}
 	}
 	runtime.GC()
 	counted := int64(rtmetrics.Uint64(rtmetrics.ScanHeap)) - int64(base) - int64(8*len(objs))
