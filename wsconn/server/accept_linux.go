@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -81,7 +82,12 @@ func (r *reactor) adopt(fd int) {
 	r.gen++
 	c.gen = r.gen
 	if fd >= len(r.byFD) {
-		r.byFD = append(r.byFD, make([]*srvConn, fd+1-len(r.byFD))...)
+		// Doubled, not grown by append's 1.25 for large slices: the
+		// table's old copies are garbage made while establishing.
+		if fd >= cap(r.byFD) {
+			r.byFD = slices.Grow(r.byFD, max(fd+1, 2*cap(r.byFD), 64)-len(r.byFD))
+		}
+		r.byFD = r.byFD[:fd+1]
 	}
 	r.byFD[fd] = c
 	r.mu.Unlock()
@@ -265,8 +271,8 @@ func (r *reactor) requestIn(c *srvConn, sc *reactorScratch, old int) (done bool,
 // found nothing wrong with, and errRejected once an error was answered.
 func (r *reactor) upgrade(sc *reactorScratch, req []byte) error {
 	sc.src.Reset(req)
-	sc.hw = countingWriter{w: &sc.w}
-	_, err := ws.Upgrade(readWriter{&sc.src, &sc.hw})
+	sc.hw.n = 0
+	_, err := ws.Upgrade(&sc.hrw)
 	sc.src.Reset(nil)
 	switch {
 	case err == nil:

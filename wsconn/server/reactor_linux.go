@@ -126,6 +126,7 @@ type reactorScratch struct {
 	src  bytes.Reader // the whole units of a connection's inBuf, or its request
 	w    nbWriter
 	hw   countingWriter // w, counted: whether ws.Upgrader answered
+	hrw  readWriter     // src and hw, made once so that no handshake allocates it
 	cork [corkSize]byte
 }
 
@@ -164,6 +165,8 @@ func newReactor(s *Server, ln net.Listener) (*reactor, error) {
 	r.pool.New = func() any {
 		sc := &reactorScratch{}
 		sc.br = bufio.NewReaderSize(nil, size)
+		sc.hw.w = &sc.w
+		sc.hrw = readWriter{&sc.src, &sc.hw}
 		sc.m.Limits = o.Limits
 		return sc
 	}
@@ -448,13 +451,15 @@ func (r *reactor) process(c *srvConn, ev uint32, drain []byte) {
 		} else {
 			err = r.handshakeIn(c, sc)
 		}
-		var ce *wsconn.CloseError
+		// errors.AsType, not errors.As: its target would escape, an
+		// allocation per event.
+		_, isClose := errors.AsType[*wsconn.CloseError](err)
 		switch {
 		case err == nil:
 			if ferr := sc.w.flush(); ferr != nil {
 				r.markDead(c)
 			}
-		case errors.As(err, &ce), err == errRejected:
+		case isClose, err == errRejected:
 			r.closing(c, &sc.w)
 		default:
 			r.markDead(c)

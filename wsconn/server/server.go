@@ -770,6 +770,7 @@ type scratch struct {
 	hdr [ws.MaxHeaderSize]byte
 	ctl [ws.MaxControlFramePayloadSize]byte
 	buf []byte // message buffer, reused while small
+	rw  readWriter
 }
 
 // unit reads and handles the next unit of input, whose first byte is
@@ -794,7 +795,11 @@ func (s *Server) unit(c *srvConn, sc *scratch, w io.Writer) error {
 		}
 		return nil
 	}
-	op, msg, err := sc.m.ReadMessage(readWriter{sc.br, w}, sc.buf)
+	// Through a field, not a readWriter made here: that would escape, one
+	// allocation per message.
+	sc.rw = readWriter{sc.br, w}
+	op, msg, err := sc.m.ReadMessage(&sc.rw, sc.buf)
+	sc.rw = readWriter{}
 	defer func() { sc.buf = proto.KeepBuf(msg) }()
 	if err != nil {
 		s.noteClose(err)
