@@ -47,7 +47,10 @@ func (r *reactor) acceptAll() {
 		case err == unix.EAGAIN:
 			return
 		case isOutOfFDs(err):
-			if !r.refuseOnSpare() {
+			switch err := r.acceptOnSpare(); {
+			case err == errWouldBlock:
+				return
+			case err != nil:
 				r.pauseAccept()
 				return
 			}
@@ -104,21 +107,30 @@ func (r *reactor) adopt(fd int) {
 	r.release(c, false)
 }
 
-// refuseOnSpare answers a connection the process has no descriptor for:
-// it closes the reserve descriptor, accepts the connection with it, writes
-// 503, reads what the client already sent (so that closing does not reset
-// the connection over unread bytes) and closes it at once, then reopens the
-// reserve. False means no reserve or still no descriptor: the caller stops
-// watching the listener until the sweep gets the reserve back.
-func (r *reactor) refuseOnSpare() bool {
+// acceptOnSpare accepts when the process is out of descriptors: it closes
+// the reserve descriptor and accepts with its slot. If the reserve can be
+// reopened then (descriptors were freed meanwhile), the connection is
+// adopted as usual; otherwise it is answered 503, what the client already
+// sent is read (so that closing does not reset the connection over unread
+// bytes), it is closed at once and the reserve reopened. It returns
+// errWouldBlock when no connection was waiting, another error when there is
+// no reserve or still no descriptor: the caller then stops watching the
+// listener until the sweep gets the reserve back.
+func (r *reactor) acceptOnSpare() error {
 	s := r.s
 	if !s.spare.release() {
-		return false
+		return unix.EMFILE
 	}
-	defer s.spare.open()
 	fd, err := accept4Raw(r.lfd)
-	if err != nil {
-		return err == unix.EAGAIN // nothing left to refuse
+	s.spare.open()
+	switch {
+	case err == unix.EAGAIN:
+		return errWouldBlock
+	case err != nil:
+		return err
+	case s.spare.f != nil:
+		r.adopt(fd)
+		return nil
 	}
 	s.ctr.accepted.Add(1)
 	s.ctr.refusedFDs.Add(1)
@@ -127,7 +139,8 @@ func (r *reactor) refuseOnSpare() bool {
 	_, _ = readNB(fd, req[:])
 	_ = unix.Shutdown(fd, unix.SHUT_WR)
 	_ = unix.Close(fd)
-	return true
+	s.spare.open()
+	return nil
 }
 
 // pauseAccept stops epoll reporting the listener (it is level-triggered,

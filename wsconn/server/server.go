@@ -396,13 +396,15 @@ func (s *Server) Serve(ln net.Listener) error {
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
+		if err != nil && isOutOfFDs(err) && s.spare.f != nil {
+			if nc, err = s.acceptOnSpare(ln); err == nil && nc == nil {
+				delay = 0
+				continue // refused
+			}
+		}
 		if err != nil {
 			if s.isShutting() {
 				return ErrServerClosed
-			}
-			if isOutOfFDs(err) && s.refuseOnSpare(ln) {
-				delay = 0
-				continue
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) || isOutOfFDs(err) {
@@ -448,25 +450,20 @@ func (s *Server) atMaxConns() bool {
 	return s.o.MaxConns > 0 && s.ctr.held.Load() >= int64(s.o.MaxConns)
 }
 
-// refuseOnSpare is the goroutine design's answer to an accept that failed
-// for want of a descriptor: close the reserve descriptor, accept the
-// connection waiting in the backlog with it, answer 503 and close it at
-// once (the reserve must come back), then reopen the reserve. It reports
-// whether a connection was refused; false (no reserve, or still no
-// descriptor) leaves the caller to back off.
-func (s *Server) refuseOnSpare(ln net.Listener) bool {
-	if !s.spare.release() {
-		return false
-	}
-	defer s.spare.open()
-	// Accept must not wait here: the backlog may have emptied meanwhile.
-	if dl, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
-		_ = dl.SetDeadline(time.Now().Add(10 * time.Millisecond))
-		defer dl.SetDeadline(time.Time{})
-	}
+// acceptOnSpare is the goroutine design's accept when the process is out
+// of descriptors (accept fails at once then, whether a connection waits or
+// not): it closes the reserve descriptor and waits in Accept with its slot
+// free. If the reserve can be reopened once a connection is accepted
+// (descriptors were freed meanwhile), the connection is returned, to be
+// served as usual; otherwise it is answered 503 and closed at once (the
+// reserve must come back), and acceptOnSpare returns nil, nil. An error is
+// Accept's: the listener closed, or the slot was taken by someone else.
+func (s *Server) acceptOnSpare(ln net.Listener) (net.Conn, error) {
+	s.spare.release()
 	nc, err := ln.Accept()
-	if err != nil {
-		return false
+	s.spare.open()
+	if err != nil || s.spare.f != nil {
+		return nc, err
 	}
 	s.ctr.accepted.Add(1)
 	s.ctr.refusedFDs.Add(1)
@@ -476,7 +473,8 @@ func (s *Server) refuseOnSpare(ln net.Listener) bool {
 		_ = cw.CloseWrite()
 	}
 	nc.Close()
-	return true
+	s.spare.open()
+	return nil, nil
 }
 
 // refuseGoroutine answers 503 on a goroutine-design connection past
