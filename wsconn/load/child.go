@@ -209,6 +209,7 @@ type ProcStats struct {
 	Goroutines uint64
 	GCCycles   uint64
 	FDs        int // open file descriptors, -1 if unknown
+	GOMAXPROCS int // the server runtime's, the parent's when it started it
 }
 
 func selfStats() ProcStats {
@@ -217,6 +218,7 @@ func selfStats() ProcStats {
 		HeapLive: m.HeapLive, HeapGoal: m.HeapGoal, Stacks: m.StackBytes,
 		HeapInUse:  rtmetrics.Uint64("/memory/classes/heap/objects:bytes"),
 		Goroutines: m.Goroutines, GCCycles: m.GCCycles, FDs: procmem.OpenFDs(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
 }
 
