@@ -132,7 +132,7 @@ func TestServerOutOfDescriptors(t *testing.T) {
 
 			served, refused := dialPeers(t, addr, clients, "1", "file descriptors")
 			st := stats()
-			t.Logf("design=%s room=%d: %d of %d clients served, %d refused; stats %+v", d, room, len(served), clients, refused, st)
+			t.Logf("design=%s room=%d: %d of %d clients served, %d refused with 503 (out of descriptors); stats %+v", d, room, len(served), clients, refused, st)
 			require.NotEmpty(t, served)
 			// room, plus the descriptor that listed /proc/self/fd, counted
 			// open while the child set its limit.

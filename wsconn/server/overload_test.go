@@ -110,7 +110,7 @@ func TestServerMaxConns(t *testing.T) {
 			s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{MaxConns: limit, RetryAfter: 1500 * time.Millisecond})
 			served, refused := dialPeers(t, addr, clients, "2", "MaxConns") // 1.5 s rounds up
 			st := s.Stats()
-			t.Logf("design=%s MaxConns=%d: %d of %d clients served, %d refused with 503; stats %+v", d, limit, len(served), clients, refused, st)
+			t.Logf("design=%s MaxConns=%d: %d of %d clients served, %d refused with 503 (MaxConns); stats %+v", d, limit, len(served), clients, refused, st)
 			require.Len(t, served, limit)
 			require.Equal(t, clients-limit, refused)
 			require.EqualValues(t, clients-limit, st.RefusedMaxConns)
