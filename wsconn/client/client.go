@@ -2,6 +2,12 @@
 // pings, reconnection with exponential backoff and full jitter, and every
 // state change reported in order (see State).
 //
+// A server at its limit that refuses the upgrade with a Retry-After header
+// (503 Service Unavailable, as wsconn/server answers past MaxConns or out
+// of descriptors) is waited for at least that long: the attempt fails with
+// a *RefusedError, and the transition to Backoff carries it with a Delay
+// of Retry-After plus the usual jitter.
+//
 // To see it against both server designs and against servers that drop it,
 // refuse it, never answer its pings or send it too much:
 //
@@ -17,8 +23,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +44,8 @@ import (
 //	Idle ─────────▶ Connecting ───────────────▶ Open
 //	                 ▲      │                  │  │
 //	       backoff   │      │ dial/handshake   │  │ close frame sent
-//	       elapsed   │      │ failed           │  │ or received
+//	       elapsed   │      │ failed, or       │  │ or received
+//	                 │      │ refused (503)    │  │
 //	                 │      ▼                  │  ▼
 //	               Backoff ◀───────────────────┘ Closing
 //	                 │  ▲   connection lost,       │
@@ -87,9 +97,31 @@ type Transition struct {
 	// ErrPongTimeout, an I/O error).
 	Err error
 	// Delay is, for a transition to Backoff, the time until the next
-	// attempt.
+	// attempt: the backoff's jitter, plus the Retry-After of a server that
+	// refused the attempt (Err is then a *RefusedError).
 	Delay time.Duration
 }
+
+// RefusedError is the error of an attempt whose upgrade the server
+// answered with an HTTP status other than 101, such as 503 Service
+// Unavailable from a server at its limit.
+type RefusedError struct {
+	Status int
+	// RetryAfter is the wait the response's Retry-After header asked for
+	// (delay-seconds or an HTTP date), 0 if it had none. The client waits at
+	// least this long before its next attempt.
+	RetryAfter time.Duration
+}
+
+func (e *RefusedError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("wsconn/client: server refused the upgrade with status %d, retry after %v", e.Status, e.RetryAfter)
+	}
+	return fmt.Sprintf("wsconn/client: server refused the upgrade with status %d", e.Status)
+}
+
+// Unwrap returns the status as ws.StatusError, as ws.Dialer reports it.
+func (e *RefusedError) Unwrap() error { return ws.StatusError(e.Status) }
 
 // ErrPongTimeout ends a client connection whose server did not answer a
 // heartbeat ping within PongTimeout.
@@ -120,7 +152,8 @@ type Options struct {
 	// after a failure the client waits a uniformly random time in
 	// [0, min(BackoffMax, BackoffBase·2^(n-1))) ("full jitter", so that many
 	// clients that lost one server do not come back in step). Defaults
-	// 100 ms and 10 s.
+	// 100 ms and 10 s. A refusal's Retry-After is added to that time, even
+	// past BackoffMax: the server said when to come back.
 	BackoffBase, BackoffMax time.Duration
 	// MaxAttempts is how many connection attempts may fail in a row before
 	// the client gives up and goes to Closed; 0 means never give up.
@@ -340,6 +373,9 @@ func (c *Client) run() {
 			}
 		}
 		delay := c.backoff(rng, attempt)
+		if re, ok := errors.AsType[*RefusedError](err); ok {
+			delay += re.RetryAfter
+		}
 		c.transition(Transition{To: StateBackoff, Attempt: attempt, Err: err, Delay: delay})
 		t := time.NewTimer(delay)
 		select {
@@ -364,11 +400,18 @@ func (c *Client) backoff(rng *rand.Rand, failed int) time.Duration {
 }
 
 // dial connects and runs the opening handshake within HandshakeTimeout,
-// abandoned at once by Close.
+// abandoned at once by Close. A status other than 101 is a *RefusedError.
 func (c *Client) dial() (net.Conn, *bufio.Reader, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.o.HandshakeTimeout)
 	defer cancel()
-	nc, br, _, err := ws.Dialer{}.Dial(ctx, c.url)
+	var refused *RefusedError
+	d := ws.Dialer{OnStatusError: func(status int, _ []byte, resp io.Reader) {
+		refused = &RefusedError{Status: status, RetryAfter: retryAfter(resp, time.Now())}
+	}}
+	nc, br, _, err := d.Dial(ctx, c.url)
+	if refused != nil {
+		return nil, nil, refused
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -376,6 +419,24 @@ func (c *Client) dial() (net.Conn, *bufio.Reader, error) {
 		br = bufio.NewReader(nc)
 	}
 	return nc, br, nil
+}
+
+// retryAfter reads the Retry-After header of the HTTP response resp (status
+// line first): delay-seconds or an HTTP date, as RFC 9110 section 10.2.3
+// allows; 0 when there is none or it cannot be read.
+func retryAfter(resp io.Reader, now time.Time) time.Duration {
+	r, err := http.ReadResponse(bufio.NewReader(resp), nil)
+	if err != nil {
+		return 0
+	}
+	v := strings.TrimSpace(r.Header.Get("Retry-After"))
+	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 // session runs one open connection until it ends and returns why. It owns

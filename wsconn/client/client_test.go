@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -320,4 +322,99 @@ func TestClientMessageTooBig(t *testing.T) {
 	require.True(t, errors.As(trs[2].Err, &ce))
 	require.Equal(t, ws.StatusMessageTooBig, ce.Code)
 	require.False(t, ce.Remote)
+}
+
+// TestClientRetryAfter: a server at its limit answers 503 with
+// Retry-After: 1. The client reports the refusal (a *RefusedError with the
+// status and the wait) on its way to Backoff, waits at least that second
+// before the next attempt, and connects once the server has room.
+func TestClientRetryAfter(t *testing.T) {
+	noLeaks(t)
+	for _, d := range server.Designs() {
+		t.Run("design="+string(d), func(t *testing.T) {
+			s, err := server.New(d, wsconn.EchoHandler{}, server.Options{MaxConns: 1, RetryAfter: time.Second})
+			require.NoError(t, err)
+			addr := wstest.Start(t, s, server.ErrServerClosed)
+			holder, _ := wstest.Dial(t, addr) // the one connection the server takes
+
+			type stamped struct {
+				Transition
+				at time.Time
+			}
+			trs := make(chan stamped, 64)
+			c, err := New("ws://"+addr+"/", Options{
+				BackoffBase: time.Millisecond, Seed: 1,
+				OnState: func(tr Transition) { trs <- stamped{tr, time.Now()} },
+			})
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, c.Close()) })
+			next := func(want State) stamped {
+				t.Helper()
+				select {
+				case tr := <-trs:
+					require.Equal(t, want, tr.To, "transition to %v (err %v)", tr.To, tr.Err)
+					return tr
+				case <-time.After(10 * time.Second):
+					t.Fatalf("no transition to %v", want)
+				}
+				return stamped{}
+			}
+			c.Start()
+			next(StateConnecting)
+			backoff := next(StateBackoff)
+			re, ok := errors.AsType[*RefusedError](backoff.Err)
+			require.True(t, ok, "refusal reported as *RefusedError: %v", backoff.Err)
+			require.Equal(t, 503, re.Status)
+			require.Equal(t, time.Second, re.RetryAfter)
+			require.ErrorIs(t, backoff.Err, ws.StatusError(503))
+			require.GreaterOrEqual(t, backoff.Delay, time.Second, "Retry-After plus jitter")
+			again := next(StateConnecting)
+			// The timer that ends Backoff never fires early, so this holds
+			// on any machine, however loaded.
+			require.GreaterOrEqual(t, again.at.Sub(backoff.at), time.Second)
+			require.NotZero(t, s.Stats().RefusedMaxConns)
+
+			// Once the server sees the holder close, an attempt gets in;
+			// until then every attempt is refused the same way.
+			holder.Close()
+			for {
+				var tr stamped
+				select {
+				case tr = <-trs:
+				case <-time.After(10 * time.Second):
+					t.Fatal("not Open 10 s after the server had room")
+				}
+				if tr.To == StateOpen {
+					break
+				}
+				if tr.To == StateBackoff {
+					require.IsType(t, &RefusedError{}, tr.Err)
+					continue
+				}
+				require.Equal(t, StateConnecting, tr.To)
+			}
+			require.Equal(t, StateOpen, c.State())
+		})
+	}
+}
+
+func TestRetryAfterHeader(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"Retry-After: 1\r\n", time.Second},
+		{"Retry-After: 120\r\n", 2 * time.Minute},
+		{"Retry-After: 0\r\n", 0},
+		{"Retry-After: " + now.Add(90*time.Second).Format(http.TimeFormat) + "\r\n", 90 * time.Second},
+		{"Retry-After: " + now.Add(-time.Hour).Format(http.TimeFormat) + "\r\n", 0}, // in the past
+		{"Retry-After: soon\r\n", 0},
+		{"Retry-After: -3\r\n", 0},
+		{"", 0},
+	} {
+		resp := "HTTP/1.1 503 Service Unavailable\r\n" + tc.header + "Content-Length: 0\r\n\r\n"
+		require.Equal(t, tc.want, retryAfter(strings.NewReader(resp), now), "%q", tc.header)
+	}
+	require.Zero(t, retryAfter(strings.NewReader("not http"), now))
 }

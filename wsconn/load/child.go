@@ -25,13 +25,14 @@ import (
 )
 
 // startCtl starts f with the ctx's deadline (or an hour) as its timeout
-// and waits for its ready answer, decoded into ready.
-func startCtl(ctx context.Context, f child.Func, arg string, ready any) (*child.Ctl, error) {
+// and env added to its environment, and waits for its ready answer, decoded
+// into ready.
+func startCtl(ctx context.Context, f child.Func, arg string, env []string, ready any) (*child.Ctl, error) {
 	timeout := time.Hour
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	return f.StartCtl(ctx, child.Options{Arg: arg, Timeout: timeout}, ready)
+	return f.StartCtl(ctx, child.Options{Arg: arg, Env: env, Timeout: timeout}, ready)
 }
 
 var loadChild = child.Register("wsconn.load", func(arg string) int {
@@ -107,7 +108,7 @@ func OpenChild(ctx context.Context, l Config) (*ChildSession, error) {
 			return nil, fmt.Errorf("wsconn/load: %w", err)
 		}
 		wg.Go(func() {
-			lc.procs[i], errs[i] = startCtl(ctx, loadChild, string(arg), nil)
+			lc.procs[i], errs[i] = startCtl(ctx, loadChild, string(arg), nil, nil)
 		})
 	}
 	wg.Wait()
@@ -208,6 +209,7 @@ type ProcStats struct {
 	Goroutines uint64
 	GCCycles   uint64
 	FDs        int // open file descriptors, -1 if unknown
+	GOMAXPROCS int // the server runtime's, the parent's when it started it
 }
 
 func selfStats() ProcStats {
@@ -216,6 +218,7 @@ func selfStats() ProcStats {
 		HeapLive: m.HeapLive, HeapGoal: m.HeapGoal, Stacks: m.StackBytes,
 		HeapInUse:  rtmetrics.Uint64("/memory/classes/heap/objects:bytes"),
 		Goroutines: m.Goroutines, GCCycles: m.GCCycles, FDs: procmem.OpenFDs(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
 }
 
@@ -338,15 +341,18 @@ type ServerProc struct {
 }
 
 // Start runs the server in a child process listening on 127.0.0.1 at a
-// free port, and returns once it accepts connections. The child is killed
-// when ctx is done; Close ends it normally.
+// free port, and returns once it accepts connections. The child runs with
+// this process's GOMAXPROCS (which go test -cpu sets), so that a benchmark
+// measures its server at the -cpu it names. The child is killed when ctx
+// is done; Close ends it normally.
 func (s ServerChild) Start(ctx context.Context) (*ServerProc, error) {
 	if s.f.Name() == "" {
 		return nil, errors.New("wsconn/load: ServerChild is zero; obtain one from RegisterServerChild")
 	}
 	p := &ServerProc{}
 	var err error
-	if p.ctl, err = startCtl(ctx, s.f, "", &p.addr); err != nil {
+	env := []string{fmt.Sprintf("GOMAXPROCS=%d", runtime.GOMAXPROCS(0))}
+	if p.ctl, err = startCtl(ctx, s.f, "", env, &p.addr); err != nil {
 		return nil, fmt.Errorf("wsconn/load: server %s: %w", s.name, err)
 	}
 	return p, nil

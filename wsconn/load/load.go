@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -113,8 +114,11 @@ func (l Config) url() string {
 	return "ws://" + l.Addr + "/"
 }
 
-// Error kinds counted in Result.Errors.
+// Error kinds counted in Result.Errors. ErrKindRefused is a server at its
+// limit saying so; every other kind is a failure (Result.Refused,
+// Result.Failed).
 const (
+	ErrKindRefused   = "refused"   // the upgrade was answered 503 Service Unavailable
 	ErrKindDial      = "dial"      // TCP connect failed
 	ErrKindHandshake = "handshake" // the upgrade was refused or malformed
 	ErrKindTimeout   = "timeout"   // no echo or pong within Config.Timeout
@@ -143,7 +147,7 @@ type Result struct {
 }
 
 // String summarises the result on one line: connections, messages, echo
-// latency quantiles, throughput and errors.
+// latency quantiles, throughput and errors by kind (refused among them).
 func (r Result) String() string {
 	var p50, p99 time.Duration
 	if r.Echo != nil {
@@ -165,18 +169,40 @@ func (r Result) MsgsPerSec() float64 {
 	return float64(r.Received) / r.FloodTime.Seconds()
 }
 
+// Refused counts connection attempts the server refused with 503 Service
+// Unavailable: a server at its limit that said so, not a failure.
+func (r Result) Refused() uint64 { return r.Errors[ErrKindRefused] }
+
+// Failed counts the errors of every other kind: resets, timeouts, dial and
+// handshake failures, protocol errors.
+func (r Result) Failed() uint64 {
+	var n uint64
+	for k, v := range r.Errors {
+		if k != ErrKindRefused {
+			n += v
+		}
+	}
+	return n
+}
+
 // Err is nil when no message was lost or corrupted and no error happened,
-// and otherwise summarises what went wrong.
+// and otherwise summarises what went wrong, refusals apart from failures.
 func (r Result) Err() error {
 	if r.Lost == 0 && r.Corrupted == 0 && len(r.Errors) == 0 {
 		return nil
 	}
 	var kinds []string
 	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
-		kinds = append(kinds, fmt.Sprintf("%s=%d", k, r.Errors[k]))
+		if k != ErrKindRefused {
+			kinds = append(kinds, fmt.Sprintf("%s=%d", k, r.Errors[k]))
+		}
 	}
-	return fmt.Errorf("wsconn/load: %d lost, %d corrupted of %d sent; errors: %s",
-		r.Lost, r.Corrupted, r.Sent, strings.Join(kinds, " "))
+	failed := fmt.Sprint(r.Failed(), " failed")
+	if len(kinds) > 0 {
+		failed += " (" + strings.Join(kinds, " ") + ")"
+	}
+	return fmt.Errorf("wsconn/load: %d refused (503, server at its limit), %s; %d lost, %d corrupted of %d sent",
+		r.Refused(), failed, r.Lost, r.Corrupted, r.Sent)
 }
 
 // add merges o into r (results of several child processes).
@@ -326,7 +352,9 @@ func (s *Session) dial(ctx context.Context, c *loadConn) error {
 			return err
 		}
 		kind := ErrKindHandshake
-		if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
+		if status, ok := errors.AsType[ws.StatusError](err); ok && status == http.StatusServiceUnavailable {
+			kind = ErrKindRefused
+		} else if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
 			kind = ErrKindDial
 		} else if dctx.Err() != nil {
 			kind = ErrKindTimeout

@@ -341,6 +341,22 @@ func ExampleRun() {
 	// p99 measured: true errors: <nil>
 }
 
+// TestServerChildGOMAXPROCS: a server child runs with the GOMAXPROCS of
+// the process that starts it (go test -cpu sets it there, not in the
+// environment), so a benchmark measures its server at the -cpu it names.
+func TestServerChildGOMAXPROCS(t *testing.T) {
+	srv, err := DesignChild(server.DesignReactor)
+	require.NoError(t, err)
+	want := runtime.GOMAXPROCS(0) + 3
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(want))
+	p, err := srv.Start(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, p.Close()) })
+	st, err := p.Stats()
+	require.NoError(t, err)
+	require.Equal(t, want, st.GOMAXPROCS)
+}
+
 // A lifecycle trace of the reactor server with 500 connections, server and
 // clients in child processes; the figures depend on the machine.
 func ExampleLifecycle() {
@@ -413,6 +429,25 @@ func TestLoadOpenAbortNotCounted(t *testing.T) {
 		_, _ = io.Copy(io.Discard, c) // the others never get an answer
 	})
 	_, err := Open(context.Background(), Config{Addr: l.Addr, Conns: 5, Timeout: time.Minute})
-	require.ErrorContains(t, err, "errors: handshake=1")
+	require.ErrorContains(t, err, "0 refused (503, server at its limit), 1 failed (handshake=1)")
 	require.NotContains(t, err.Error(), "timeout=")
+}
+
+// TestLoadRefused: a server at MaxConns answers 503; the load counts that
+// as refused, apart from failures, so an overload run reads as such.
+func TestLoadRefused(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	s, err := server.New(server.DesignReactor, wsconn.EchoHandler{}, server.Options{MaxConns: 2})
+	require.NoError(t, err)
+	addr := wstest.Start(t, s, server.ErrServerClosed)
+	// One dialer: the first two connections are served, the third refused.
+	_, err = Open(context.Background(), Config{Addr: addr, Conns: 3, Dialers: 1})
+	require.ErrorContains(t, err, "1 refused (503, server at its limit), 0 failed; ")
+	require.EqualValues(t, 1, s.Stats().RefusedMaxConns)
+
+	r := Result{Errors: map[string]uint64{ErrKindRefused: 50, ErrKindReset: 2, ErrKindTimeout: 1}, Sent: 7}
+	require.EqualValues(t, 50, r.Refused())
+	require.EqualValues(t, 3, r.Failed())
+	require.EqualError(t, r.Err(), "wsconn/load: 50 refused (503, server at its limit), 3 failed (reset=2 timeout=1); 0 lost, 0 corrupted of 7 sent")
+	require.Contains(t, r.String(), "refused=50")
 }

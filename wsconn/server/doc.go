@@ -4,10 +4,12 @@
 // New(design, handler, Options) builds a server; Serve(listener) accepts
 // until Shutdown(ctx), which sends close 1001 (going away) to every
 // connection and waits for them; Stats reads its counters. Both designs
-// upgrade with ws.Upgrader on the raw net.Conn (no net/http, see
-// wsconn.Handshake), run the same frame path (wsconn.MessageReader,
-// wsconn.FrameWriter) and call the same wsconn.Handler, and differ only in
-// what a connection holds while it waits:
+// upgrade with ws.Upgrader (no net/http): the goroutine design on the
+// net.Conn (wsconn.Handshake), the reactor on the request's bytes as they
+// arrive, with the same checks and answers. Both run the same frame path
+// (wsconn.MessageReader, wsconn.FrameWriter) and call the same
+// wsconn.Handler, and differ only in what a connection holds while it
+// waits:
 //
 //   - DesignGoroutine: one goroutine per connection, blocked in Read while
 //     the connection is idle. It holds, for the life of the connection, a
@@ -20,32 +22,75 @@
 //     passes on an idle connection, a ping goes out and the deadline moves
 //     to PongTimeout.
 //   - DesignReactor (Linux): one epoll instance and a bounded pool of
-//     workers that read and write the raw non-blocking sockets themselves.
-//     An idle connection holds no goroutine, no buffer and no timer: one
-//     small struct and a slot in a table indexed by descriptor. No worker
-//     waits for a peer, and writes never block: what the socket does not
-//     take waits in a queue bounded by WriteQueueBytes. How it works is
-//     described at its type, reactor, in reactor_linux.go. Off Linux,
-//     New(DesignReactor, ...) runs DesignGoroutine (Server.Design says
-//     which).
+//     workers that accept, upgrade, read and write the raw non-blocking
+//     sockets themselves: the poller accepts with accept4 on the listener's
+//     descriptor, and the request is read and answered like any other
+//     input, so no goroutine is ever started per connection, not even for
+//     its handshake. An idle connection holds no goroutine, no buffer and
+//     no timer: one small struct and a slot in a table indexed by
+//     descriptor. No worker waits for a peer, and writes never block: what
+//     the socket does not take waits in a queue bounded by
+//     WriteQueueBytes. How it works is described at its type, reactor, in
+//     reactor_linux.go. Off Linux, New(DesignReactor, ...) runs
+//     DesignGoroutine (Server.Design says which).
 //
 // # What to expect
 //
 // What each design keeps per idle connection at 9000 connections (RSS
 // growth B/conn, heap-B/conn, goroutines/conn and stack-B/conn, after one
 // echo per connection and a forced GC, server and clients in separate
-// processes) is printed, at the root of the module, by
+// processes, the server at the benchmark's GOMAXPROCS) is printed, at the
+// root of the module, by
 //
-//	go test -run '^$' -bench 'BenchmarkWSIdleConns/server=(goroutine|reactor)/conns=9000' -count 3 . | go tool benchstat -
+//	go test -run '^$' -bench 'BenchmarkWSIdleConns/server=(goroutine|reactor)/conns=9000' -cpu 2,16 -count 3 . | go tool benchstat -
 //
 // Expect goroutines/conn at 1 for goroutine and 0 for reactor
-// (TestReactorGoroutinesFlat), and B/conn several times lower for reactor:
-// its heap part is one srvConn (TestSrvConnSizeClass keeps it within 128
-// bytes) and its 8-byte table slot, the rest what establishing left behind
-// (stacks of the finished handshake goroutines, freed heap not yet
-// returned to the OS). The goroutine design's is its bufio.Reader,
+// (TestReactorGoroutinesFlat), and B/conn many times lower for reactor,
+// and the same at any GOMAXPROCS: its heap part is one srvConn
+// (TestSrvConnSizeClass keeps it within 128 bytes) and its 8-byte table
+// slot, the rest what establishing left behind (freed heap not yet
+// returned to the OS: the handshake's garbage, the table's old copies). No
+// goroutine stack is left behind, since none was started per connection:
+// a goroutine that ends keeps its stack on its P's free list (up to 64 per
+// P, runtime/proc.go, gfput), so short-lived goroutines per connection,
+// one per handshake say, leave more stack behind the more Ps there are. The goroutine design's is its bufio.Reader,
 // MessageReader scratch, goroutine stack, and the net.Conn with the
 // runtime's poller state. The README shows a run with its machine.
+//
+// # At the limit
+//
+// A server has two limits: Options.MaxConns (connections held at once, in
+// their handshake or upgraded; 0 for none) and the process's open-files
+// limit. At either, both designs answer a new connection
+//
+//	HTTP/1.1 503 Service Unavailable
+//	Retry-After: 1
+//
+// (Options.RetryAfter, whole seconds) with a line saying which limit,
+// before any upgrade, so the client knows it was never connected; then
+// close it, and count it in Stats.RefusedMaxConns or Stats.RefusedNoFDs. A
+// connection past MaxConns is closed gracefully (FIN, then what the client
+// still sends is read until it closes or CloseTimeout passes). To refuse
+// when descriptors have run out, Serve keeps one descriptor in reserve:
+// when accept fails for want of a descriptor, the reserve is closed and
+// the connection accepted in its place; if the reserve can be reopened
+// then (connections closed meanwhile), the connection is served as usual,
+// otherwise it is answered 503 and closed at once, and the reserve
+// reopened. Without a reserve (something else took its slot) the
+// goroutine design backs off in Accept, as net/http does, and the reactor
+// stops watching the listener until its sweep gets the reserve back; the
+// clients wait in the listen backlog meanwhile. Where the limit is hit
+// differs by design: the goroutine design takes a descriptor and a
+// goroutine per connection, the reactor a descriptor alone. The reactor
+// never takes a socket over after answering 101 (it accepts raw
+// descriptors), so a client it upgraded is never reset for want of a
+// descriptor. wsconn/client waits for the Retry-After (plus its jitter)
+// before its next attempt; wsconn/load counts refused connections apart
+// from failures. To see both designs refuse and recover, at MaxConns 100
+// with 150 clients and in a child process whose open-files limit leaves
+// room for 8 connections, with 20 clients:
+//
+//	go test -v -run 'TestServerMaxConns|TestServerOutOfDescriptors' ./wsconn/server/
 //
 // # Liveness, close and bad peers
 //
@@ -60,7 +105,7 @@
 // frame is never lost to a reset.
 //
 // Bad peers, each a test in server_test.go: a request that is not HTTP
-// gets 400; a missing Upgrade or Sec-WebSocket-Key 400; another
+// gets 400 (as soon as its first line is in); a missing Upgrade or Sec-WebSocket-Key 400; another
 // Sec-WebSocket-Version 426 with "Sec-WebSocket-Version: 13"; a request
 // over MaxHeaderBytes 431; a client trickling its request is closed at
 // HandshakeTimeout (408 if it is still listening); a client that stops

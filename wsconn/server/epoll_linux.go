@@ -18,8 +18,8 @@ import (
 // Connections are registered with EPOLLONESHOT: once an event is reported
 // for a descriptor it stays disarmed until rearm, so exactly one worker owns
 // a connection between an event and its rearm, whatever the event mix. The
-// descriptors are duplicates taken out of their net.Conn (detach), so Go's
-// own netpoller does not watch them.
+// descriptors come from the reactor's own accept4, so Go's own netpoller
+// does not watch them.
 //
 // Each registration carries the descriptor and a generation number in the
 // 64-bit event data, so an event that was already queued for a descriptor
@@ -27,8 +27,14 @@ import (
 // as stale and dropped.
 type epoll struct {
 	fd   int
-	wake int // eventfd, registered level-triggered with data fd=-1
+	wake int // eventfd, registered level-triggered with data fd=evWake
 }
+
+// Event data of the two descriptors that are not connections.
+const (
+	evWake     = -1 // the eventfd
+	evListener = -2 // the listener (reactor.lfd), level-triggered
+)
 
 const (
 	evRead   = unix.EPOLLIN | unix.EPOLLRDHUP
@@ -47,7 +53,7 @@ func newEpoll() (*epoll, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("wsconn/server: eventfd: %w", err)
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: evWake}
 	if err := unix.EpollCtl(fd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
 		unix.Close(wake)
 		unix.Close(fd)
@@ -81,7 +87,7 @@ func (e *epoll) del(fd int) error {
 
 // wait fills events and returns how many are valid. It retries on EINTR
 // and returns 0 at timeout (msec < 0 waits for ever). A wake-up through
-// the eventfd is reported as an event with Fd -1.
+// the eventfd is reported as an event with Fd evWake.
 func (e *epoll) wait(events []unix.EpollEvent, msec int) (int, error) {
 	for {
 		n, err := unix.EpollWait(e.fd, events, msec)
@@ -113,28 +119,28 @@ func (e *epoll) close() error {
 	return errors.Join(err1, err2)
 }
 
-// detach returns a close-on-exec duplicate of nc's socket descriptor, set
-// non-blocking. The caller then closes nc: the socket stays open through
-// the duplicate, outside Go's network poller.
-func detach(nc net.Conn) (int, error) {
-	sc, ok := nc.(syscall.Conn)
+// listenerFD returns a close-on-exec, non-blocking duplicate of ln's
+// descriptor, for the reactor to accept on with accept4. Closing ln (as
+// Shutdown does) does not close the duplicate: stopAccepting does.
+func listenerFD(ln net.Listener) (int, error) {
+	sc, ok := ln.(syscall.Conn)
 	if !ok {
-		return -1, errors.New("wsconn/server: reactor needs a syscall.Conn")
+		return -1, fmt.Errorf("wsconn/server: the reactor accepts on the listener's descriptor; %T has none (use a *net.TCPListener or *net.UnixListener)", ln)
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return -1, err
+		return -1, fmt.Errorf("wsconn/server: listener: %w", err)
 	}
 	fd, derr := -1, error(nil)
 	if err := raw.Control(func(f uintptr) {
 		fd, derr = fcntlRaw(int(f), unix.F_DUPFD_CLOEXEC, 0)
 	}); err != nil {
-		return -1, err
+		return -1, fmt.Errorf("wsconn/server: listener: %w", err)
 	}
 	if derr != nil {
 		return -1, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", derr)
 	}
-	// The duplicate shares the file status flags; a socket from Go's net
+	// The duplicate shares the file status flags; a listener from Go's net
 	// package is already non-blocking.
 	fl, err := fcntlRaw(fd, unix.F_GETFL, 0)
 	if err == nil && fl&unix.O_NONBLOCK == 0 {
@@ -152,9 +158,20 @@ func detach(nc net.Conn) (int, error) {
 // epoll_ctl. Through Syscall, each would let the scheduler hand the
 // goroutine's P to another thread if the call is slow to return on a busy
 // machine; with thousands of connections registering, that starts dozens
-// of OS threads the runtime never ends, each with its own stacks.
+// of OS threads the runtime never ends, each with its own stacks. accept4
+// on a non-blocking listener never blocks either.
 func fcntlRaw(fd, cmd, arg int) (int, error) {
 	r, _, e := unix.RawSyscall(unix.SYS_FCNTL, uintptr(fd), uintptr(cmd), uintptr(arg))
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// accept4Raw accepts a connection on the non-blocking listener lfd as a
+// non-blocking, close-on-exec socket, without asking for its address.
+func accept4Raw(lfd int) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 	if e != 0 {
 		return -1, e
 	}

@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -25,11 +27,24 @@ func defaultWorkers() int { return max(4, 4*runtime.GOMAXPROCS(0)) }
 // connection to send close 1001.
 const evGoAway = 1 << 30
 
-// reactor is the epoll side of a DesignReactor server. Its code is in four
-// files: this one (registration, the poller and its dispatch to workers,
-// ownership, close), input_linux.go (reading and scanning what arrived),
-// writer_linux.go (the non-blocking writer and its queue) and
-// sweep_linux.go (the timers).
+// reactor is the epoll side of a DesignReactor server. Its code is in five
+// files: this one (the poller and its dispatch to workers, ownership,
+// close), accept_linux.go (accept, the opening handshake and refusals),
+// input_linux.go (reading and scanning what arrived), writer_linux.go (the
+// non-blocking writer and its queue) and sweep_linux.go (the timers).
+//
+// The reactor accepts itself: the poller calls accept4 on (a duplicate of)
+// the listener's descriptor when epoll reports it readable, and registers
+// the new non-blocking socket at once. The opening handshake runs like any
+// other input (handshakeIn): a worker reads what arrived, and once the
+// request is whole, ws.Upgrader answers it from memory; the sweep answers
+// 408 to a request not whole at HandshakeTimeout. No goroutine is started
+// per connection, and Go's network poller never sees the socket: no netFD,
+// no addresses, no finalizer and no runtime pollDesc (which the runtime
+// never frees, only reuses). An idle connection then holds no goroutine,
+// no buffer and no timer: one srvConn (TestSrvConnSizeClass keeps it within
+// 128 bytes) and its pointer in byFD, the table indexed by descriptor
+// through which the poller, the sweep and Shutdown find it.
 //
 // Connections are registered with one epoll instance (EPOLLONESHOT). A
 // readiness event hands the connection to one of a bounded pool of
@@ -53,16 +68,6 @@ const evGoAway = 1 << 30
 // over twice MaxMessage plus inSlack (its headers and those control frames
 // count) is failed with 1009 rather than buffered without bound.
 //
-// After the handshake the reactor takes the socket out of its net.Conn (a
-// close-on-exec duplicate of the descriptor, then the net.Conn is closed:
-// detach) and reads and writes the raw non-blocking descriptor itself, so
-// Go's network poller keeps nothing for it: no netFD, no addresses, no
-// finalizer and no runtime pollDesc (which the runtime never frees, only
-// reuses). An idle connection then holds no goroutine, no buffer and no
-// timer: one srvConn (TestSrvConnSizeClass keeps it within 128 bytes) and
-// its pointer in byFD, the table indexed by descriptor through which the
-// poller, the sweep and Shutdown find it.
-//
 // Writes never block a worker (nbWriter): small writes are gathered so
 // that a header and its payload leave in one writev; what the socket does
 // not take is copied to a per-connection queue bounded by WriteQueueBytes
@@ -74,9 +79,9 @@ const evGoAway = 1 << 30
 //
 // Ownership: at most one goroutine does I/O on a connection at a time, its
 // owner; conn.busy says there is one. A readiness event makes a worker the
-// owner; the sweep (on the poller goroutine), Shutdown's goAway and the
-// handshake goroutine at registration take ownership only of a connection
-// that has none (tryClaim). The owner re-arms the one-shot registration
+// owner; the sweep (on the poller goroutine) and Shutdown's goAway take
+// ownership only of a connection that has none (tryClaim); the poller owns
+// a connection it has just accepted until it first releases it. The owner re-arms the one-shot registration
 // when it lets go (release), so no event can start a second owner. Others
 // that need something from a busy connection leave a pending bit; a kill of
 // a busy connection only sets deadlines to wake its owner, which closes the
@@ -99,6 +104,15 @@ type reactor struct {
 	pool     sync.Pool // *reactorScratch
 	inPool   sync.Pool // *inBuf
 
+	// The listener: a duplicate of its descriptor, registered
+	// level-triggered with data fd=evListener; lmu serialises accepting
+	// (the poller) with stopAccepting (Shutdown).
+	lmu       sync.Mutex
+	lfd       int  // -1 once closed
+	lpaused   bool // out of descriptors and of the reserve: not watched until the sweep retries
+	acceptErr error
+	lstopped  chan struct{} // closed when the reactor stops accepting
+
 	sweepConns [256]*srvConn      // poller only: one chunk of byFD
 	sweepW     nbWriter           // poller only: writes pings
 	sweepFW    wsconn.FrameWriter // poller only
@@ -109,86 +123,62 @@ type reactor struct {
 // writes while a worker owns it.
 type reactorScratch struct {
 	scratch
-	src  bytes.Reader // the whole units of a connection's inBuf
+	src  bytes.Reader // the whole units of a connection's inBuf, or its request
 	w    nbWriter
+	hw   countingWriter // w, counted: whether ws.Upgrader answered
+	hrw  readWriter     // src and hw, made once so that no handshake allocates it
 	cork [corkSize]byte
 }
 
-func newReactor(s *Server) (*reactor, error) {
-	ep, err := newEpoll()
+func newReactor(s *Server, ln net.Listener) (*reactor, error) {
+	lfd, err := listenerFD(ln)
 	if err != nil {
 		return nil, err
 	}
+	ep, err := newEpoll()
+	if err != nil {
+		unix.Close(lfd)
+		return nil, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: evListener}
+	if err := epollCtlRaw(ep.fd, unix.EPOLL_CTL_ADD, lfd, &ev); err != nil {
+		unix.Close(lfd)
+		_ = ep.close()
+		return nil, os.NewSyscallError("epoll_ctl add listener", err)
+	}
 	o := &s.o
 	tick := o.CloseTimeout
-	for _, d := range []time.Duration{o.ReadTimeout, o.WriteTimeout, o.PingInterval, o.PongTimeout} {
+	for _, d := range []time.Duration{o.HandshakeTimeout, o.ReadTimeout, o.WriteTimeout, o.PingInterval, o.PongTimeout} {
 		if d > 0 {
 			tick = min(tick, d)
 		}
 	}
 	r := &reactor{
-		s:    s,
-		ep:   ep,
-		tick: min(max(tick/4, 10*time.Millisecond), time.Second),
-		work: make(chan *srvConn, max(1024, 64*o.Workers)),
+		s:        s,
+		ep:       ep,
+		tick:     min(max(tick/4, 10*time.Millisecond), time.Second),
+		work:     make(chan *srvConn, max(1024, 64*o.Workers)),
+		lfd:      lfd,
+		lstopped: make(chan struct{}),
 	}
 	size := o.ReadBufferSize
 	r.pool.New = func() any {
 		sc := &reactorScratch{}
 		sc.br = bufio.NewReaderSize(nil, size)
+		sc.hw.w = &sc.w
+		sc.hrw = readWriter{&sc.src, &sc.hw}
 		sc.m.Limits = o.Limits
 		return sc
 	}
 	r.inPool.New = func() any { return &inBuf{} }
+	// Set before the poller starts: it accepts, and accepted connections
+	// find the reactor through the server.
+	s.r = r
 	s.goFunc(r.poll)
 	for range o.Workers {
 		s.goFunc(r.worker)
 	}
 	return r, nil
-}
-
-// register adds an upgraded connection; called by its handshake goroutine,
-// which owns it (busy since accept) until release.
-//
-// The connection leaves Go's network poller here: its socket is duplicated
-// and the net.Conn closed, so that neither the net.Conn (netFD, addresses,
-// finalizer) nor the runtime's pollDesc stays allocated for an idle
-// connection. From now on the reactor reads and writes the raw,
-// non-blocking descriptor itself, and the connection is found through
-// r.byFD instead of Server.conns.
-func (r *reactor) register(c *srvConn) {
-	fd, err := detach(c.nc)
-	if err != nil {
-		c.nc.Close()
-		r.s.untrack(c)
-		return
-	}
-	s := r.s
-	s.mu.Lock()
-	delete(s.conns, c)
-	r.mu.Lock()
-	r.gen++
-	gen := r.gen
-	c.mu.Lock()
-	nc := c.nc
-	c.fd, c.gen, c.nc = int32(fd), gen, nil
-	c.mu.Unlock()
-	if fd >= len(r.byFD) {
-		r.byFD = append(r.byFD, make([]*srvConn, fd+1-len(r.byFD))...)
-	}
-	r.byFD[fd] = c
-	r.mu.Unlock()
-	s.mu.Unlock()
-	nc.Close() // the duplicate keeps the socket open
-	if err := r.ep.add(fd, c.gen, evRead); err != nil {
-		r.markDead(c)
-	}
-	c.mu.Lock()
-	if c.goingAway.Load() {
-		c.pend |= evGoAway
-	}
-	c.mu.Unlock()
-	r.release(c, false)
 }
 
 // poll is the epoll goroutine: it waits for readiness, hands connections
@@ -203,12 +193,18 @@ func (r *reactor) poll() {
 		if err != nil {
 			return
 		}
+		accept := false
 		r.mu.Lock()
 		r.batch = r.batch[:0]
 		for i := range n {
 			ev := &events[i]
-			if ev.Fd == -1 {
+			switch ev.Fd {
+			case evWake:
 				r.ep.drainWake()
+				r.batch = append(r.batch, nil)
+				continue
+			case evListener:
+				accept = true
 				r.batch = append(r.batch, nil)
 				continue
 			}
@@ -228,7 +224,11 @@ func (r *reactor) poll() {
 			}
 		}
 		clear(r.batch)
+		if accept {
+			r.acceptAll()
+		}
 		if now := time.Now(); !now.Before(next) {
+			r.resumeAccept()
 			r.sweep(now)
 			next = now.Add(r.tick)
 		}
@@ -315,13 +315,9 @@ func (r *reactor) kill(c *srvConn) bool {
 	}
 	c.killed = true
 	if c.busy {
-		if c.fd >= 0 {
-			// Fails the owner's reads (EOF) and writes; the descriptor
-			// stays open until the owner closes it.
-			_ = unix.Shutdown(int(c.fd), unix.SHUT_RDWR)
-		} else {
-			_ = c.nc.SetDeadline(time.Now())
-		}
+		// Fails the owner's reads (EOF) and writes; the descriptor stays
+		// open until the owner closes it.
+		_ = unix.Shutdown(int(c.fd), unix.SHUT_RDWR)
 		c.mu.Unlock()
 		return true
 	}
@@ -333,16 +329,17 @@ func (r *reactor) kill(c *srvConn) bool {
 
 // finish closes a dead connection; only its owner calls it, once.
 func (r *reactor) finish(c *srvConn) {
-	if c.fd >= 0 {
-		r.mu.Lock()
-		if r.byFD[c.fd] == c {
-			r.byFD[c.fd] = nil
-		}
-		r.mu.Unlock()
-		_ = r.ep.del(int(c.fd))
-		_ = unix.Close(int(c.fd))
-	} else {
-		c.nc.Close()
+	r.mu.Lock()
+	if r.byFD[c.fd] == c {
+		r.byFD[c.fd] = nil
+	}
+	r.mu.Unlock()
+	_ = r.ep.del(int(c.fd))
+	_ = unix.Close(int(c.fd))
+	if !c.upgraded.Load() && !c.refused && !c.closing {
+		// Dropped in its handshake without an answer (EOF, I/O error,
+		// Shutdown's context); an answered one was counted by reject.
+		r.s.ctr.hsErrors.Add(1)
 	}
 	r.dropIn(c)
 	if n := len(c.wq); n > 0 {
@@ -448,14 +445,21 @@ func (r *reactor) process(c *srvConn, ev uint32, drain []byte) {
 	sc := r.pool.Get().(*reactorScratch)
 	sc.w.init(c, sc.cork[:0])
 	if readable {
-		err := r.readIn(c, sc)
-		var ce *wsconn.CloseError
+		var err error
+		if c.upgraded.Load() {
+			err = r.readIn(c, sc)
+		} else {
+			err = r.handshakeIn(c, sc)
+		}
+		// errors.AsType, not errors.As: its target would escape, an
+		// allocation per event.
+		_, isClose := errors.AsType[*wsconn.CloseError](err)
 		switch {
 		case err == nil:
 			if ferr := sc.w.flush(); ferr != nil {
 				r.markDead(c)
 			}
-		case errors.As(err, &ce):
+		case isClose, err == errRejected:
 			r.closing(c, &sc.w)
 		default:
 			r.markDead(c)
@@ -463,7 +467,10 @@ func (r *reactor) process(c *srvConn, ev uint32, drain []byte) {
 		sc.br.Reset(nil)
 		sc.src.Reset(nil)
 	}
-	if goAway && !c.closing {
+	// Shutdown may have asked while the handshake ran: goAway checks
+	// upgraded after setting goingAway, the handshake the other way round.
+	goAway = goAway || c.goingAway.Load()
+	if goAway && !c.closing && c.upgraded.Load() {
 		r.sendGoingAway(c, &sc.w, &sc.fw)
 	}
 	sc.w.init(nil, nil)
@@ -497,6 +504,7 @@ func (r *reactor) stop() {
 // (stop) or close descriptor numbers the process may have reused since.
 func (r *reactor) closeEpoll() {
 	if !r.epClosed.Swap(true) {
+		r.stopAccepting() // if Serve failed before Shutdown could
 		_ = r.ep.close()
 	}
 }

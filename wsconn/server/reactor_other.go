@@ -2,7 +2,10 @@
 
 package server
 
-import "runtime"
+import (
+	"net"
+	"runtime"
+)
 
 // reactorSupported is false off Linux: the reactor needs epoll, so
 // New turns DesignReactor into DesignGoroutine (Server.Design reports
@@ -15,12 +18,15 @@ func defaultWorkers() int { return max(4, 4*runtime.GOMAXPROCS(0)) }
 // code compiles unchanged.
 type reactor struct{}
 
-func newReactor(*Server) (*reactor, error) { panic("wsconn/server: no reactor off Linux") }
-func (*reactor) register(*srvConn)         {}
-func (*reactor) goAway(*srvConn)           {}
-func (*reactor) kill(*srvConn)             {}
-func (*reactor) stop()                     {}
-func (*reactor) closeEpoll()               {}
+func newReactor(*Server, net.Listener) (*reactor, error) {
+	panic("wsconn/server: no reactor off Linux")
+}
+func (*reactor) goAway(*srvConn)    {}
+func (*reactor) kill(*srvConn)      {}
+func (*reactor) stop()              {}
+func (*reactor) closeEpoll()        {}
+func (*reactor) stopAccepting()     {}
+func (*reactor) acceptEnded() error { return nil }
 
 func (*reactor) appendConns(cs []*srvConn) []*srvConn { return cs }
 

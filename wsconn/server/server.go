@@ -52,6 +52,7 @@ const (
 	DefaultReadBufferSize   = 4 << 10
 	DefaultWriteBufferSize  = 4 << 10
 	DefaultWriteQueueBytes  = 4 << 20
+	DefaultRetryAfter       = time.Second
 )
 
 // Options configure a Server. The zero value of every field means its
@@ -60,8 +61,19 @@ const (
 type Options struct {
 	// HandshakeTimeout bounds the whole opening handshake, from accept to
 	// the 101 response. A peer still sending headers then (slowloris) is
-	// closed and counted in Stats.HandshakeTimeouts.
+	// answered 408, closed and counted in Stats.HandshakeTimeouts.
 	HandshakeTimeout time.Duration
+	// MaxConns bounds the connections the server holds at once (in their
+	// handshake or upgraded); 0 means no bound but the process's open-files
+	// limit. A connection past it, or one accepted when descriptors have
+	// run out, is answered 503 Service Unavailable with Retry-After before
+	// any upgrade, then closed, and counted in Stats.RefusedMaxConns or
+	// Stats.RefusedNoFDs.
+	MaxConns int
+	// RetryAfter is what a refusal's Retry-After header tells the client to
+	// wait, rounded up to whole seconds as HTTP wants; 0 means
+	// DefaultRetryAfter.
+	RetryAfter time.Duration
 	// MaxHeaderBytes bounds the size of the upgrade request; a larger one is
 	// answered 431 Request Header Fields Too Large.
 	MaxHeaderBytes int
@@ -111,6 +123,7 @@ func (o Options) withDefaults() (Options, error) {
 		{"WriteTimeout", &o.WriteTimeout, DefaultWriteTimeout},
 		{"CloseTimeout", &o.CloseTimeout, DefaultCloseTimeout},
 		{"PongTimeout", &o.PongTimeout, 0},
+		{"RetryAfter", &o.RetryAfter, DefaultRetryAfter},
 	}
 	for _, d := range durs {
 		if *d.v < 0 {
@@ -130,6 +143,7 @@ func (o Options) withDefaults() (Options, error) {
 		{"WriteBufferSize", &o.WriteBufferSize, DefaultWriteBufferSize},
 		{"WriteQueueBytes", &o.WriteQueueBytes, int(max(DefaultWriteQueueBytes, o.Limits.WithDefaults().MaxMessage+4<<10))},
 		{"Workers", &o.Workers, defaultWorkers()},
+		{"MaxConns", &o.MaxConns, 0},
 	}
 	for _, d := range ints {
 		if *d.v < 0 {
@@ -163,10 +177,16 @@ var errSlowConsumer = errors.New("wsconn/server: write queue full (slow consumer
 
 // Stats is a snapshot of a server's counters.
 type Stats struct {
-	// Accepted counts TCP connections accepted; Upgraded those whose
-	// handshake succeeded; Open those upgraded and not yet closed.
+	// Accepted counts TCP connections accepted, refused ones included;
+	// Upgraded those whose handshake succeeded; Open those upgraded and not
+	// yet closed.
 	Accepted, Upgraded uint64
 	Open               int64
+	// RefusedMaxConns counts connections answered 503 because the server
+	// held MaxConns; RefusedNoFDs those answered 503 because the process
+	// was out of descriptors (accepted on the reserve descriptor). Neither
+	// counts in HandshakeErrors.
+	RefusedMaxConns, RefusedNoFDs uint64
 	// HandshakeErrors counts handshakes answered with a 4xx/5xx or dropped;
 	// HandshakeTimeouts those (among them) cut at HandshakeTimeout.
 	HandshakeErrors, HandshakeTimeouts uint64
@@ -231,6 +251,8 @@ func (cc *codeCounter) snapshot() map[ws.StatusCode]uint64 {
 
 type counters struct {
 	accepted, upgraded, hsErrors, hsTimeouts atomic.Uint64
+	refusedMax, refusedFDs                   atomic.Uint64
+	held                                     atomic.Int64 // connections counted against MaxConns
 	open, goroutines, peakGoroutines         atomic.Int64
 	msgsIn, bytesIn, bytesOut                atomic.Uint64
 	pings, pongTimeouts, slow                atomic.Uint64
@@ -258,7 +280,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	ln       net.Listener
-	conns    map[*srvConn]struct{} // reactor: only until registered
+	conns    map[*srvConn]struct{} // goroutine design only
 	shutting bool
 	served   bool
 
@@ -267,6 +289,8 @@ type Server struct {
 	ctr     counters
 	r       *reactor  // nil for the goroutine design
 	wpool   sync.Pool // goroutine design: *bufio.Writer of WriteBufferSize
+	spare   reserve   // the acceptor's only: refuses when descriptors run out
+	refusal [2][]byte // the 503 answers, by refuseCause
 }
 
 // New returns a server of design d that passes every data message to
@@ -285,7 +309,11 @@ func New(d Design, h wsconn.Handler, o Options) (*Server, error) {
 	if d == DesignReactor && !reactorSupported {
 		d = DesignGoroutine
 	}
-	return &Server{design: d, h: h, o: o, conns: map[*srvConn]struct{}{}}, nil
+	s := &Server{design: d, h: h, o: o, conns: map[*srvConn]struct{}{}}
+	for cause := range s.refusal {
+		s.refusal[cause] = refusalResponse(refuseCause(cause), o.RetryAfter)
+	}
+	return s, nil
 }
 
 // Design reports the design the server runs: DesignReactor falls back to
@@ -300,6 +328,7 @@ func (s *Server) Stats() Stats {
 	c := &s.ctr
 	return Stats{
 		Accepted: c.accepted.Load(), Upgraded: c.upgraded.Load(), Open: c.open.Load(),
+		RefusedMaxConns: c.refusedMax.Load(), RefusedNoFDs: c.refusedFDs.Load(),
 		HandshakeErrors: c.hsErrors.Load(), HandshakeTimeouts: c.hsTimeouts.Load(),
 		Goroutines: c.goroutines.Load(), PeakGoroutines: c.peakGoroutines.Load(),
 		MessagesIn: c.msgsIn.Load(), BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
@@ -325,7 +354,11 @@ func (s *Server) goFunc(f func()) {
 // Serve accepts connections on ln until Shutdown, and returns
 // ErrServerClosed then (or the listener's error if it fails first). ln is
 // closed by Shutdown, or at once if the server cannot start (the reactor's
-// epoll instance cannot be made).
+// epoll instance cannot be made, or ln has no descriptor to accept on).
+//
+// One descriptor is kept in reserve while Serve runs, so that a server out
+// of descriptors can still accept a connection to refuse it (503) instead
+// of leaving it in the listen backlog.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	switch {
@@ -339,8 +372,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.served = true
 	s.ln = ln
+	s.spare.open()
+	defer s.spare.close()
 	if s.design == DesignReactor {
-		r, err := newReactor(s)
+		r, err := newReactor(s, ln) // sets s.r
 		if err != nil {
 			// Nothing was served: leave the server as it was, but close ln
 			// as Shutdown would have.
@@ -349,22 +384,30 @@ func (s *Server) Serve(ln net.Listener) error {
 			ln.Close()
 			return err
 		}
-		s.r = r
+		s.mu.Unlock()
+		// The reactor's poller accepts; Serve waits for it to stop.
+		if err := r.acceptEnded(); err != nil && !s.isShutting() {
+			return err
+		}
+		return ErrServerClosed
 	}
 	s.mu.Unlock()
 
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
+		if err != nil && isOutOfFDs(err) && s.spare.f != nil {
+			if nc, err = s.acceptOnSpare(ln); err == nil && nc == nil {
+				delay = 0
+				continue // refused
+			}
+		}
 		if err != nil {
-			s.mu.Lock()
-			shutting := s.shutting
-			s.mu.Unlock()
-			if shutting {
+			if s.isShutting() {
 				return ErrServerClosed
 			}
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) || isTemporary(err) {
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) || isOutOfFDs(err) {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue
@@ -373,48 +416,163 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		delay = 0
 		s.ctr.accepted.Add(1)
-		// A new connection belongs to its handshake goroutine (busy) and
-		// has no descriptor in epoll yet (fd -1), so neither the reactor's
-		// sweep nor goAway can touch it before register.
-		c := &srvConn{srv: s, nc: nc, fd: -1, busy: true}
+		// A new connection belongs to its goroutine (busy) from here.
+		c := &srvConn{srv: s, nc: nc, fd: -1, busy: true, refused: s.atMaxConns()}
 		if !s.track(c) {
 			nc.Close()
+			continue
+		}
+		if c.refused {
+			s.goFunc(func() { s.refuseGoroutine(c) })
 			continue
 		}
 		s.goFunc(func() { s.handshake(c) })
 	}
 }
 
-// isTemporary reports accept errors worth retrying (out of descriptors).
-func isTemporary(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+func (s *Server) isShutting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutting
 }
 
-// track registers an accepted connection; false once shutting down.
+// isOutOfFDs reports accept errors that mean the process or the system has
+// no descriptor (or socket memory) left for a new connection.
+func isOutOfFDs(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+}
+
+// atMaxConns reports whether a new connection must be refused because the
+// server holds MaxConns. Only the acceptor adds to held, so the bound is
+// never passed.
+func (s *Server) atMaxConns() bool {
+	return s.o.MaxConns > 0 && s.ctr.held.Load() >= int64(s.o.MaxConns)
+}
+
+// acceptOnSpare is the goroutine design's accept when the process is out
+// of descriptors (accept fails at once then, whether a connection waits or
+// not): it closes the reserve descriptor and waits in Accept with its slot
+// free. If the reserve can be reopened once a connection is accepted
+// (descriptors were freed meanwhile), the connection is returned, to be
+// served as usual; otherwise it is answered 503 and closed at once (the
+// reserve must come back), and acceptOnSpare returns nil, nil. An error is
+// Accept's: the listener closed, or the slot was taken by someone else.
+func (s *Server) acceptOnSpare(ln net.Listener) (net.Conn, error) {
+	s.spare.release()
+	nc, err := ln.Accept()
+	s.spare.open()
+	if err != nil || s.spare.f != nil {
+		return nc, err
+	}
+	s.ctr.accepted.Add(1)
+	s.ctr.refusedFDs.Add(1)
+	_ = nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	_, _ = nc.Write(s.refusal[refuseNoFDs])
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	nc.Close()
+	s.spare.open()
+	return nil, nil
+}
+
+// refuseGoroutine answers 503 on a goroutine-design connection past
+// MaxConns and closes it gracefully (FIN, then what the client still sends
+// is read and dropped until it closes or CloseTimeout passes), so the
+// answer is not lost to a reset.
+func (s *Server) refuseGoroutine(c *srvConn) {
+	s.ctr.refusedMax.Add(1)
+	_ = c.nc.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
+	_, _ = c.nc.Write(s.refusal[refuseMaxConns])
+	_ = wsconn.CloseGracefully(c.nc, s.o.CloseTimeout)
+	s.untrack(c)
+}
+
+// refuseCause says why a connection is refused.
+type refuseCause int
+
+const (
+	refuseMaxConns refuseCause = iota // the server holds MaxConns
+	refuseNoFDs                       // the process is out of descriptors
+)
+
+// refusalResponse is the HTTP answer to a refused connection: 503 with
+// Retry-After in whole seconds, and a one-line body saying why for a human
+// with curl.
+func refusalResponse(cause refuseCause, retry time.Duration) []byte {
+	body := "server at its connection limit (MaxConns); retry later\n"
+	if cause == refuseNoFDs {
+		body = "server out of file descriptors; retry later\n"
+	}
+	secs := int64((retry + time.Second - 1) / time.Second)
+	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: %d\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
+		secs, len(body), body)
+}
+
+// reserve is a descriptor (/dev/null) held open so that a process out of
+// descriptors can still accept one connection to refuse it: closed just
+// before that accept, reopened just after the refused connection is closed.
+// Only the acceptor uses it.
+type reserve struct{ f *os.File }
+
+// open reopens the reserve if it is closed; it stays closed if the process
+// has no descriptor for it.
+func (r *reserve) open() {
+	if r.f == nil {
+		r.f, _ = os.Open(os.DevNull)
+	}
+}
+
+// release closes the reserve and reports whether it was open.
+func (r *reserve) release() bool {
+	if r.f == nil {
+		return false
+	}
+	r.f.Close()
+	r.f = nil
+	return true
+}
+
+func (r *reserve) close() { r.release() }
+
+// track registers an accepted connection; false once shutting down. A
+// refused connection does not count against MaxConns.
 func (s *Server) track(c *srvConn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutting {
 		return false
 	}
-	s.conns[c] = struct{}{}
+	if s.design == DesignGoroutine {
+		s.conns[c] = struct{}{}
+	}
+	if !c.refused {
+		s.ctr.held.Add(1)
+	}
 	s.connsWG.Add(1)
 	return true
 }
 
 // untrack forgets a connection whose socket has been closed.
 func (s *Server) untrack(c *srvConn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
+	if s.design == DesignGoroutine {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}
 	if c.upgraded.Load() {
 		s.ctr.open.Add(-1)
+	}
+	if !c.refused {
+		s.ctr.held.Add(-1)
 	}
 	s.connsWG.Done()
 }
 
-// handshake upgrades c and hands it to the design. It runs on its own
-// goroutine, so a slow handshake never holds up accept.
+// handshake upgrades a goroutine-design connection and serves it. It runs
+// on the connection's own goroutine, so a slow handshake never holds up
+// accept. (The reactor runs its handshakes itself: handshake_linux.go.)
 func (s *Server) handshake(c *srvConn) {
 	if _, err := wsconn.Handshake(c.nc, s.o.HandshakeTimeout, int64(s.o.MaxHeaderBytes)); err != nil {
 		s.ctr.hsErrors.Add(1)
@@ -425,15 +583,16 @@ func (s *Server) handshake(c *srvConn) {
 		s.untrack(c)
 		return
 	}
+	s.upgradedConn(c)
+	s.serveGoroutine(c)
+}
+
+// upgradedConn counts c as upgraded, once its 101 is written.
+func (s *Server) upgradedConn(c *srvConn) {
 	s.ctr.upgraded.Add(1)
 	s.ctr.open.Add(1)
 	c.upgraded.Store(true)
 	c.lastRead.Store(time.Now().UnixNano())
-	if s.r != nil {
-		s.r.register(c)
-		return
-	}
-	s.serveGoroutine(c)
 }
 
 // Shutdown stops accepting, sends close 1001 (going away) to every
@@ -450,6 +609,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	if first && ln != nil {
 		ln.Close()
+		if s.r != nil {
+			s.r.stopAccepting()
+		}
 	}
 	for _, c := range conns {
 		c.goAway()
@@ -484,8 +646,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // appendConns appends every open connection to cs: those in s.conns
-// (goroutine design; reactor connections until they are registered) and
-// those the reactor holds. The caller holds s.mu.
+// (goroutine design) or those the reactor holds. The caller holds s.mu.
 func (s *Server) appendConns(cs []*srvConn) []*srvConn {
 	for c := range s.conns {
 		cs = append(cs, c)
@@ -500,7 +661,7 @@ func (s *Server) appendConns(cs []*srvConn) []*srvConn {
 // where they are used.
 type srvConn struct {
 	srv *Server
-	nc  net.Conn
+	nc  net.Conn // goroutine design only: the reactor accepts raw descriptors
 
 	lastRead atomic.Int64 // unix ns of the last byte read
 	pingSent atomic.Int64 // unix ns of an unanswered ping, 0 if none
@@ -510,15 +671,15 @@ type srvConn struct {
 	upgraded  atomic.Bool
 	goingAway atomic.Bool // Shutdown asked for a close 1001
 	// partSince is, for the reactor, when the unit held in in (a message
-	// or control frame only partly received) began: unix ms truncated to
-	// 32 bits (compared with wrap-around arithmetic, see msSince), 0 if
-	// none. 32 bits keep srvConn in its size class.
+	// or control frame only partly received) began, or before the upgrade
+	// when the connection was accepted: unix ms truncated to 32 bits
+	// (compared with wrap-around arithmetic, see msSince), 0 if none. 32
+	// bits keep srvConn in its size class.
 	partSince atomic.Uint32
 
 	// Reactor state, guarded by mu except where noted; fields are ordered
 	// to keep the struct in the 128-byte size class (TestSrvConnSizeClass),
-	// since an idle reactor connection is this struct and a table slot
-	// (nc is nil once the reactor has taken the descriptor out of it).
+	// since an idle reactor connection is this struct and a table slot.
 	mu      sync.Mutex
 	fd      int32
 	gen     int32
@@ -528,7 +689,8 @@ type srvConn struct {
 	dead    bool   // closed or being closed; no more I/O
 	killed  bool   // kill was called (owner must close)
 	finSent bool   // owner only: CloseWrite done
-	closing bool   // owner only: close frame sent, draining
+	closing bool   // owner only: close frame (or HTTP error) sent, draining
+	refused bool   // answered 503, not counted against MaxConns; set before the connection is shared
 	wq      []byte // owner only: bytes the socket has not taken yet
 	in      *inBuf // owner only: a unit partly received, nil if none
 }
@@ -539,7 +701,7 @@ func (c *srvConn) goAway() {
 	if !c.upgraded.Load() {
 		// Still in the handshake: its deadline bounds it, and the
 		// connection checks goingAway once upgraded (loopGoroutine for the
-		// goroutine design, register for the reactor).
+		// goroutine design, reactor.process for the reactor).
 		return
 	}
 	if c.srv.r != nil {
@@ -560,7 +722,7 @@ func (c *srvConn) goAway() {
 // ended). For the goroutine design, closing the socket wakes the goroutine
 // that owns it; the reactor defers to the owner if there is one.
 func (c *srvConn) kill() {
-	if c.srv.r != nil && c.upgraded.Load() {
+	if c.srv.r != nil {
 		c.srv.r.kill(c)
 		return
 	}
@@ -606,6 +768,7 @@ type scratch struct {
 	hdr [ws.MaxHeaderSize]byte
 	ctl [ws.MaxControlFramePayloadSize]byte
 	buf []byte // message buffer, reused while small
+	rw  readWriter
 }
 
 // unit reads and handles the next unit of input, whose first byte is
@@ -630,7 +793,11 @@ func (s *Server) unit(c *srvConn, sc *scratch, w io.Writer) error {
 		}
 		return nil
 	}
-	op, msg, err := sc.m.ReadMessage(readWriter{sc.br, w}, sc.buf)
+	// Through a field, not a readWriter made here: that would escape, one
+	// allocation per message.
+	sc.rw = readWriter{sc.br, w}
+	op, msg, err := sc.m.ReadMessage(&sc.rw, sc.buf)
+	sc.rw = readWriter{}
 	defer func() { sc.buf = proto.KeepBuf(msg) }()
 	if err != nil {
 		s.noteClose(err)

@@ -263,6 +263,11 @@ func TestHandshakeBadPeers(t *testing.T) {
 		{"wrong-version", "GET / HTTP/1.1\r\n" + okHeaders + "Sec-WebSocket-Version: 8\r\n\r\n", "426", "Sec-WebSocket-Version: 13"},
 		{"oversized-headers", "GET / HTTP/1.1\r\n" + okHeaders + "X-Big: " + strings.Repeat("a", 20000) + "\r\nSec-WebSocket-Version: 13\r\n\r\n", "431", ""},
 		{"post", "POST / HTTP/1.1\r\n" + okHeaders + "Sec-WebSocket-Version: 13\r\n\r\n", "405", ""},
+		// Never finished: answered on the request line alone, not at
+		// HandshakeTimeout (which would be 408).
+		{"not-http-unfinished", "\x16\x03\x01\x02\x00 hello\r\n", "400", ""},
+		{"post-unfinished", "POST / HTTP/1.1\r\nHost: x\r\n", "405", ""},
+		{"http-1.0-unfinished", "GET / HTTP/1.0\r\nHost: x\r\n", "505", ""},
 	}
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {

@@ -40,6 +40,11 @@ func (r *reactor) sweepChunk(cs []*srvConn, now time.Time) {
 		switch ca, wqs, ps, pt := c.closeAt.Load(), c.wqSince.Load(), c.pingSent.Load(), c.partSince.Load(); {
 		case ca != 0 && time.Duration(ns-ca) >= o.CloseTimeout:
 			r.kill(c)
+		case ca == 0 && !c.upgraded.Load():
+			// In the handshake since pt: answered 408 at HandshakeTimeout.
+			if pt != 0 && msSince(pt, now) >= o.HandshakeTimeout {
+				r.handshakeTimeout(c)
+			}
 		case pt != 0 && msSince(pt, now) >= o.ReadTimeout:
 			r.kill(c) // a unit begun ReadTimeout ago is still not whole
 		case wqs != 0 && time.Duration(ns-wqs) >= o.WriteTimeout:
@@ -66,4 +71,23 @@ func (r *reactor) sweepChunk(cs []*srvConn, now time.Time) {
 			}
 		}
 	}
+}
+
+// handshakeTimeout ends a connection whose request was not whole at
+// HandshakeTimeout: 408 and a graceful close if no worker owns it (the
+// client, if it still listens, learns why), else a kill.
+func (r *reactor) handshakeTimeout(c *srvConn) {
+	s := r.s
+	if !r.tryClaim(c) {
+		if r.kill(c) {
+			s.ctr.hsTimeouts.Add(1)
+		}
+		return
+	}
+	s.ctr.hsTimeouts.Add(1)
+	r.sweepW.init(c, r.sweepCork[:0])
+	_ = r.reject(&r.sweepW, "408 Request Timeout")
+	r.closing(c, &r.sweepW)
+	r.sweepW.init(nil, nil)
+	r.release(c, false)
 }
