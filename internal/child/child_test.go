@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +24,12 @@ var (
 		fmt.Fprintln(os.Stderr, "to stderr")
 		return 7
 	})
-	sleeper = Register("child_test.sleep", func(string) int {
+	sleeper = Register("child_test.sleep", func(marker string) int {
 		fmt.Fprintln(os.Stderr, "going to sleep")
+		if marker != "" {
+			// Tell the test that stderr has been written.
+			_ = os.WriteFile(marker, nil, 0o600)
+		}
 		time.Sleep(time.Hour)
 		return 0
 	})
@@ -58,12 +63,32 @@ func TestRunReportsCrashStderr(t *testing.T) {
 }
 
 func TestRunKillsAtTimeout(t *testing.T) {
-	start := time.Now()
 	r, err := sleeper.Run(context.Background(), Options{Timeout: 300 * time.Millisecond})
 	require.ErrorIs(t, err, ErrTimeout)
-	assert.ErrorContains(t, err, "going to sleep", "the error carries the child's stderr")
 	assert.Equal(t, -1, r.ExitCode)
-	assert.Less(t, time.Since(start), 10*time.Second)
+}
+
+// TestRunKilledCarriesStderr kills a child once it has written to stderr
+// (it says so with a marker file: a fixed timeout could pass before a slow
+// machine has even started it) and checks the error carries that stderr.
+// Timeout and cancellation end a child the same way (a context with
+// ErrTimeout as its cause).
+func TestRunKilledCarriesStderr(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "asleep")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := os.Stat(marker); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	_, err := sleeper.Run(ctx, Options{Arg: marker, Timeout: time.Hour})
+	require.ErrorIs(t, err, ErrTimeout)
+	assert.ErrorContains(t, err, "going to sleep", "the error carries the child's stderr")
 }
 
 func TestRunStopsOnCancel(t *testing.T) {
