@@ -169,11 +169,12 @@ func trim(p []byte) string {
 
 // client is one connection of a case.
 type client struct {
-	conn   net.Conn
-	events chan event
-	mu     sync.Mutex
-	seen   []event
-	done   chan struct{}
+	conn    net.Conn
+	timeout time.Duration // the case's: bounds each write as each answer
+	events  chan event
+	mu      sync.Mutex
+	seen    []event
+	done    chan struct{}
 }
 
 // dial connects and performs the opening handshake.
@@ -205,7 +206,7 @@ func dial(addr string, timeout time.Duration) (*client, error) {
 		return nil, fmt.Errorf("handshake: status %d, accept %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Accept"))
 	}
 	_ = conn.SetDeadline(time.Time{})
-	c := &client{conn: conn, events: make(chan event, 1024), done: make(chan struct{})}
+	c := &client{conn: conn, timeout: timeout, events: make(chan event, 1024), done: make(chan struct{})}
 	go c.readLoop(br)
 	return c, nil
 }
@@ -289,11 +290,14 @@ func (c *client) readLoop(br *bufio.Reader) {
 	}
 }
 
-// write sends raw bytes; errors show up as the end of the connection.
+// write sends raw bytes; errors show up as the end of the connection. A
+// write may take as long as the case waits for an answer: a 16 MiB message
+// to a server slowed by the race detector on a busy machine took over the
+// fixed 5 s this once had.
 func (c *client) write(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
 	_, _ = c.conn.Write(b)
 }
 
