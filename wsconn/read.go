@@ -283,15 +283,29 @@ func (m *MessageReader) ReadMessageBuffered(br *bufio.Reader, w io.Writer, buf [
 // error as ReadMessage would.
 func (m *MessageReader) wholeFrame(br *bufio.Reader, buf []byte, inPlace bool) (ws.OpCode, []byte, bool) {
 	b, _ := br.Peek(max(2, br.Buffered()))
-	if len(b) < 2 {
-		return 0, buf, false
-	}
-	if need := headerLen(b[1]); len(b) < need {
-		b, _ = br.Peek(need)
-	}
-	h, n, err := parseHeader(b, false)
-	if err != nil || !h.fin() || h.op().IsControl() {
-		return 0, buf, false
+	var (
+		h frameHeader
+		n int
+	)
+	if len(b) >= 8 && b[0]-0x81 < 2 && b[1] >= 0x80 && b[1] != 0xff {
+		// A final text or binary frame, masked, with a 7- or 16-bit
+		// length: parseHeader's common case, decoded inline.
+		h.b0, h.masked, h.length, n = b[0], true, int64(b[1]&0x7f), 6
+		if h.length == 126 {
+			h.length, n = int64(binary.BigEndian.Uint16(b[2:4])), 8
+		}
+		h.mask = binary.LittleEndian.Uint32(b[n-4 : n])
+	} else {
+		if len(b) < 2 {
+			return 0, buf, false
+		}
+		if need := headerLen(b[1]); len(b) < need {
+			b, _ = br.Peek(need)
+		}
+		var err error
+		if h, n, err = parseHeader(b, false); err != nil || !h.fin() || h.op().IsControl() {
+			return 0, buf, false
+		}
 	}
 	lim := m.Limits.WithDefaults()
 	if h.length > lim.MaxFrame || h.length > lim.MaxMessage || h.length > int64(br.Size()-n) {
