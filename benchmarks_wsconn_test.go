@@ -3,6 +3,7 @@ package rtlab
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -26,19 +27,24 @@ var wsfSizes = []int{16, 1024, 65536}
 // BenchmarkWSFrameRead reads one binary message of size bytes per iteration
 // from the same pre-built stream of masked client frames in memory, with
 // each implementation driven the way its documentation recommends for
-// throughput (see the wsconn package doc, "Peers"). impl=limit is the floor:
-// copy the payload and unmask it, no framing.
+// throughput (see the wsconn package doc, "Peers"). impl=limit is the floor
+// of moving the bytes: copy the payload and unmask it, no framing;
+// impl=limit-header adds the least framing a reader must do, parsing each
+// header from the bytes in memory, so that at small sizes rtlab is measured
+// against a floor that includes framing.
 func BenchmarkWSFrameRead(b *testing.B) {
 	impls := []struct {
 		name string
 		run  func(b *testing.B, c *wsfConn, size int)
 	}{
 		{"rtlab", wsfReadRTLab},
+		{"rtlab-direct", wsfReadRTLabDirect},
 		{"wsutil", wsfReadWSUtil},
 		{"gorilla", wsfReadGorilla},
 		{"coder", wsfReadCoder},
 		{"naive", wsfReadNaive},
 		{"limit", wsfReadLimit},
+		{"limit-header", wsfReadLimitHeader},
 	}
 	for _, impl := range impls {
 		b.Run("impl="+impl.name, func(b *testing.B) {
@@ -199,8 +205,29 @@ func wsfCheck(b *testing.B, op ws.OpCode, msg []byte, size int, err error) {
 	}
 }
 
-// rtlab: MessageReader with the message buffer handed back each time.
+// rtlab: ServeBuffered through a 4 KiB bufio.Reader, as ServeConn serves
+// a connection: a message held whole in the reader's buffer is unmasked
+// there and handed to the handler; larger ones go into the message buffer,
+// handed back each time.
 func wsfReadRTLab(b *testing.B, c *wsfConn, size int) {
+	var m wsconn.MessageReader
+	br := bufio.NewReaderSize(c, 4096)
+	h := wsconn.HandlerFunc(func(_ io.Writer, op ws.OpCode, msg []byte) error {
+		wsfCheck(b, op, msg, size, nil)
+		return nil
+	})
+	buf := make([]byte, 0, size)
+	for b.Loop() {
+		var err error
+		if buf, err = m.ServeBuffered(br, c, h, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// rtlab-direct: ReadMessage straight on the conn, three Reads per frame (on
+// a socket, three system calls: the case for a bufio.Reader).
+func wsfReadRTLabDirect(b *testing.B, c *wsfConn, size int) {
 	var m wsconn.MessageReader
 	buf := make([]byte, 0, size)
 	for b.Loop() {
@@ -295,6 +322,61 @@ func wsfReadLimit(b *testing.B, c *wsfConn, size int) {
 			i = 0
 		}
 	}
+}
+
+// limit-header: limit plus decoding each frame's header where it lies in
+// the stream (wsfParseHeader), the least framing a reader does.
+func wsfReadLimitHeader(b *testing.B, c *wsfConn, size int) {
+	buf := make([]byte, size)
+	off := 0
+	for b.Loop() {
+		if off == len(c.stream) {
+			off = 0
+		}
+		h := wsfParseHeader(c.stream[off:])
+		if h.length != int64(size) || h.b0 != 0x82 {
+			b.Fatalf("frame at %d: first byte %#x, length %d; want 0x82, %d", off, h.b0, h.length, size)
+		}
+		off += h.n
+		var key [4]byte
+		binary.LittleEndian.PutUint32(key[:], h.mask)
+		copy(buf, c.stream[off:off+size])
+		ws.Cipher(buf, key, 0)
+		off += size
+	}
+}
+
+// wsfHeader is what ws.ReadHeader decodes, in four words rather than a
+// ws.Header (which holds an array, so it lives in memory and costs a
+// store-forwarding stall per copy: the floor would not be a floor).
+type wsfHeader struct {
+	b0     byte // FIN, RSV, opcode
+	n      int  // header size
+	length int64
+	mask   uint32 // key bytes little-endian; 0 when unmasked
+}
+
+// wsfParseHeader decodes the frame header at the start of p as
+// ws.ReadHeader does (FIN, RSV, opcode, mask bit, 7/16/64-bit length,
+// masking key), from bytes in memory, with no rule checks. p must hold a
+// whole header and the 64-bit length must have its top bit clear: the
+// benchmark's stream is well-formed.
+func wsfParseHeader(p []byte) (h wsfHeader) {
+	h.b0 = p[0]
+	h.n = 2
+	switch l := p[1] & 0x7f; l {
+	case 126:
+		h.length, h.n = int64(binary.BigEndian.Uint16(p[2:])), 4
+	case 127:
+		h.length, h.n = int64(binary.BigEndian.Uint64(p[2:])), 10
+	default:
+		h.length = int64(l)
+	}
+	if p[1]&0x80 != 0 {
+		h.mask = binary.LittleEndian.Uint32(p[h.n:])
+		h.n += 4
+	}
+	return h
 }
 
 func wsfWriteRTLab(b *testing.B, c *wsfConn, p []byte) {

@@ -6,6 +6,7 @@
 package wsconn
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"net"
@@ -66,20 +67,75 @@ func TestReadMessageAllocs(t *testing.T) {
 }
 
 func TestWriteAllocs(t *testing.T) {
-	p := bytes.Repeat([]byte("w"), 4096)
-	var fw FrameWriter
-	allocs := testing.AllocsPerRun(200, func() {
-		if err := fw.WriteMessage(io.Discard, ws.OpBinary, p); err != nil {
-			t.Fatal(err)
-		}
+	// 16 bytes go out copied behind the header, 4096 vectored.
+	for _, size := range []int{16, 4096} {
+		p := bytes.Repeat([]byte("w"), size)
+		var fw FrameWriter
+		allocs := testing.AllocsPerRun(200, func() {
+			if err := fw.WriteMessage(io.Discard, ws.OpBinary, p); err != nil {
+				t.Fatal(err)
+			}
+		})
+		require.Zero(t, allocs, "FrameWriter.WriteMessage allocations per message of %d bytes", size)
+		allocs = testing.AllocsPerRun(200, func() {
+			if err := WriteMessage(io.Discard, ws.OpText, p); err != nil {
+				t.Fatal(err)
+			}
+		})
+		require.Zero(t, allocs, "pooled WriteMessage allocations per message of %d bytes", size)
+	}
+}
+
+// TestReadBufferedAllocs: the buffered paths allocate nothing per message
+// either, for messages read in place (ServeBuffered), copied out of the
+// buffer (ReadMessageBuffered) and assembled from fragments with control
+// frames between them.
+func TestReadBufferedAllocs(t *testing.T) {
+	stream := bytes.Join([][]byte{
+		wstest.ClientFrame(ws.OpText, true, []byte("small")),
+		wstest.ClientFrame(ws.OpBinary, true, bytes.Repeat([]byte("b"), 1000)),
+		wstest.ClientFrame(ws.OpText, false, bytes.Repeat([]byte("é"), 700)),
+		wstest.ClientFrame(ws.OpPing, true, []byte("ping")),
+		wstest.ClientFrame(ws.OpContinuation, true, []byte("end")),
+	}, nil)
+	r := bytes.NewReader(stream)
+	rw := discardRW{r}
+	br := bufio.NewReaderSize(rw, 4096)
+	var m MessageReader
+	var got int
+	h := HandlerFunc(func(_ io.Writer, _ ws.OpCode, p []byte) error {
+		got += len(p)
+		return nil
 	})
-	require.Zero(t, allocs, "FrameWriter.WriteMessage allocations per message")
-	allocs = testing.AllocsPerRun(200, func() {
-		if err := WriteMessage(io.Discard, ws.OpText, p); err != nil {
-			t.Fatal(err)
+	var buf []byte
+	run := func(serve bool) {
+		r.Reset(stream)
+		br.Reset(rw)
+		got = 0
+		for range 3 {
+			if serve {
+				var err error
+				if buf, err = m.ServeBuffered(br, rw, h, buf); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			_, msg, err := m.ReadMessageBuffered(br, rw, buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += len(msg)
+			buf = msg
 		}
-	})
-	require.Zero(t, allocs, "pooled WriteMessage allocations per message")
+		if got != 5+1000+1400+3 {
+			t.Fatalf("read %d payload bytes", got)
+		}
+	}
+	run(true) // the first pass grows the buffer
+	for _, serve := range []bool{true, false} {
+		allocs := testing.AllocsPerRun(200, func() { run(serve) })
+		require.Zero(t, allocs, "allocations per 3 messages, ServeBuffered %v", serve)
+	}
 }
 
 // TestWriteTCPAllocs writes to a real TCP connection, where net.Buffers

@@ -74,7 +74,8 @@ func TestFramePathAlone(t *testing.T) {
 	framePath := []string{
 		"CloseError", "CloseGracefully", "DefaultMaxFrame", "DefaultMaxHandshakeBytes", "DefaultMaxMessage",
 		"EchoHandler", "Error", "FrameWriter", "HandleMessage", "Handler", "HandlerFunc", "Handshake",
-		"IsNormalClose", "Limits", "MessageReader", "ReadFrame", "ReadHeader", "ReadMessage", "Serve",
+		"IsNormalClose", "Limits", "MessageReader", "ParseHeader", "ReadFrame", "ReadHeader", "ReadMessage",
+		"ReadMessageBuffered", "Serve", "ServeBuffered",
 		"ServeConn", "WithDefaults", "WriteClose", "WriteFrame", "WriteMessage",
 	}
 	assert.Equal(t, framePath, exported, "wsconn's exported API: the frame path only")

@@ -16,21 +16,61 @@
 // buffer per frame), the payload (a fresh buffer per message, grown while
 // reading, then copied again to unmask or to concatenate fragments) and
 // the write (header and payload concatenated into one buffer so they leave
-// in one system call). The frame path removes all three: the header is
-// read into and written from a 14-byte array the caller keeps, the payload
-// is read once into a buffer the caller hands back for the next message
-// and unmasked in place, and the write sends header and payload as two
+// in one system call). The frame path removes all three: headers are
+// parsed where they lie in the read buffer, a payload held whole there is
+// unmasked in place and handed to the handler (other payloads are read
+// once into a buffer the caller hands back for the next message), and the
+// write sends a small frame as one copied buffer and a larger one as two
 // iovecs of one writev. From the module root,
 //
-//	go test -run '^$' -bench 'BenchmarkWSFrame' -count 3 . | go tool benchstat -col /impl -
+//	go test -run '^$' -bench 'BenchmarkWSFrame' -count 6 . | go tool benchstat -col /impl -
 //
-// shows impl=rtlab at 0 B/op and 0 allocs/op at every size, and at 64 KiB
-// within about 10% of impl=limit, the floor of any reader that must move
-// and unmask the bytes (copy plus ws.Cipher, no framing). The allocating
-// peers pay a fixed cost per message (allocation, locks, per-message
-// setup) that dominates small messages, and extra copies that dominate
-// large ones. Allocation counts are claims backed by tests (alloc_test.go,
-// testing.AllocsPerRun), not only by benchmarks.
+// shows impl=rtlab at 0 B/op and 0 allocs/op at every size. Its floor is
+// impl=limit-header, what any reader must do at least: move and unmask the
+// bytes (copy plus ws.Cipher) and decode each header from bytes in memory;
+// impl=limit is the same floor without the header. At 64 KiB rtlab is at
+// the floor; at 16 bytes and 1 KiB a fixed cost per message is left (see
+// below), about as large as the floor itself at 16 bytes. The
+// allocating peers pay a fixed cost per message (allocation, locks,
+// per-message setup) that dominates small messages, and extra copies that
+// dominate large ones. Allocation counts are claims backed by tests
+// (alloc_test.go, testing.AllocsPerRun), not only by benchmarks.
+//
+// # Where the nanoseconds of a small message go
+//
+// At 16 bytes and 1 KiB the cost of a message is mostly per message, not
+// per byte. A CPU profile of the rows,
+//
+//	go test -run '^$' -bench 'BenchmarkWSFrameRead/impl=rtlab$/size=(16|1024)$' -cpuprofile cpu.prof .
+//	go tool pprof -top rtlab.test cpu.prof
+//
+// showed, for ReadMessage straight on a reader (now impl=rtlab-direct),
+// about half the time in reading the header: ws.ReadHeaderBuffer's two
+// io.ReadFull calls (each a Read through an interface for a few bytes)
+// and the rule checks, then the payload Read and ws.Cipher. A listing of
+// the functions (pprof -list) put the largest single cost on the lines
+// that pass a ws.Header from one function to the next: the struct holds
+// an array, so it lives in memory, is stored field by field and reloaded
+// 16 bytes at a time, which the CPU cannot forward from the stores. What
+// was removed:
+//
+//   - Reads: ReadMessageBuffered and ServeBuffered parse each header with
+//     one Peek of a bufio.Reader's buffered bytes (ParseHeader), and a
+//     frame held whole there costs one Peek and one Discard.
+//   - The copy out of the buffer: ServeBuffered unmasks such a payload in
+//     place and hands the handler that slice (a payload is valid only
+//     until HandleMessage returns anyway); ServeConn serves this way.
+//   - ws.Header on the hot path: headers are decoded into a four-word
+//     struct that stays in registers, the common header (final text or
+//     binary, masked, 7- or 16-bit length) inline, and the rule-by-rule
+//     check runs only for the other headers.
+//
+// What is left above the floor is per message: the Peek, the Discard and
+// the handler call (an interface call), and at 1 KiB also the
+// bufio.Reader sliding a frame cut by the end of its buffer to the front
+// before it reads more (a fill copies the rest of the partial frame once).
+// The epoll server in wsconn/server runs the same in-place path over its
+// own input buffer.
 //
 // A MessageReader holds scratch only: nothing survives between two
 // messages, so a server can keep no buffer and no reader per idle
@@ -40,13 +80,22 @@
 // close answers of ReadMessage are writes on its io.ReadWriter).
 //
 // Reading straight from a socket costs three read system calls per frame
-// (ws.ReadHeaderBuffer reads the first two bytes, then the rest of the
-// header; then the payload; TestReadFrameReadCalls counts them). Under a
-// stream of small messages a server therefore reads through a
-// bufio.Reader: small frames are then copied once more, out of its buffer,
-// while payloads larger than the buffer still go straight into the
-// caller's (bufio.Reader.Read bypasses its buffer for them). The in-memory
-// benchmarks, whose Read is a plain copy, do not show that cost.
+// (two for the header, one for the payload; TestReadFrameReadCalls counts
+// them). A server therefore reads through a bufio.Reader, with
+// ServeBuffered or ReadMessageBuffered: one read system call then serves
+// every frame that fits its buffer (the same test counts one for 100 small
+// frames), and payloads larger than the buffer still go straight into the
+// caller's buffer (bufio.Reader.Read bypasses its buffer for them).
+//
+// Text in a frame that is not there whole (it straddles the end of the
+// buffer or is larger than it) goes through the general path, which checks
+// UTF-8 on each piece as it arrives, so that invalid text fails the
+// connection before the rest of its frame is sent.
+//
+// Writes: a payload of up to 256 bytes is copied behind its header and
+// leaves in one Write; a larger one leaves with its header as two iovecs of
+// one writev. BenchmarkWriteCrossover (in this package) measures where
+// copying stops paying; see smallFrame in write.go for what it showed.
 //
 // RFC 6455 choices: close codes accepted from a peer are 1000-1003,
 // 1007-1014 (1012-1014 are in the IANA registry RFC 6455 set up) and
@@ -62,11 +111,17 @@
 // the kernel's copy out of the socket buffer; every write goes to the same
 // conn, whose Write discards. One iteration is one message of size bytes.
 //
-//   - rtlab: MessageReader.ReadMessage with the message buffer handed back.
-//     Copies: one (stream to buffer, by Read); unmasking in place. Writes:
-//     FrameWriter.WriteMessage: no copy; on a socket header and payload
-//     leave in one writev (TestWriteOneSyscall counts them), on the
-//     discarding conn as two Write calls.
+//   - rtlab: ServeBuffered through a 4 KiB bufio.Reader, as ServeConn
+//     serves a connection, with a handler that checks the message. Copies:
+//     one (stream to the bufio.Reader's buffer, by Read); a message held
+//     whole there is unmasked in place and handed to the handler, a larger
+//     one is read into the message buffer handed back. Writes:
+//     FrameWriter.WriteMessage: up to 256 bytes copied behind the header
+//     and one Write; larger payloads not copied, leaving with the header in
+//     one writev on a socket (TestWriteOneSyscall counts them) and as two
+//     Write calls on the discarding conn.
+//   - rtlab-direct (reads only): ReadMessage straight on the conn, three
+//     Reads per frame, the message buffer handed back.
 //   - wsutil: wsutil.ReadClientData, which allocates a wsutil.Reader and
 //     reads with io.ReadAll into a fresh slice that starts at 512 bytes and
 //     doubles: the payload is copied about twice and about 1.5 times its
@@ -97,6 +152,9 @@
 //     one new buffer, then one Write.
 //   - limit (reads only): copy each frame's payload out of the stream and
 //     ws.Cipher it; no header, no checks.
+//   - limit-header (reads only): limit plus decoding each frame's header
+//     (what ws.ReadHeader decodes) where it lies in the stream, into a
+//     small struct (not a ws.Header: see above), with no checks.
 //
 // On the discarding conn, a writer that concatenates nothing and calls
 // Write once or twice costs almost nothing, so write MB/s at 64 KiB

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
+	"testing/iotest"
 	"time"
 	"unicode/utf8"
 
@@ -43,7 +45,11 @@ func FuzzFrameRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := newConn(data)
 		m := MessageReader{Limits: Limits{MaxFrame: fuzzMax, MaxMessage: fuzzMax}}
-		var buf []byte
+		var (
+			buf  []byte
+			msgs [][]byte
+			end  error
+		)
 		for {
 			op, msg, err := m.ReadMessage(c, buf)
 			if cap(msg) > fuzzMax {
@@ -51,7 +57,8 @@ func FuzzFrameRead(f *testing.F) {
 			}
 			if err != nil {
 				checkFuzzEnd(t, err, c.out.Bytes())
-				return
+				end = err
+				break
 			}
 			switch {
 			case op != ws.OpText && op != ws.OpBinary:
@@ -59,9 +66,54 @@ func FuzzFrameRead(f *testing.F) {
 			case op == ws.OpText && !utf8.Valid(msg):
 				t.Fatalf("invalid UTF-8 text accepted: %q", msg)
 			}
+			msgs = append(msgs, append([]byte{byte(op)}, msg...))
 			buf = msg
 		}
+		// The buffered paths must read the same messages, write the same
+		// answers and end the same way: through the smallest bufio.Reader
+		// (most frames straddle its end) fed one byte per Read, and
+		// through a 4 KiB one fed everything at once.
+		for _, bc := range []struct {
+			size int
+			src  func(io.Reader) io.Reader
+		}{
+			{16, iotest.OneByteReader},
+			{4096, func(r io.Reader) io.Reader { return r }},
+		} {
+			bcon := newConn(data)
+			br := bufio.NewReaderSize(bc.src(bcon.in), bc.size)
+			var got [][]byte
+			h := HandlerFunc(func(_ io.Writer, op ws.OpCode, msg []byte) error {
+				got = append(got, append([]byte{byte(op)}, msg...))
+				return nil
+			})
+			var err error
+			for buf = nil; err == nil; {
+				if buf, err = m.ServeBuffered(br, &bcon.out, h, buf); cap(buf) > fuzzMax {
+					t.Fatalf("buffered: buffer grew to %d, limit %d", cap(buf), fuzzMax)
+				}
+			}
+			if !slices.EqualFunc(msgs, got, bytes.Equal) {
+				t.Fatalf("bufio.Reader of %d: messages %q, ReadMessage read %q", bc.size, got, msgs)
+			}
+			if !bytes.Equal(c.out.Bytes(), bcon.out.Bytes()) {
+				t.Fatalf("bufio.Reader of %d: wrote %q, ReadMessage wrote %q", bc.size, bcon.out.Bytes(), c.out.Bytes())
+			}
+			if !sameEnd(end, err) {
+				t.Fatalf("bufio.Reader of %d: ended with %v, ReadMessage with %v", bc.size, err, end)
+			}
+		}
 	})
+}
+
+// sameEnd reports whether two errors that ended a stream are the same:
+// equal close errors, or the same I/O error.
+func sameEnd(a, b error) bool {
+	ca, ok := a.(*CloseError)
+	if cb, ok2 := b.(*CloseError); ok || ok2 {
+		return ok && ok2 && *ca == *cb
+	}
+	return a == b
 }
 
 // checkFuzzEnd checks how a fuzzed stream ended and what was written back.

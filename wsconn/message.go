@@ -1,6 +1,7 @@
 package wsconn
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -25,6 +26,11 @@ func (f HandlerFunc) HandleMessage(w io.Writer, op ws.OpCode, payload []byte) er
 	return f(w, op, payload)
 }
 
+// connBufSize is the size of the bufio.Reader ServeConn reads through:
+// messages up to about this size are read with one read system call for
+// many of them and handed to the handler without a copy.
+const connBufSize = 4096
+
 // EchoHandler sends every message back unchanged, with the same opcode, as
 // one frame. It is the handler the conformance suite expects.
 type EchoHandler struct{}
@@ -45,18 +51,38 @@ func (m *MessageReader) Serve(rw io.ReadWriter, h Handler, buf []byte) ([]byte, 
 	return msg, h.HandleMessage(rw, op, msg)
 }
 
+// ServeBuffered is Serve for a connection read through br, answering on
+// w. A message that is one frame held whole in br's buffer (the common case
+// for messages smaller than the buffer) is unmasked where it lies and h
+// gets that slice, valid until HandleMessage returns like any payload: no
+// copy after the one into br. Other messages are read into buf by
+// ReadMessageBuffered. It returns the buffer to keep for the next message
+// and the error that ends the connection, if any.
+func (m *MessageReader) ServeBuffered(br *bufio.Reader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
+	if op, msg, ok := m.wholeFrame(br, buf, true); ok {
+		return buf, h.HandleMessage(w, op, msg)
+	}
+	op, msg, err := m.ReadMessageBuffered(br, w, buf)
+	if err != nil {
+		return msg, err
+	}
+	return msg, h.HandleMessage(w, op, msg)
+}
+
 // ServeConn runs the frame path on an upgraded connection until it ends:
-// it reads messages with one MessageReader and one message buffer held for
-// the life of the connection and passes each to h. It returns the error that
+// it reads messages through a bufio.Reader of connBufSize bytes with one
+// MessageReader and one message buffer held for the life of the connection
+// (ServeBuffered) and passes each to h. It returns the error that
 // ended the connection: a *CloseError for a close (sent or answered), io.EOF
 // for a peer that went away between messages, or an I/O error. It does not
 // close rw.
 func ServeConn(rw io.ReadWriter, h Handler, lim Limits) error {
 	m := MessageReader{Limits: lim}
+	br := bufio.NewReaderSize(rw, connBufSize)
 	var buf []byte
 	for {
 		var err error
-		if buf, err = m.Serve(rw, h, buf); err != nil {
+		if buf, err = m.ServeBuffered(br, rw, h, buf); err != nil {
 			return err
 		}
 	}

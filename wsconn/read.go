@@ -1,8 +1,10 @@
 package wsconn
 
 import (
-	"errors"
+	"bufio"
+	"encoding/binary"
 	"io"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 	"github.com/rtlab/rtlab/wsconn/internal/proto"
@@ -39,28 +41,159 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
-// ReadHeader reads one client frame header with ws.ReadHeaderBuffer into
-// hdr, a caller-owned buffer of at least ws.MaxHeaderSize bytes that must
-// outlive the call (it is handed to src.Read, so a stack array would escape
-// to the heap: keep it in a long-lived struct), and checks it against the
-// rules RFC 6455 sets for a server without extensions: masked, RSV bits zero,
-// a known opcode, control frames final and at most 125 bytes, continuation
-// only inside a fragmented message (fragmented says whether one is open) and
-// no new data frame inside one. A violation returns a *CloseError with code
-// 1002; a read error is returned as is. ReadHeader and ReadFrame write
-// nothing: a *CloseError from them names the close frame the caller should
-// send (FrameWriter.WriteClose) before closing; MessageReader sends it itself.
+// ReadHeader reads one client frame header into hdr, a caller-owned buffer
+// of at least ws.MaxHeaderSize bytes that must outlive the call (it is
+// handed to src.Read, so a stack array would escape to the heap: keep it in
+// a long-lived struct), and parses it with ParseHeader: the same bytes, the
+// same checks and the same errors. It reads the first two bytes, then the
+// rest of the header. A read error is returned as is, except that an end
+// of input inside the header is io.ErrUnexpectedEOF. ReadHeader and
+// ReadFrame write nothing: a *CloseError from them names the close frame the
+// caller should send (FrameWriter.WriteClose) before closing; MessageReader
+// sends it itself.
 func ReadHeader(src io.Reader, hdr []byte, fragmented bool) (ws.Header, error) {
-	h, err := ws.ReadHeaderBuffer(src, hdr)
-	if err != nil {
-		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
-			return h, &CloseError{Code: ws.StatusProtocolError, Reason: proto.ReasonHeaderMalformed}
+	h, err := readHeader(src, hdr, fragmented)
+	return h.header(), err
+}
+
+// ParseHeader parses the client frame header at the start of b, bytes
+// already in memory (a bufio.Reader's buffer, a reactor's input), and
+// returns it with its size in bytes. It decodes what ws.ReadHeaderBuffer
+// decodes (a 64-bit length with its top bit set is malformed) and checks
+// the header against the rules RFC 6455 sets for a server without
+// extensions: masked, RSV bits zero, a known opcode, control frames final
+// and at most 125 bytes, continuation only inside a fragmented message
+// (fragmented says whether one is open) and no new data frame inside one.
+// A violation returns a *CloseError with code 1002. If b holds only part of
+// a header, n is 0 and err is io.ErrUnexpectedEOF (io.EOF if b is empty).
+func ParseHeader(b []byte, fragmented bool) (h ws.Header, n int, err error) {
+	fh, n, err := parseHeader(b, fragmented)
+	return fh.header(), n, err
+}
+
+// frameHeader is a parsed header in a form the compiler keeps in registers.
+// ws.Header holds an array, so it lives in memory, and a profile of the
+// 16-byte read showed each copy of it from one function to the next
+// costing more than the parse: its fields are stored byte by byte and
+// reloaded 16 bytes at a time, which the CPU cannot forward from the
+// stores.
+type frameHeader struct {
+	length int64
+	mask   uint32 // the masking key, little-endian: byte k is key byte k
+	b0     byte   // FIN, RSV and opcode
+	masked bool
+}
+
+func (h frameHeader) op() ws.OpCode { return ws.OpCode(h.b0 & 0x0f) }
+func (h frameHeader) fin() bool     { return h.b0&0x80 != 0 }
+
+// key is the masking key as ws.Cipher takes it.
+func (h frameHeader) key() (k [4]byte) {
+	binary.LittleEndian.PutUint32(k[:], h.mask)
+	return k
+}
+
+func (h frameHeader) header() ws.Header {
+	return ws.Header{
+		Fin:    h.fin(),
+		Rsv:    (h.b0 >> 4) & 0x07,
+		OpCode: h.op(),
+		Masked: h.masked,
+		Mask:   h.key(),
+		Length: h.length,
+	}
+}
+
+// headerLen is the size of a frame header whose second byte is b1: 2, plus
+// 2 or 8 bytes of extended length, plus 4 of mask.
+func headerLen(b1 byte) int {
+	n := 2 + int(b1>>7)*4
+	switch b1 & 0x7f {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	return n
+}
+
+// parseHeader is ParseHeader. The common header, a final text or binary
+// frame outside a fragmented message, is recognised from its first byte
+// and the mask bit alone; the rule-by-rule check runs only for the others.
+func parseHeader(b []byte, fragmented bool) (h frameHeader, n int, err error) {
+	if len(b) < 2 {
+		if len(b) == 0 {
+			return h, 0, io.EOF
 		}
-		return h, err
+		return h, 0, io.ErrUnexpectedEOF
 	}
-	if reason := proto.CheckHeader(h, fragmented); reason != "" {
-		return h, &CloseError{Code: ws.StatusProtocolError, Reason: reason}
+	b0, b1 := b[0], b[1]
+	n = headerLen(b1)
+	if len(b) < n {
+		return h, 0, io.ErrUnexpectedEOF
 	}
+	h.b0 = b0
+	h.masked = b1&0x80 != 0
+	switch l := b1 & 0x7f; l {
+	case 126:
+		h.length = int64(binary.BigEndian.Uint16(b[2:4]))
+	case 127:
+		if b[2]&0x80 != 0 {
+			return h, 0, &CloseError{Code: ws.StatusProtocolError, Reason: proto.ReasonHeaderMalformed}
+		}
+		h.length = int64(binary.BigEndian.Uint64(b[2:10]))
+	default:
+		h.length = int64(l)
+	}
+	if h.masked {
+		h.mask = binary.LittleEndian.Uint32(b[n-4 : n])
+	}
+	if (b0 == 0x81 || b0 == 0x82) && h.masked && !fragmented {
+		return h, n, nil
+	}
+	if reason := proto.CheckHeader(h.header(), fragmented); reason != "" {
+		return h, 0, &CloseError{Code: ws.StatusProtocolError, Reason: reason}
+	}
+	return h, n, nil
+}
+
+// readHeader is ReadHeader.
+func readHeader(src io.Reader, hdr []byte, fragmented bool) (frameHeader, error) {
+	if cap(hdr) < ws.MaxHeaderSize {
+		return frameHeader{}, io.ErrShortBuffer
+	}
+	hdr = hdr[:ws.MaxHeaderSize]
+	if _, err := io.ReadFull(src, hdr[:2]); err != nil {
+		return frameHeader{}, err
+	}
+	n := headerLen(hdr[1])
+	if _, err := io.ReadFull(src, hdr[2:n]); err != nil {
+		return frameHeader{}, proto.NoEOF(err)
+	}
+	h, _, err := parseHeader(hdr[:n], fragmented)
+	return h, err
+}
+
+// peekHeader is readHeader for a source read through br: the header is
+// parsed where it lies in br's buffer (one Peek, two when the buffer holds
+// less than a whole header) and then discarded, instead of being copied out
+// by two Reads.
+func peekHeader(br *bufio.Reader, fragmented bool) (frameHeader, error) {
+	b, err := br.Peek(max(2, min(br.Buffered(), ws.MaxHeaderSize)))
+	if len(b) >= 2 && len(b) < headerLen(b[1]) {
+		b, err = br.Peek(headerLen(b[1]))
+	}
+	h, n, perr := parseHeader(b, fragmented)
+	if n == 0 {
+		if (perr == io.EOF || perr == io.ErrUnexpectedEOF) && err != nil {
+			if len(b) > 0 {
+				return h, proto.NoEOF(err)
+			}
+			return h, err
+		}
+		return h, perr
+	}
+	_, _ = br.Discard(n) // n bytes are buffered: Discard cannot fail
 	return h, nil
 }
 
@@ -118,8 +251,103 @@ type MessageReader struct {
 // connection on a violation: 1002 for protocol errors, 1007 for invalid
 // UTF-8, 1009 for a frame or message over the limits. Other errors are I/O
 // errors of rw (io.EOF when the peer closed between messages).
+//
+// ReadMessage reads each frame with three Reads of rw (two for the header,
+// one for the payload). For a stream of small messages read through a
+// bufio.Reader, ReadMessageBuffered does the same with one Peek per header.
 func (m *MessageReader) ReadMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []byte, error) {
-	op, buf, err := m.readMessage(rw, buf[:0])
+	return m.read(source{r: rw}, rw, buf[:0])
+}
+
+// ReadMessageBuffered is ReadMessage for a connection read through br
+// (answers to pings and closes go to w): each header is parsed where it
+// lies in br's buffer, and a payload that br holds whole is copied out of
+// it with one Read. Messages, limits, checks and errors are those of
+// ReadMessage. Payloads larger than br's buffer are still read straight
+// into buf (bufio.Reader.Read bypasses its buffer for them).
+func (m *MessageReader) ReadMessageBuffered(br *bufio.Reader, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
+	if op, msg, ok := m.wholeFrame(br, buf[:0], false); ok {
+		return op, msg, nil
+	}
+	return m.read(source{br: br, r: br}, w, buf[:0])
+}
+
+// wholeFrame reads the next message straight out of br's buffer when it is
+// the common case: one final text or binary frame, valid, within the
+// limits, and small enough to fit br's buffer whole (Peek waits for the
+// bytes of a binary one as a Read would; a text one must be there whole). Its header is parsed where it lies and br moves
+// past it: one Peek, one Discard. The payload is unmasked in br's buffer
+// and returned there if inPlace (valid until the next read from br), else
+// copied to buf and unmasked there. For anything else it consumes nothing
+// and reports false, and the general path reads the message, finding any
+// error as ReadMessage would.
+func (m *MessageReader) wholeFrame(br *bufio.Reader, buf []byte, inPlace bool) (ws.OpCode, []byte, bool) {
+	b, _ := br.Peek(max(2, br.Buffered()))
+	var (
+		h frameHeader
+		n int
+	)
+	if len(b) >= 8 && b[0]-0x81 < 2 && b[1] >= 0x80 && b[1] != 0xff {
+		// A final text or binary frame, masked, with a 7- or 16-bit
+		// length: parseHeader's common case, decoded inline.
+		h.b0, h.masked, h.length, n = b[0], true, int64(b[1]&0x7f), 6
+		if h.length == 126 {
+			h.length, n = int64(binary.BigEndian.Uint16(b[2:4])), 8
+		}
+		h.mask = binary.LittleEndian.Uint32(b[n-4 : n])
+	} else {
+		if len(b) < 2 {
+			return 0, buf, false
+		}
+		if need := headerLen(b[1]); len(b) < need {
+			b, _ = br.Peek(need)
+		}
+		var err error
+		if h, n, err = parseHeader(b, false); err != nil || !h.fin() || h.op().IsControl() {
+			return 0, buf, false
+		}
+	}
+	lim := m.Limits.WithDefaults()
+	if h.length > lim.MaxFrame || h.length > lim.MaxMessage || h.length > int64(br.Size()-n) {
+		return 0, buf, false
+	}
+	end := n + int(h.length)
+	if len(b) < end {
+		// Wait for the rest of a binary frame here, as a Read would; text
+		// goes to the general path, which checks UTF-8 on each piece as it
+		// arrives, so that invalid text fails before the rest of its frame.
+		if h.op() == ws.OpText {
+			return 0, buf, false
+		}
+		if b, _ = br.Peek(end); len(b) < end {
+			return 0, buf, false
+		}
+	}
+	p := b[n:end]
+	if !inPlace {
+		if cap(buf) < len(p) {
+			// The bytes have arrived: growing to their length is growing
+			// with what arrived, not with what a header declares.
+			buf = proto.Grow(buf, max(len(p), proto.NextCap(cap(buf), 512, lim.MaxMessage)))
+		}
+		p = buf[:copy(buf[:len(p)], p)]
+	}
+	key := h.key()
+	ws.Cipher(p, key, 0)
+	if h.op() == ws.OpText && !utf8.Valid(p) {
+		if inPlace {
+			ws.Cipher(p, key, 0) // mask it again: the general path reads it as it came
+		}
+		return 0, buf, false
+	}
+	_, _ = br.Discard(end) // end bytes are buffered: Discard cannot fail
+	return h.op(), p, true
+}
+
+// read reads a message with readMessage and writes the close frame for a
+// violation it finds.
+func (m *MessageReader) read(src source, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
+	op, buf, err := m.readMessage(src, w, buf)
 	if err == nil {
 		return op, buf, nil
 	}
@@ -129,12 +357,34 @@ func (m *MessageReader) ReadMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []
 	if ce, ok := err.(*CloseError); ok && !ce.Remote {
 		// Fail the connection: tell the peer why. A write error here is
 		// less useful than the reason, so it is dropped.
-		_ = m.fw.WriteClose(rw, ce.Code, ce.Reason)
+		_ = m.fw.WriteClose(w, ce.Code, ce.Reason)
 	}
 	return op, buf, err
 }
 
-func (m *MessageReader) readMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []byte, error) {
+// source is what a MessageReader reads frames from: r, and br when r is a
+// bufio.Reader whose buffer headers are parsed in. It is never converted
+// to an io.Reader itself: that would put it on the heap.
+type source struct {
+	br *bufio.Reader
+	r  io.Reader
+}
+
+func (s source) header(hdr []byte, fragmented bool) (frameHeader, error) {
+	if s.br != nil {
+		return peekHeader(s.br, fragmented)
+	}
+	return readHeader(s.r, hdr, fragmented)
+}
+
+func (s source) Read(p []byte) (int, error) {
+	if s.br != nil {
+		return s.br.Read(p)
+	}
+	return s.r.Read(p)
+}
+
+func (m *MessageReader) readMessage(src source, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
 	var (
 		op         ws.OpCode
 		fragmented bool
@@ -144,33 +394,33 @@ func (m *MessageReader) readMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []
 		maxMessage = lim.MaxMessage
 	)
 	for {
-		h, err := ReadHeader(rw, m.hdr[:], fragmented)
+		h, err := src.header(m.hdr[:], fragmented)
 		if err != nil {
 			if fragmented {
 				err = proto.NoEOF(err)
 			}
 			return 0, buf, err
 		}
-		if h.OpCode.IsControl() {
-			if err := m.control(rw, h); err != nil {
+		if h.op().IsControl() {
+			if err := m.control(src, w, h); err != nil {
 				return 0, buf, err
 			}
 			continue
 		}
-		if h.Length > maxFrame {
+		if h.length > maxFrame {
 			return 0, buf, &CloseError{Code: ws.StatusMessageTooBig, Reason: proto.ReasonFrameTooBig}
 		}
-		if int64(len(buf))+h.Length > maxMessage {
+		if int64(len(buf))+h.length > maxMessage {
 			return 0, buf, &CloseError{Code: ws.StatusMessageTooBig, Reason: proto.ReasonTooBig}
 		}
 		if !fragmented {
-			op = h.OpCode
+			op = h.op()
 		}
-		buf, err = readPayload(rw, buf, h, maxMessage, op == ws.OpText, &text)
+		buf, err = readPayload(src, buf, h, maxMessage, op == ws.OpText, &text)
 		if err != nil {
 			return 0, buf, err
 		}
-		if h.Fin {
+		if h.fin() {
 			if op == ws.OpText && !text.Complete() {
 				return 0, buf, &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: proto.ReasonInvalidUTF8}
 			}
@@ -189,8 +439,9 @@ const readChunk = 64 << 10
 // validates each piece as soon as a Read returns it rather than after the
 // whole frame: invalid UTF-8 fails the connection when the bad bytes arrive,
 // even in the middle of a frame whose rest the peer has not sent yet.
-func readPayload(src io.Reader, buf []byte, h ws.Header, limit int64, text bool, st *proto.UTF8State) ([]byte, error) {
-	remain := h.Length
+func readPayload(src source, buf []byte, h frameHeader, limit int64, text bool, st *proto.UTF8State) ([]byte, error) {
+	remain := h.length
+	key := h.key()
 	off := 0
 	empty := 0
 	for remain > 0 {
@@ -201,7 +452,7 @@ func readPayload(src io.Reader, buf []byte, h ws.Header, limit int64, text bool,
 		piece := buf[len(buf) : len(buf)+n]
 		n, err := src.Read(piece)
 		piece = piece[:n]
-		ws.Cipher(piece, h.Mask, off)
+		ws.Cipher(piece, key, off)
 		off += n
 		remain -= int64(n)
 		buf = buf[:len(buf)+n]
@@ -227,16 +478,17 @@ func readPayload(src io.Reader, buf []byte, h ws.Header, limit int64, text bool,
 	return buf, nil
 }
 
-// control handles a ping, pong or close frame h whose payload is next in rw.
-func (m *MessageReader) control(rw io.ReadWriter, h ws.Header) error {
-	p := m.ctl[:h.Length]
-	if _, err := io.ReadFull(rw, p); err != nil {
+// control handles a ping, pong or close frame h whose payload is next in
+// src, answering on w.
+func (m *MessageReader) control(src source, w io.Writer, h frameHeader) error {
+	p := m.ctl[:h.length]
+	if _, err := io.ReadFull(src.r, p); err != nil {
 		return proto.NoEOF(err)
 	}
-	ws.Cipher(p, h.Mask, 0)
-	switch h.OpCode {
+	ws.Cipher(p, h.key(), 0)
+	switch h.op() {
 	case ws.OpPing:
-		return m.fw.WriteFrame(rw, ws.Header{Fin: true, OpCode: ws.OpPong}, p)
+		return m.fw.WriteFrame(w, ws.Header{Fin: true, OpCode: ws.OpPong}, p)
 	case ws.OpPong:
 		return nil
 	}
@@ -245,7 +497,7 @@ func (m *MessageReader) control(rw io.ReadWriter, h ws.Header) error {
 		return ce
 	}
 	ce = &CloseError{Code: code, Reason: string(reason), Remote: true}
-	if err := m.fw.WriteClose(rw, code, ""); err != nil {
+	if err := m.fw.WriteClose(w, code, ""); err != nil {
 		return err
 	}
 	return ce

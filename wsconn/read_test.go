@@ -270,4 +270,64 @@ func TestReadFrameReadCalls(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, 1, rc.calls, "100 small frames through one bufio.Reader fill")
+
+	rc = &readCounter{r: bytes.NewReader(frames)}
+	br = bufio.NewReaderSize(rc, 4096)
+	var m MessageReader
+	h := HandlerFunc(func(io.Writer, ws.OpCode, []byte) error { return nil })
+	for range 100 {
+		_, err := m.ServeBuffered(br, io.Discard, h, nil)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, rc.calls, "100 small messages served from one bufio.Reader fill")
+}
+
+// TestParseHeader checks ParseHeader against gobwas' reader on valid
+// headers of each length encoding, and its answers to partial, malformed
+// and rule-breaking ones.
+func TestParseHeader(t *testing.T) {
+	mask := [4]byte{9, 8, 7, 6}
+	for _, h := range []ws.Header{
+		{Fin: true, OpCode: ws.OpText, Masked: true, Mask: mask, Length: 5},
+		{Fin: true, OpCode: ws.OpBinary, Masked: true, Mask: mask, Length: 126},
+		{Fin: true, OpCode: ws.OpBinary, Masked: true, Mask: mask, Length: 70000},
+		{OpCode: ws.OpText, Masked: true, Mask: mask, Length: 3},
+		{Fin: true, OpCode: ws.OpPing, Masked: true, Mask: mask, Length: 125},
+	} {
+		raw := wstest.RawFrame(h, make([]byte, h.Length))
+		got, n, err := ParseHeader(raw, false)
+		require.NoError(t, err, "%+v", h)
+		want, err := ws.ReadHeader(bytes.NewReader(raw))
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		require.Equal(t, ws.HeaderSize(h), n)
+		for cut := range n {
+			_, n, err := ParseHeader(raw[:cut], false)
+			require.Zero(t, n)
+			if cut == 0 {
+				require.ErrorIs(t, err, io.EOF)
+			} else {
+				require.ErrorIs(t, err, io.ErrUnexpectedEOF, "header cut at %d of %d", cut, ws.HeaderSize(h))
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name       string
+		raw        []byte
+		fragmented bool
+		reason     string
+	}{
+		{"64-bit length with its top bit", []byte{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}, false, "malformed frame header"},
+		{"unmasked", []byte{0x82, 0x01, 'x'}, false, "client frame not masked"},
+		{"continuation outside a message", wstest.ClientFrame(ws.OpContinuation, true, nil), false, "continuation without a started message"},
+		{"new message inside one", wstest.ClientFrame(ws.OpText, true, nil), true, "new message inside a fragmented one"},
+		{"reserved bits", []byte{0xc2, 0x80, 1, 2, 3, 4}, false, "reserved bits set without extension"},
+	} {
+		_, n, err := ParseHeader(tc.raw, tc.fragmented)
+		var ce *CloseError
+		require.True(t, errors.As(err, &ce), "%s: %v", tc.name, err)
+		require.Zero(t, n)
+		require.Equal(t, ws.StatusProtocolError, ce.Code, tc.name)
+		require.Equal(t, tc.reason, ce.Reason, tc.name)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 	"github.com/rtlab/rtlab/wsconn"
@@ -84,23 +85,33 @@ func (r *reactor) readIn(c *srvConn, sc *reactorScratch) error {
 // units runs the frame path over the whole units at the start of in.b and
 // keeps the rest at its start.
 func (r *reactor) units(c *srvConn, sc *reactorScratch, in *inBuf) error {
-	done, bad := in.scan(r.s.o.Limits.WithDefaults())
+	lim := r.s.o.Limits.WithDefaults()
+	done, bad := in.scan(lim)
 	if done == 0 {
 		return nil
 	}
-	// The frame path reads from the buffer: the same checks, the same
-	// close codes and the same handler calls as from a socket. On bad
-	// input it is given all that arrived, and fails where the scan
-	// stopped.
-	sc.src.Reset(in.b[:done])
-	sc.br.Reset(&sc.src)
-	for sc.br.Buffered() > 0 || sc.src.Len() > 0 {
+	for off := 0; off < done; {
+		n, err := r.wholeFrames(c, sc, in.b[off:done], lim)
+		if err != nil {
+			return err
+		}
+		if off += n; off == done {
+			break
+		}
+		// What wholeFrames leaves, the frame path reads from the buffer:
+		// the same checks, the same close codes and the same handler calls
+		// as from a socket. On bad input it is given all that arrived, and
+		// fails where the scan stopped. One unit at a time, so that the
+		// frames after it go back to wholeFrames.
+		sc.src.Reset(in.b[off:done])
+		sc.br.Reset(&sc.src)
 		if err := r.s.unit(c, &sc.scratch, &sc.w); err != nil {
 			return err
 		}
 		if sc.w.err != nil {
 			return sc.w.err
 		}
+		off = done - sc.src.Len() - sc.br.Buffered()
 	}
 	if bad {
 		return io.ErrUnexpectedEOF // not reached: the frame path failed
@@ -113,6 +124,45 @@ func (r *reactor) units(c *srvConn, sc *reactorScratch, in *inBuf) error {
 		c.partSince.Store(0)
 	}
 	return nil
+}
+
+// wholeFrames handles the messages at the start of b that are one final
+// text or binary frame each, valid and within the limits, where they lie:
+// each header is parsed in place (wsconn.ParseHeader) and each payload
+// unmasked in place and handed to the handler, with no copy after the
+// socket read. It stops at the first frame that is anything else (a
+// control frame, a fragment, a violation), leaving it masked, and returns
+// how many bytes it consumed.
+func (r *reactor) wholeFrames(c *srvConn, sc *reactorScratch, b []byte, lim wsconn.Limits) (int, error) {
+	off := 0
+	for off < len(b) {
+		h, n, err := wsconn.ParseHeader(b[off:], false)
+		if err != nil || !h.Fin || h.OpCode.IsControl() || h.Length > lim.MaxFrame || h.Length > lim.MaxMessage ||
+			h.Length > int64(len(b)-off-n) {
+			return off, nil
+		}
+		p := b[off+n : off+n+int(h.Length)]
+		ws.Cipher(p, h.Mask, 0)
+		if h.OpCode == ws.OpText && !utf8.Valid(p) {
+			ws.Cipher(p, h.Mask, 0) // masked again: the frame path fails it
+			return off, nil
+		}
+		off += n + len(p)
+		// What Server.unit does with a message the frame path read.
+		c.pingSent.Store(0)
+		r.s.ctr.msgsIn.Add(1)
+		r.s.ctr.bytesIn.Add(uint64(len(p)))
+		if c.closeAt.Load() != 0 {
+			continue // after our close frame, data is read and dropped
+		}
+		if err := r.s.h.HandleMessage(&sc.w, h.OpCode, p); err != nil {
+			return off, err
+		}
+		if sc.w.err != nil {
+			return off, sc.w.err
+		}
+	}
+	return off, nil
 }
 
 // msStamp is t in unix ms truncated to 32 bits, never 0 (which means no
