@@ -753,7 +753,8 @@ func (w countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// readWriter is the io.ReadWriter the frame path reads and answers on.
+// readWriter is an io.ReadWriter of a reader and a writer apart (the
+// reactor's handshake reads its input buffer and answers on its writer).
 type readWriter struct {
 	io.Reader
 	io.Writer
@@ -768,7 +769,6 @@ type scratch struct {
 	hdr [ws.MaxHeaderSize]byte
 	ctl [ws.MaxControlFramePayloadSize]byte
 	buf []byte // message buffer, reused while small
-	rw  readWriter
 }
 
 // unit reads and handles the next unit of input, whose first byte is
@@ -793,11 +793,9 @@ func (s *Server) unit(c *srvConn, sc *scratch, w io.Writer) error {
 		}
 		return nil
 	}
-	// Through a field, not a readWriter made here: that would escape, one
-	// allocation per message.
-	sc.rw = readWriter{sc.br, w}
-	op, msg, err := sc.m.ReadMessage(&sc.rw, sc.buf)
-	sc.rw = readWriter{}
+	// Headers parsed where they lie in sc.br's buffer (wsconn's fast path
+	// for small messages), answers to pings and closes on w.
+	op, msg, err := sc.m.ReadMessageBuffered(sc.br, w, sc.buf)
 	defer func() { sc.buf = proto.KeepBuf(msg) }()
 	if err != nil {
 		s.noteClose(err)
