@@ -11,6 +11,7 @@ import (
 
 	"github.com/rtlab/rtlab/internal/nodejs"
 	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchunit"
 )
 
 // lab holds the measurements of one ledger run. Several claims read the same
@@ -106,15 +107,19 @@ func (l *lab) nodeAndRoot(ctx context.Context) (nodejs.Node, string, error) {
 }
 
 // value returns the figure in unit of the Node result named name (without
-// its -procs suffix); units are as benchfmt tidies them (sec/op for ns/op).
+// its -procs suffix). benchfmt tidies units as it reads them (ns/op to
+// sec/op, p99-pause-ns to p99-pause-sec): the figure comes back in the unit
+// asked for, whichever of the two is named.
 func (r *nodeRun) value(name, unit string) (float64, bool) {
+	scale, tidied := benchunit.Tidy(1, unit)
 	for _, res := range r.results {
 		full := string(res.Name)
 		if i := strings.LastIndexByte(full, '-'); i > 0 && !strings.ContainsAny(full[i:], "/=") {
 			full = full[:i]
 		}
 		if full == name {
-			return res.Value(unit)
+			v, ok := res.Value(tidied)
+			return v / scale, ok
 		}
 	}
 	return 0, false

@@ -632,18 +632,31 @@ func (d pingData) plots() ([]*plot.Plot, error) {
 	}
 	p := newPlot("Ping-pong round trip by mechanism", "", "round trip (µs, log)")
 	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
-	var vals plotter.Values
+	// Points, not bars: a bar starts at 0, which a log axis cannot show,
+	// and the mechanisms differ by orders of magnitude.
+	var xy plotter.XYs
+	var labels []string
 	var names []string
-	for _, b := range d.Bars {
-		vals = append(vals, b.Seconds*1e6)
+	for i, b := range d.Bars {
+		if b.Seconds <= 0 {
+			return nil, fmt.Errorf("pingpong plot: %s has no positive round trip", b.Name)
+		}
+		xy = append(xy, plotter.XY{X: float64(i), Y: b.Seconds * 1e6})
+		labels = append(labels, "  "+secs(b.Seconds))
 		names = append(names, b.Name)
 	}
-	bars, err := plotter.NewBarChart(vals, vg.Points(24))
+	sc, err := plotter.NewScatter(xy)
 	if err != nil {
 		return nil, err
 	}
-	bars.Color = plotutil.Color(0)
-	p.Add(bars)
+	sc.GlyphStyle.Color = plotutil.Color(0)
+	sc.GlyphStyle.Radius = vg.Points(5)
+	sc.GlyphStyle.Shape = draw.CircleGlyph{}
+	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: labels})
+	if err != nil {
+		return nil, err
+	}
+	p.Add(sc, lb)
 	p.NominalX(names...)
 	p.X.Tick.Label.Rotation = 0.5
 	p.X.Tick.Label.XAlign = draw.XRight

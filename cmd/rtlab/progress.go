@@ -26,8 +26,14 @@ func newEnv(stdout, stderr io.Writer) *env {
 }
 
 // progressDelay is how long a task runs before its bar appears: shorter
-// tasks finish without one.
-const progressDelay = 1500 * time.Millisecond
+// tasks finish without one. RTLAB_PROGRESS_DELAY (a duration) overrides it,
+// for the tests that watch the bar through a pseudo-terminal.
+func progressDelay() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("RTLAB_PROGRESS_DELAY")); err == nil && d >= 0 {
+		return d
+	}
+	return 1500 * time.Millisecond
+}
 
 // progress shows a task of a known number of steps: what runs, how far,
 // time left. It draws nothing unless stderr is a terminal, and clears its
@@ -35,6 +41,7 @@ const progressDelay = 1500 * time.Millisecond
 type progress struct {
 	mu    sync.Mutex
 	e     *env
+	delay time.Duration
 	total int
 	done  int
 	desc  string
@@ -46,9 +53,14 @@ type progress struct {
 
 // startProgress starts a task of total steps.
 func (e *env) startProgress(total int) *progress {
-	p := &progress{e: e, total: total, start: time.Now(), stop: make(chan struct{})}
+	p := &progress{e: e, total: total, start: time.Now(), stop: make(chan struct{}), delay: progressDelay()}
 	if !e.tty || total <= 0 {
 		return p
+	}
+	if p.delay == 0 {
+		p.mu.Lock()
+		p.show()
+		p.mu.Unlock()
 	}
 	p.wg.Add(1)
 	go p.tick()
@@ -68,25 +80,29 @@ func (p *progress) tick() {
 		case <-t.C:
 		}
 		p.mu.Lock()
-		if p.bar == nil && time.Since(p.start) >= progressDelay {
-			p.bar = progressbar.NewOptions(p.total,
-				progressbar.OptionSetWriter(p.e.stderr),
-				progressbar.OptionSetDescription(p.desc),
-				progressbar.OptionShowCount(),
-				progressbar.OptionSetPredictTime(true),
-				progressbar.OptionSetElapsedTime(true),
-				progressbar.OptionSetWidth(24),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionClearOnFinish(),
-				progressbar.OptionSetRenderBlankState(true),
-			)
-			_ = p.bar.Set(p.done)
+		if p.bar == nil && time.Since(p.start) >= p.delay {
+			p.show()
 		}
 		if p.bar != nil {
 			_ = p.bar.RenderBlank()
 		}
 		p.mu.Unlock()
 	}
+}
+
+// show creates the bar; p.mu is held.
+func (p *progress) show() {
+	p.bar = progressbar.NewOptions(p.total,
+		progressbar.OptionSetWriter(p.e.stderr),
+		progressbar.OptionSetDescription(p.desc),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true),
+	)
+	_ = p.bar.Set(p.done)
 }
 
 // Step says which step runs now.
@@ -96,6 +112,7 @@ func (p *progress) Step(desc string) {
 	p.desc = desc
 	if p.bar != nil {
 		p.bar.Describe(desc)
+		_ = p.bar.RenderBlank()
 	}
 }
 

@@ -132,13 +132,14 @@ func cmdLoad(ctx context.Context, e *env, args []string) error {
 	p.Done()
 	p.Step(fmt.Sprintf("%d connections, %d messages each", *conns, perConn))
 	ferr := s.Flood(ctx, perConn)
+	held := s.Result().Conns // open through the flood; Close closes them
 	p.Done()
 	p.Finish()
 	res := s.Close()
 	if ferr != nil {
 		return ferr
 	}
-	row := Row{Name: fmt.Sprintf("WSLoad/conns=%d/size=%d", *conns, *size), Metrics: loadMetrics(res)}
+	row := Row{Name: fmt.Sprintf("WSLoad/conns=%d/size=%d", *conns, *size), Metrics: loadMetrics(res, held)}
 	if err := writeBenchfmt(e.stdout, configLines(), []Row{row}, runtime.GOMAXPROCS(0)); err != nil {
 		return err
 	}
@@ -148,8 +149,9 @@ func cmdLoad(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// loadMetrics are the figures of a load result, in the suite's units.
-func loadMetrics(r load.Result) []Metric {
+// loadMetrics are the figures of a load result, in the suite's units;
+// conns is the connections held through the flood.
+func loadMetrics(r load.Result, conns int) []Metric {
 	var errs uint64
 	for _, n := range r.Errors {
 		errs += n
@@ -160,7 +162,7 @@ func loadMetrics(r load.Result) []Metric {
 		{ns(r.Echo.Quantile(0.99)), "p99-ns"},
 		{ns(r.Echo.Quantile(0.999)), "p999-ns"},
 		{r.MsgsPerSec(), "msgs/s"},
-		{float64(r.Conns), "conns"},
+		{float64(conns), "conns"},
 		{float64(r.Lost), "lost-msgs"},
 		{float64(r.Corrupted), "corrupted-msgs"},
 		{float64(errs), "errors"},
