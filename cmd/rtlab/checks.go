@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"debug/gosym"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -53,31 +54,37 @@ func disassemble(names ...string) (disasm, error) {
 		return d, fmt.Errorf("reading %s: %w", exe, err)
 	}
 	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		return d, fmt.Errorf("%s has no symbol table (built with -ldflags=-s?): %w", exe, err)
-	}
 	text := f.Section(".text")
-	if text == nil {
-		return d, errors.New("no .text section")
+	pcln := f.Section(".gopclntab")
+	if text == nil || pcln == nil {
+		return d, errors.New("no .text or .gopclntab section")
 	}
 	code, err := text.Data()
 	if err != nil {
 		return d, err
 	}
-	byAddr := map[uint64]string{}
-	for _, s := range syms {
-		if elf.ST_TYPE(s.Info) == elf.STT_FUNC {
-			byAddr[s.Value] = strings.TrimSuffix(s.Name, ".abi0")
-		}
+	pc, err := pcln.Data()
+	if err != nil {
+		return d, err
 	}
-	for _, s := range syms {
-		// Assembly functions carry the ABI0 suffix.
-		if !contains(names, strings.TrimSuffix(s.Name, ".abi0")) || s.Size == 0 {
+	// The function table of the runtime's own pclntab is in every Go
+	// binary, even one linked without a symbol table (go test's).
+	tab, err := gosym.NewTable(nil, gosym.NewLineTable(pc, text.Addr))
+	if err != nil {
+		return d, fmt.Errorf("reading the function table of %s: %w", exe, err)
+	}
+	byAddr := map[uint64]string{}
+	for _, fn := range tab.Funcs {
+		byAddr[fn.Entry] = strings.TrimSuffix(fn.Name, ".abi0")
+	}
+	for _, fn := range tab.Funcs {
+		// Assembly functions may carry the ABI0 suffix.
+		name := strings.TrimSuffix(fn.Name, ".abi0")
+		if !contains(names, name) || fn.End <= fn.Entry || fn.End-text.Addr > uint64(len(code)) {
 			continue
 		}
-		d.Found = append(d.Found, s.Name)
-		b := code[s.Value-text.Addr : s.Value-text.Addr+s.Size]
+		d.Found = append(d.Found, name)
+		b := code[fn.Entry-text.Addr : fn.End-text.Addr]
 		for pc := 0; pc < len(b); {
 			in, err := x86asm.Decode(b[pc:], 64)
 			if err != nil {
@@ -93,7 +100,7 @@ func disassemble(names ...string) (disasm, error) {
 				d.PAUSE++
 			case x86asm.CALL:
 				if rel, ok := in.Args[0].(x86asm.Rel); ok {
-					target := s.Value + uint64(pc+in.Len) + uint64(int64(rel))
+					target := fn.Entry + uint64(pc+in.Len) + uint64(int64(rel))
 					if n, ok := byAddr[target]; ok && !contains(d.Calls, n) {
 						d.Calls = append(d.Calls, n)
 					}

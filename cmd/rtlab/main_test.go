@@ -390,7 +390,9 @@ func TestWSServeLoad(t *testing.T) {
 	defer cancel()
 	var sout, serr syncBuffer
 	served := make(chan int, 1)
-	go func() { served <- Main(ctx, []string{"ws", "serve", "-design", "reactor", "-addr", "127.0.0.1:0", "-every", "100ms"}, &sout, &serr) }()
+	go func() {
+		served <- Main(ctx, []string{"ws", "serve", "-design", "reactor", "-addr", "127.0.0.1:0", "-every", "100ms"}, &sout, &serr)
+	}()
 	var addr string
 	require.Eventually(t, func() bool {
 		line, _, _ := strings.Cut(sout.String(), "\n")
