@@ -144,9 +144,12 @@ func checkChanSendInstructions(ctx context.Context, l *lab) (finding, error) {
 // around its intrinsic) in the binary for checkAtomicAdd to disassemble.
 var atomicAdd = atomic.AddInt32
 
+var atomicCounter int32
+
 // checkAtomicAdd is C30: the instruction of an atomic add, and its cost
 // against a plain add in Node.
 func checkAtomicAdd(ctx context.Context, l *lab) (finding, error) {
+	atomicAdd(&atomicCounter, 1)
 	d, err := disassemble("sync/atomic.AddInt32", "sync/atomic.AddInt64", "internal/runtime/atomic.Xadd64", "internal/runtime/atomic.Xadd")
 	m := ""
 	if err == nil {
@@ -459,6 +462,9 @@ func checkSnippet(ctx context.Context, l *lab) (finding, error) {
 	viewAllocs := testing.AllocsPerRun(1000, func() { stringSink = bytesToString(b) })
 	lookupAllocs := testing.AllocsPerRun(1000, func() { intSink = m[string(b)] })
 	backAllocs := testing.AllocsPerRun(1000, func() { byteSink = stringToBytes(stringSink) })
+	if intSink+len(byteSink) == 0 {
+		return finding{}, errors.New("the lookup and the conversion back returned nothing")
+	}
 	meas := fmt.Sprintf("cmd/rtlab/snippet.go (unsafe.String, unsafe.Slice) type-checks; keeping a 1 KiB string(b): %.0f allocs, through the snippet %.0f (and back to []byte %.0f); m[string(b)]: %.0f",
 		copyAllocs, viewAllocs, backAllocs, lookupAllocs)
 	if copyAllocs > 0 && viewAllocs == 0 {

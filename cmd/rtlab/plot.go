@@ -219,6 +219,17 @@ func newPlot(title, x, y string) *plot.Plot {
 	return p
 }
 
+// headroom raises a linear Y axis so the legend in the top left corner
+// sits above the data: by a twelfth of the range per legend entry, at
+// least a fifth. from0 also starts the axis at 0.
+func headroom(p *plot.Plot, from0 bool, entries int) {
+	if from0 {
+		p.Y.Min = 0
+	}
+	frac := max(0.2, float64(entries)/12)
+	p.Y.Max += (p.Y.Max - p.Y.Min) * frac
+}
+
 // addLine adds a line with points of the next default colour.
 func addLine(p *plot.Plot, i int, name string, xys plotter.XYs, dashed bool) error {
 	l, s, err := plotter.NewLinePoints(xys)
@@ -329,6 +340,7 @@ func (d stackData) plots() ([]*plot.Plot, error) {
 	if err := addLine(b, 0, "Go: copies, each to a stack twice the size", d.Growths, false); err != nil {
 		return nil, err
 	}
+	headroom(b, true, 1)
 	return []*plot.Plot{a, b}, nil
 }
 
@@ -412,6 +424,8 @@ func (d gcData) plots() ([]*plot.Plot, error) {
 			}
 		}
 	}
+	headroom(a, true, len(keys))
+	headroom(b, true, len(keys))
 	return []*plot.Plot{a, b}, nil
 }
 
@@ -538,6 +552,7 @@ func (d lifecycleData) plots() ([]*plot.Plot, error) {
 			p.Add(l)
 		}
 	}
+	headroom(p, true, len(d.Servers))
 	return []*plot.Plot{p}, nil
 }
 
@@ -589,6 +604,7 @@ func (d idleData) plots() ([]*plot.Plot, error) {
 			return nil, err
 		}
 	}
+	headroom(p, true, len(servers))
 	return []*plot.Plot{p}, nil
 }
 
