@@ -659,7 +659,7 @@ var rules = map[string]rule{
 		}
 		return depends(m, "Atomics.wait/notify was not cheaper than postMessage in this run"), nil
 	}},
-	"C32": {"go run -race (a racy program); GOTRACEBACK=none", checkDeadlock},
+	"C32": {"rtlab claims C32 (without --quick it also runs a racy program under go run -race)", checkDeadlock},
 	"C33": {"rtlab run ws-lifecycle -csv DIR; rtlab plot lifecycle", func(ctx context.Context, l *lab) (finding, error) {
 		iv := 100 * time.Millisecond
 		c, err := gc.StartChurn(gc.Shape{Live: 8 << 20, Survival: 0.2, PointerDensity: gc.DensityLow})

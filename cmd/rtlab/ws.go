@@ -157,7 +157,6 @@ func loadMetrics(r load.Result, conns int) []Metric {
 		errs += n
 	}
 	return []Metric{
-		{0, "ns/op"},
 		{ns(r.Echo.Quantile(0.50)), "p50-ns"},
 		{ns(r.Echo.Quantile(0.99)), "p99-ns"},
 		{ns(r.Echo.Quantile(0.999)), "p999-ns"},
