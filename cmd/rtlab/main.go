@@ -36,10 +36,16 @@ const deadlockEnv = "RTLAB_DEADLOCK_DEMO"
 
 func main() {
 	deadlockIfAsked()
+	os.Exit(runMain(os.Args[1:]))
+}
+
+// runMain runs Main with the process's stdout and stderr until it returns
+// or Ctrl-C (or SIGTERM) cancels it: every child process of a measurement
+// runs under that context and is killed with it.
+func runMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return Main(ctx, args, os.Stdout, os.Stderr)
 }
 
 // deadlockIfAsked blocks every goroutine of the process when deadlockEnv is

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +44,7 @@ func TestMain(m *testing.M) {
 				break
 			}
 		}
-		os.Exit(Main(context.Background(), args, os.Stdout, os.Stderr))
+		os.Exit(runMain(args))
 	}
 	goleak.VerifyTestMain(m)
 }
@@ -435,4 +436,44 @@ func TestWSServeLoad(t *testing.T) {
 		t.Fatal("serve did not stop")
 	}
 	assert.Contains(t, sout.String(), "stopped")
+}
+
+// TestInterrupt sends Ctrl-C's SIGINT to rtlab while a measurement runs in
+// child processes: it exits 130, leaves no -o file and no child behind.
+func TestInterrupt(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "r.txt")
+	cmd := exec.CommandContext(t.Context(), exe, "--", "run", "sched-blocking", "-blocked", "1000", "-count", "50", "-o", out)
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	pid := cmd.Process.Pid
+	// Wait for the first child process: the measurement is under way.
+	require.Eventually(t, func() bool { return len(childrenOf(pid)) > 0 }, 30*time.Second, 20*time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "stderr: %s", stderr.String())
+	assert.Equal(t, 130, exit.ExitCode(), "stderr: %s", stderr.String())
+	assert.Contains(t, stderr.String(), "interrupted")
+	_, err = os.Stat(out)
+	assert.ErrorIs(t, err, os.ErrNotExist, "an interrupted run leaves no -o file")
+	assert.Eventually(t, func() bool { return len(childrenOf(pid)) == 0 }, 5*time.Second, 50*time.Millisecond, "children left: %v", childrenOf(pid))
+}
+
+// childrenOf lists the processes started by internal/child for parent pid,
+// found by the RTLAB_CHILD_PPID their environment carries.
+func childrenOf(pid int) []string {
+	var out []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	want := []byte("RTLAB_CHILD_PPID=" + strconv.Itoa(pid) + "\x00")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err == nil && bytes.Contains(b, want) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
