@@ -257,7 +257,6 @@ func TestNodeSide(t *testing.T) {
 	t.Logf("node --test:\n%s", nodejs.Tail(out, 10))
 }
 
-
 // TestNodeEventOrder prints the order in which Node runs process.nextTick,
 // Promise, setTimeout(0) and setImmediate callbacks beside sched.Loop's
 // model of the same queues (Microtask for nextTick and promises, Post for
