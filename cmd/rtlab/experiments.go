@@ -274,6 +274,37 @@ var experiments = []experiment{
 				return s, nil
 			}
 		}},
+	{"gc-setting", "GCSetting", "one heap churned under GOGC 50, 100, 200 and off with a memory limit: GC CPU, peak RSS, cycles", []string{"C07", "C48"},
+		func(fs *flag.FlagSet) func() ([]step, error) {
+			live := fs.Int("live-mib", 32, "live heap in MiB")
+			return func() ([]step, error) {
+				if *live <= 0 {
+					return nil, usagef("-live-mib %d: want a positive size", *live)
+				}
+				l := int64(*live) << 20
+				var s []step
+				for _, set := range []struct {
+					name string
+					gc.Setting
+				}{
+					{"50", gc.Setting{GOGC: 50, MemoryLimit: gc.NoLimit}},
+					{"100", gc.Setting{GOGC: 100, MemoryLimit: gc.NoLimit}},
+					{"200", gc.Setting{GOGC: 200, MemoryLimit: gc.NoLimit}},
+					{"off", gc.Setting{GOGC: gc.Off, MemoryLimit: 4*l + 16<<20}},
+				} {
+					shape := gc.Shape{Live: l, Survival: 0.2, PointerDensity: gc.DensityLow}
+					s = append(s, step{"gogc=" + set.name, func(ctx context.Context) ([]Metric, error) {
+						r, err := gc.Run(ctx, gc.RunConfig{Shape: shape, Setting: set.Setting})
+						if err != nil {
+							return nil, err
+						}
+						ops := float64(r.Shape.Alloc) / float64(r.Shape.Live)
+						return []Metric{{ns(r.Elapsed) / ops, "ns/op"}, {100 * r.GCCPUShare, "gc-cpu-%"}, {float64(r.PeakRSS), "peak-RSS-B"}, {float64(r.GCCycles) / ops, "gcs/op"}}, nil
+					}})
+				}
+				return s, nil
+			}
+		}},
 	{"gc-observe", "GCObserve", "the cost of looking at the heap: ReadMemStats vs runtime/metrics vs a heap profile", []string{"C43", "C44"},
 		func(fs *flag.FlagSet) func() ([]step, error) {
 			calls := fs.Int("calls", 1000, "looks per method")

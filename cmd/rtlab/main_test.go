@@ -477,3 +477,27 @@ func childrenOf(pid int) []string {
 	}
 	return out
 }
+
+// TestDeeperCommandsExist: every "rtlab run X" and "rtlab plot Y" a ledger
+// row points to names an experiment or a plot that exists.
+func TestDeeperCommandsExist(t *testing.T) {
+	for id, r := range rules {
+		f := strings.Fields(strings.NewReplacer(";", " ", "(", " ", ")", " ").Replace(r.deeper))
+		for i := 0; i+2 < len(f); i++ {
+			if f[i] != "rtlab" {
+				continue
+			}
+			switch f[i+1] {
+			case "run":
+				_, err := findExperiment(f[i+2])
+				assert.NoError(t, err, "%s: %s", id, r.deeper)
+			case "plot":
+				found := false
+				for _, p := range plots {
+					found = found || p.name == f[i+2]
+				}
+				assert.True(t, found, "%s: no plot %q", id, f[i+2])
+			}
+		}
+	}
+}
