@@ -118,8 +118,11 @@ func (r *nodeRun) value(name, unit string) (float64, bool) {
 			full = full[:i]
 		}
 		if full == name {
-			v, ok := res.Value(tidied)
-			return v / scale, ok
+			if v, ok := res.Value(tidied); ok {
+				return v / scale, true
+			}
+			// benchfmt leaves a zero in its original unit.
+			return res.Value(unit)
 		}
 	}
 	return 0, false

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/rtlab/rtlab/internal/nodejs"
 	"github.com/rtlab/rtlab/internal/runinfo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -516,4 +517,25 @@ func TestClaimsNeedNode(t *testing.T) {
 		assert.True(t, strings.HasPrefix(r.On, "needs node"), "%s: %s", r.ID, r.On)
 	}
 	assert.Contains(t, got.Claims[1].Measured, "Go: a 32769 B object", "the Go half of C17 is measured without node")
+}
+
+func TestNodeValueUnits(t *testing.T) {
+	res, err := nodejs.Parse([]byte("BenchmarkGCShape/survival=0.05/ptrs=high-2 1 0 p99-pause-ns 81.9 ptrs/KiB\nBenchmarkGCShape/survival=0.2/ptrs=low-2 1 2500000 p99-pause-ns 3000 ns/op\n"), "node.txt")
+	require.NoError(t, err)
+	nr := &nodeRun{results: res}
+	for _, tc := range []struct {
+		name, unit string
+		want       float64
+	}{
+		{"GCShape/survival=0.05/ptrs=high", "p99-pause-ns", 0},
+		{"GCShape/survival=0.05/ptrs=high", "ptrs/KiB", 81.9},
+		{"GCShape/survival=0.2/ptrs=low", "p99-pause-ns", 2.5e6},
+		{"GCShape/survival=0.2/ptrs=low", "sec/op", 3e-6},
+	} {
+		v, ok := nr.value(tc.name, tc.unit)
+		assert.True(t, ok, "%s %s", tc.name, tc.unit)
+		assert.InDelta(t, tc.want, v, tc.want*1e-9, "%s %s", tc.name, tc.unit)
+	}
+	_, ok := nr.value("GCShape/survival=0.2/ptrs=low", "gc-cpu-%")
+	assert.False(t, ok)
 }
