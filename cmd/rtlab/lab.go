@@ -180,3 +180,11 @@ func loadAvg() string {
 func procs() string {
 	return fmt.Sprintf("GOMAXPROCS %d, %d CPUs, load average %s", runtime.GOMAXPROCS(0), runtime.NumCPU(), loadAvg())
 }
+
+// collected reports whether V8 ran at least one collection in the GCShape
+// row name: a short run of a small heap may see none, and its zero pause
+// and CPU share are then no figure at all.
+func (r *nodeRun) collected(name string) bool {
+	g, ok := r.value(name, "gcs/op")
+	return ok && g > 0
+}

@@ -378,7 +378,7 @@ func gatherGC(ctx context.Context, e *env, live int64, useNode bool) (gcData, er
 					x, ok1 := nr.value(name, "ptrs/KiB")
 					c, ok2 := nr.value(name, "gc-cpu-%")
 					pz, ok3 := nr.value(name, "p99-pause-ns")
-					if ok1 && ok2 && ok3 {
+					if ok1 && ok2 && ok3 && nr.collected(name) {
 						d.Points = append(d.Points, gcPoint{"v8", s, x, c, pz / 1e9})
 					}
 				}
