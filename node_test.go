@@ -9,17 +9,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rtlab/rtlab/internal/benchcheck"
+	"github.com/rtlab/rtlab/internal/nodejs"
 	"github.com/rtlab/rtlab/sched"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -155,57 +153,27 @@ func checkNodeOutput(r io.Reader, file string, procs int) error {
 // nodeBin returns the node on PATH, or skips the test saying why. When
 // node/node_modules is missing and node/package.json exists it installs
 // from the lockfile with npm ci first.
-func nodeBin(t *testing.T) string {
+func nodeBin(t *testing.T) nodejs.Node {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not on PATH: the Node.js half (node/) needs Node >= 18")
+	node, err := nodejs.Find()
+	if errors.Is(err, nodejs.ErrNotFound) {
+		t.Skip(err)
 	}
-	out, err := exec.Command(node, "--version").Output()
-	require.NoError(t, err, "node --version")
-	m := regexp.MustCompile(`^v(\d+)\.`).FindSubmatch(out)
-	require.NotNil(t, m, "node --version printed %q", out)
-	if major, _ := strconv.Atoi(string(m[1])); major < 18 {
-		t.Skipf("node %s is older than 18, which node/ needs", bytes.TrimSpace(out))
-	}
-	if _, err := os.Stat(filepath.Join("node", "package.json")); err == nil {
-		if _, err := os.Stat(filepath.Join("node", "node_modules")); errors.Is(err, os.ErrNotExist) {
-			npm, err := exec.LookPath("npm")
-			require.NoError(t, err, "node/node_modules is missing and npm is not on PATH to install it")
-			t.Logf("node/node_modules is missing: running npm ci in node/")
-			cmd := exec.CommandContext(t.Context(), npm, "ci", "--no-audit", "--no-fund")
-			cmd.Dir = "node"
-			out, err := cmd.CombinedOutput()
-			require.NoError(t, err, "npm ci in node/:\n%s", out)
-		}
-	}
+	require.NoError(t, err)
+	require.NoError(t, nodejs.EnsureDeps(t.Context(), "."))
 	return node
 }
 
-// runNode runs node with args in the module root under a deadline, with
-// GOMAXPROCS set to this process's so the names carry the same -N suffix.
-// The process is killed if the test ends first. It returns stdout, stderr
-// and the exit code.
-func runNode(t *testing.T, node string, timeout time.Duration, args ...string) (stdout, stderr []byte, code int) {
+// runNode runs node with args in the module root under a deadline (see
+// nodejs.Node.Run). The process is killed if the test ends first. It
+// returns stdout, stderr and the exit code.
+func runNode(t *testing.T, node nodejs.Node, timeout time.Duration, args ...string) (stdout, stderr []byte, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, args...)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", runtime.GOMAXPROCS(0)))
-	cmd.WaitDelay = 5 * time.Second
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	default:
-		t.Fatalf("node %s: %v\nstderr:\n%s", strings.Join(args, " "), err, errb.Bytes())
-	}
-	require.NoError(t, ctx.Err(), "node %s did not finish in %v\nstderr:\n%s", strings.Join(args, " "), timeout, errb.Bytes())
-	return out.Bytes(), errb.Bytes(), code
+	o, err := node.Run(ctx, ".", args...)
+	require.NoError(t, err, "node %s did not finish in %v", strings.Join(args, " "), timeout)
+	return o.Stdout, o.Stderr, o.ExitCode
 }
 
 // TestNodeSmoke runs every Node benchmark once with -short and checks the
@@ -286,12 +254,7 @@ func TestNodeSide(t *testing.T) {
 	require.NotEmpty(t, files)
 	out, stderr, code := runNode(t, node, 3*time.Minute, append([]string{"--test"}, files...)...)
 	require.Zero(t, code, "node --test failed\nstdout:\n%s\nstderr:\n%s", out, stderr)
-	t.Logf("node --test:\n%s", lastLines(out, 10))
-}
-
-func lastLines(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	t.Logf("node --test:\n%s", nodejs.Tail(out, 10))
 }
 
 // TestNodeEventOrder prints the order in which Node runs process.nextTick,

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"time"
+
+	"github.com/rtlab/rtlab/gc"
+	"github.com/rtlab/rtlab/sched"
+	"github.com/rtlab/rtlab/wsconn/load"
+	"github.com/rtlab/rtlab/wsconn/server"
+)
+
+// goShapes runs gc.Run over every survival and pointer density once: the
+// Go side of C05, C06 and C47.
+func (l *lab) goShapes(ctx context.Context) ([]gc.RunResult, error) {
+	return once(ctx, l, "goShapes", func(ctx context.Context) ([]gc.RunResult, error) {
+		live := q(l, int64(8<<20), int64(gc.DefaultLive))
+		var out []gc.RunResult
+		for _, s := range []float64{0.05, 0.2, 0.5} {
+			for _, d := range gc.Densities() {
+				r, err := gc.Run(ctx, gc.RunConfig{Shape: gc.Shape{Live: live, Survival: s, PointerDensity: d, Alloc: q(l, 4*live, 8*live)}})
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	})
+}
+
+// forceGC times runtime.GC on a live heap, then releases the heap and shows
+// the collection freeing it.
+func (l *lab) forceGC(ctx context.Context) (string, error) {
+	live := q(l, int64(16<<20), int64(64<<20))
+	h, err := gc.NewHeap(gc.Shape{Live: live, Survival: 0.2, PointerDensity: gc.DensityLow})
+	if err != nil {
+		return "", err
+	}
+	runtime.GC()
+	t0 := time.Now()
+	runtime.GC()
+	d := time.Since(t0)
+	before := heapLive()
+	h.Release()
+	runtime.GC()
+	after := heapLive()
+	return fmt.Sprintf("Go: runtime.GC on a %s live heap took %s; after releasing it a forced GC took the live heap from %s to %s",
+		kib(float64(live)), dur(d), kib(float64(before)), kib(float64(after))), nil
+}
+
+func heapLive() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+type preemptPair struct{ on, off sched.PreemptResult }
+
+// preempt runs sched.Preempt with asynchronous preemption on and off.
+func (l *lab) preempt(ctx context.Context) (on, off sched.PreemptResult, err error) {
+	p, err := once(ctx, l, "preempt", func(ctx context.Context) (preemptPair, error) {
+		loop := q(l, 100*time.Millisecond, 200*time.Millisecond)
+		on, err := sched.Preempt(ctx, sched.PreemptConfig{Loop: loop})
+		if err != nil {
+			return preemptPair{}, err
+		}
+		off, err := sched.Preempt(ctx, sched.PreemptConfig{Loop: loop, AsyncPreemptOff: true})
+		return preemptPair{on, off}, err
+	})
+	return p.on, p.off, err
+}
+
+type designLifecycle struct {
+	design server.Design
+	res    load.LifecycleResult
+}
+
+// lifecycles traces both server designs (reactor first) through a
+// connection lifecycle: C34 and C48.
+func (l *lab) lifecycles(ctx context.Context) ([]designLifecycle, error) {
+	return once(ctx, l, "lifecycles", func(ctx context.Context) ([]designLifecycle, error) {
+		var out []designLifecycle
+		for _, d := range []server.Design{server.DesignReactor, server.DesignGoroutine} {
+			srv, err := load.DesignChild(d)
+			if err != nil {
+				return nil, err
+			}
+			r, err := load.Lifecycle(ctx, load.LifecycleConfig{
+				Config: load.Config{Conns: q(l, 1000, 9000), Messages: q(l, 5, 20)},
+				Server: srv,
+				Idle:   q(l, 300*time.Millisecond, time.Second),
+			})
+			if err == nil {
+				err = r.Load.Err()
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", d, err)
+			}
+			out = append(out, designLifecycle{d, r})
+		}
+		return out, nil
+	})
+}
+
+type connsResult struct {
+	res load.Result
+	srv load.ProcStats
+}
+
+// connsRun holds 9000 connections (18000 in full mode, over two client
+// processes) on a reactor server in a child process and echoes once on
+// each: C41 and C42.
+func (l *lab) connsRun(ctx context.Context) (connsResult, error) {
+	return once(ctx, l, "conns", func(ctx context.Context) (connsResult, error) {
+		srv, err := load.DesignChild(server.DesignReactor)
+		if err != nil {
+			return connsResult{}, err
+		}
+		p, err := srv.Start(ctx)
+		if err != nil {
+			return connsResult{}, err
+		}
+		defer p.Close()
+		lc, err := load.OpenChild(ctx, load.Config{Addr: p.Addr(), Conns: q(l, 9000, 18000)})
+		if err != nil {
+			return connsResult{}, err
+		}
+		defer lc.Close()
+		res, err := lc.Flood(1)
+		if err != nil {
+			return connsResult{}, err
+		}
+		st, err := p.Stats()
+		if err != nil {
+			return connsResult{}, err
+		}
+		_, err = lc.Close()
+		return connsResult{res, st}, err
+	})
+}
