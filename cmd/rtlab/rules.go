@@ -127,7 +127,7 @@ var rules = map[string]rule{
 		}
 		return depends(m, "the machine: a p99 pause over 1 ms here (pauses are stop-the-world phases that wait for every P; a loaded machine delays them)"), nil
 	}},
-	"C06": {"go test -run '^$' -bench GCShape -count 6 . > go.txt; node node/bench.js -bench GCShape -count 6 > node.txt; go tool benchstat -table '' -col runtime go.txt node.txt", func(ctx context.Context, l *lab) (finding, error) {
+	"C06": {"go test -run '^$' -bench GCShape -count 6 . > go.txt; node node/bench.js -bench GCShape -count 6 > node.txt; go tool benchstat -table '' -row .name,/survival,/ptrs -col runtime,/scan go.txt node.txt", func(ctx context.Context, l *lab) (finding, error) {
 		shapes, err := l.goShapes(ctx)
 		if err != nil {
 			return finding{}, err
