@@ -9,10 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	nblog "github.com/lesismal/nbio/logging"
+	"github.com/lesismal/nbio/nbhttp"
+	nbws "github.com/lesismal/nbio/nbhttp/websocket"
 	"github.com/rtlab/rtlab/internal/wstest"
 	"github.com/rtlab/rtlab/wsconn/load"
 	"github.com/rtlab/rtlab/wsconn/server"
+	"golang.org/x/sys/unix"
 )
 
 // The servers of the memory-per-connection benchmarks, each run in a child
@@ -25,14 +30,35 @@ var wsLoadServers = func() []wsLoadServer {
 		if err != nil {
 			panic(err)
 		}
-		s = append(s, wsLoadServer{d.String(), c})
+		s = append(s, wsLoadServer{name: d.String(), child: c})
 	}
-	return append(s, wsLoadServer{"gorilla", load.RegisterServerChild("gorilla", serveGorillaEcho)})
+	nodews, err := load.CommandServerChild("nodews", "node", "node", "--expose-gc", "wsserver.js")
+	if err != nil {
+		panic(err)
+	}
+	return append(s,
+		wsLoadServer{name: "gorilla", child: load.RegisterServerChild("gorilla", serveGorillaEcho)},
+		wsLoadServer{name: "nbio", child: load.RegisterServerChild("nbio", serveNbioEcho)},
+		wsLoadServer{name: "nodews", child: nodews, needs: func(tb testing.TB) { nodeBin(tb) }},
+	)
 }()
 
 type wsLoadServer struct {
 	name  string
 	child load.ServerChild
+	// needs, if set, skips tb saying why when the server cannot run here
+	// (nodews without node), and prepares what it needs (npm ci).
+	needs func(testing.TB)
+}
+
+// run is b.Run("server="+name, f) that skips when the server cannot run.
+func (s wsLoadServer) run(b *testing.B, f func(b *testing.B)) {
+	b.Run("server="+s.name, func(b *testing.B) {
+		if s.needs != nil {
+			s.needs(b)
+		}
+		f(b)
+	})
 }
 
 var wsLifecycleCSV = flag.String("wsload.csv", "", "`dir`ectory to write BenchmarkWSLifecycle's memory traces to, one CSV per row")
@@ -45,14 +71,60 @@ func serveGorillaEcho(ln net.Listener) (func(context.Context) error, error) {
 	return srv.Shutdown, nil
 }
 
-func wsServer(b *testing.B, name string) load.ServerChild {
-	for _, s := range wsLoadServers {
-		if s.name == name {
-			return s.child
-		}
+// serveNbioEcho is the peer lesismal/nbio: its nbhttp engine (epoll, a
+// small pool of poller goroutines, no goroutine per connection) with its
+// websocket Upgrader, echoing from OnMessage as nbio's examples do. Every
+// option is nbio's default except:
+//   - Listen hands the engine this child's listener (Addrs is its address),
+//     where nbio would open its own;
+//   - Upgrader.KeepaliveTime is 0: nbio's default, 120 s, closes a
+//     connection that sends nothing for that long, and the idle
+//     connections of these benchmarks may wait longer while 18000 open on
+//     2 cores (rtlab's servers and Node ws have no such timeout);
+//   - logging.Output is stderr: nbio logs to stdout, which is the child's
+//     control channel.
+func serveNbioEcho(ln net.Listener) (func(context.Context) error, error) {
+	nblog.Output = os.Stderr
+	u := nbws.NewUpgrader()
+	u.KeepaliveTime = 0
+	u.OnMessage(func(c *nbws.Conn, mt nbws.MessageType, data []byte) { _ = c.WriteMessage(mt, data) })
+	engine := nbhttp.NewEngine(nbhttp.Config{
+		Network: "tcp",
+		Addrs:   []string{ln.Addr().String()},
+		Listen:  func(string, string) (net.Listener, error) { return ln, nil },
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = u.Upgrade(w, r, nil) // a failed upgrade has been answered with an HTTP error
+		}),
+	})
+	if err := engine.Start(); err != nil {
+		return nil, err
 	}
-	b.Fatalf("no server %q", name)
-	return load.ServerChild{}
+	return engine.Shutdown, nil
+}
+
+// wsFit skips b, saying why, when this process's open-files limit cannot
+// hold conns connections in one server process, and returns how many
+// connections each load child may hold under it.
+func wsFit(b *testing.B, conns int) (perProc int) {
+	// A server holds a descriptor per connection plus a few of its own
+	// (listener, epoll, pipes, the runtime's); 256 is ample for those.
+	const spare = 256
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatal(err)
+	}
+	if lim.Cur < uint64(conns+spare) {
+		b.Skipf("the open-files limit is %d per process; %d connections in one server need %d", lim.Cur, conns, conns+spare)
+	}
+	return min(9000, int(lim.Cur)-spare)
+}
+
+// wsLoad is the load of the server benchmarks: conns connections to addr,
+// spread over child processes of at most perProc connections, with a
+// bound on a dial or an echo that grows with conns, since on 2 shared
+// cores tens of thousands of connections take a while to open and answer.
+func wsLoad(addr string, conns, perProc int) load.Config {
+	return load.Config{Addr: addr, Conns: conns, ConnsPerProc: perProc, Timeout: max(10*time.Second, time.Duration(conns)*2*time.Millisecond)}
 }
 
 // BenchmarkWSIdleConns measures what an idle connection costs a server:
@@ -62,12 +134,12 @@ func wsServer(b *testing.B, name string) load.ServerChild {
 // server runtime's own figures over the same interval, stack-B/conn the part
 // of B/conn that is goroutine stacks.
 func BenchmarkWSIdleConns(b *testing.B) {
-	conns := []int{1000, 9000}
+	conns := []int{1000, 9000, 18000}
 	if testing.Short() {
 		conns = conns[:1]
 	}
 	for _, s := range wsLoadServers {
-		b.Run("server="+s.name, func(b *testing.B) {
+		s.run(b, func(b *testing.B) {
 			for _, n := range conns {
 				b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) { benchIdleConns(b, s.child, n) })
 			}
@@ -76,10 +148,11 @@ func BenchmarkWSIdleConns(b *testing.B) {
 }
 
 func benchIdleConns(b *testing.B, srv load.ServerChild, conns int) {
+	perProc := wsFit(b, conns)
 	var sum wsIdle
 	var runs int
 	for b.Loop() {
-		r, err := measureIdle(srv, conns)
+		r, err := measureIdle(srv, conns, perProc)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -103,7 +176,7 @@ type wsIdle struct{ rss, heap, stacks, goroutines float64 }
 // measureIdle starts the server and, in another process, conns clients that
 // each echo one message, then reads the server after a forced GC against
 // its own baseline (also after a GC).
-func measureIdle(srv load.ServerChild, conns int) (wsIdle, error) {
+func measureIdle(srv load.ServerChild, conns, perProc int) (wsIdle, error) {
 	ctx := context.Background()
 	p, err := srv.Start(ctx)
 	if err != nil {
@@ -114,7 +187,7 @@ func measureIdle(srv load.ServerChild, conns int) (wsIdle, error) {
 	if err != nil {
 		return wsIdle{}, err
 	}
-	lc, err := load.OpenChild(ctx, load.Config{Addr: p.Addr(), Conns: conns})
+	lc, err := load.OpenChild(ctx, wsLoad(p.Addr(), conns, perProc))
 	if err != nil {
 		return wsIdle{}, err
 	}
@@ -147,12 +220,12 @@ func BenchmarkWSEcho(b *testing.B) {
 	if testing.Short() {
 		perFlood = 5
 	}
-	for _, d := range server.Designs() {
-		b.Run("server="+d.String(), func(b *testing.B) {
+	for _, s := range wsLoadServers {
+		s.run(b, func(b *testing.B) {
 			b.Run("conns=1000", func(b *testing.B) {
 				for _, size := range []int{64, 4096} {
 					b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
-						benchEcho(b, wsServer(b, d.String()), 1000, size, perFlood)
+						benchEcho(b, s.child, 1000, size, perFlood)
 					})
 				}
 			})
@@ -202,10 +275,10 @@ func BenchmarkWSLifecycle(b *testing.B) {
 	if testing.Short() {
 		conns = 1000
 	}
-	for _, d := range server.Designs() {
-		b.Run("server="+d.String(), func(b *testing.B) {
+	for _, s := range wsLoadServers {
+		s.run(b, func(b *testing.B) {
 			b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
-				benchLifecycle(b, d.String(), wsServer(b, d.String()), conns)
+				benchLifecycle(b, s.name, s.child, conns)
 			})
 		})
 	}

@@ -152,10 +152,10 @@ func checkNodeOutput(r io.Reader, file string, procs int) error {
 	return nil
 }
 
-// nodeBin returns the node on PATH, or skips the test saying why. When
-// node/node_modules is missing and node/package.json exists it installs
-// from the lockfile with npm ci first.
-func nodeBin(t *testing.T) string {
+// nodeBin returns the node on PATH, or skips the test saying why. When a
+// dependency of node/package.json is missing from node/node_modules it
+// installs them from the lockfile with npm ci first.
+func nodeBin(t testing.TB) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -168,18 +168,36 @@ func nodeBin(t *testing.T) string {
 	if major, _ := strconv.Atoi(string(m[1])); major < 18 {
 		t.Skipf("node %s is older than 18, which node/ needs", bytes.TrimSpace(out))
 	}
-	if _, err := os.Stat(filepath.Join("node", "package.json")); err == nil {
-		if _, err := os.Stat(filepath.Join("node", "node_modules")); errors.Is(err, os.ErrNotExist) {
-			npm, err := exec.LookPath("npm")
-			require.NoError(t, err, "node/node_modules is missing and npm is not on PATH to install it")
-			t.Logf("node/node_modules is missing: running npm ci in node/")
-			cmd := exec.CommandContext(t.Context(), npm, "ci", "--no-audit", "--no-fund")
-			cmd.Dir = "node"
-			out, err := cmd.CombinedOutput()
-			require.NoError(t, err, "npm ci in node/:\n%s", out)
-		}
+	if missing := nodeDepsMissing(t); len(missing) > 0 {
+		npm, err := exec.LookPath("npm")
+		require.NoError(t, err, "node/node_modules lacks %v and npm is not on PATH to install it", missing)
+		t.Logf("node/node_modules lacks %v: running npm ci in node/", missing)
+		cmd := exec.CommandContext(t.Context(), npm, "ci", "--no-audit", "--no-fund")
+		cmd.Dir = "node"
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "npm ci in node/:\n%s", out)
 	}
 	return node
+}
+
+// nodeDepsMissing lists the dependencies of node/package.json that
+// node/node_modules does not hold.
+func nodeDepsMissing(t testing.TB) []string {
+	data, err := os.ReadFile(filepath.Join("node", "package.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	require.NoError(t, err)
+	var pkg struct{ Dependencies map[string]string }
+	require.NoError(t, json.Unmarshal(data, &pkg), "node/package.json")
+	var missing []string
+	for name := range pkg.Dependencies {
+		if _, err := os.Stat(filepath.Join("node", "node_modules", name, "package.json")); err != nil {
+			missing = append(missing, name)
+		}
+	}
+	slices.Sort(missing)
+	return missing
 }
 
 // runNode runs node with args in the module root under a deadline, with

@@ -182,6 +182,7 @@ type ServeFunc func(ln net.Listener) (stop func(context.Context) error, err erro
 type ServerChild struct {
 	name string
 	f    child.Func
+	cmd  *child.Command // an external program instead (CommandServerChild)
 }
 
 // RegisterServerChild makes serve runnable in a child process under name.
@@ -341,12 +342,12 @@ type ServerProc struct {
 // free port, and returns once it accepts connections. The child is killed
 // when ctx is done; Close ends it normally.
 func (s ServerChild) Start(ctx context.Context) (*ServerProc, error) {
-	if s.f.Name() == "" {
+	if s.zero() {
 		return nil, errors.New("wsconn/load: ServerChild is zero; obtain one from RegisterServerChild")
 	}
 	p := &ServerProc{}
 	var err error
-	if p.ctl, err = startCtl(ctx, s.f, "", &p.addr); err != nil {
+	if p.ctl, err = s.start(ctx, &p.addr); err != nil {
 		return nil, fmt.Errorf("wsconn/load: server %s: %w", s.name, err)
 	}
 	return p, nil
