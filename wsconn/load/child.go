@@ -57,6 +57,8 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 			return s.Result(), false, err
 		case "result":
 			return s.Result(), false, nil
+		case "rate":
+			return s.rateCommand(ctx, arg)
 		case "close":
 			return s.Close(), true, nil
 		}
