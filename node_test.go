@@ -53,8 +53,10 @@ var nodeExtraUnits = map[string][]string{
 // goOnlyUnits are suite units that Node results of the benchmark do not
 // report, and why.
 var goOnlyUnits = map[string][]string{
-	"BenchmarkGCShape":   {"scan-B/cycle"},         // V8 does not expose the bytes a cycle scanned
-	"BenchmarkAllocSize": {"allocs/op", "waste-%"}, // no allocation counter, no size classes in V8
+	"BenchmarkGCShape":      {"scan-B/cycle"},         // V8 does not expose the bytes a cycle scanned
+	"BenchmarkAllocSize":    {"allocs/op", "waste-%"}, // no allocation counter, no size classes in V8
+	"BenchmarkWSFrameRead":  {"allocs/op"},            // V8 counts no objects; B/op is measured (node/wsframe.js)
+	"BenchmarkWSFrameWrite": {"allocs/op"},            // likewise
 }
 
 var nodeCheckFile = flag.String("node.check", "", "node/bench.js output `file` to check against the suite table (used by .ci/run)")
@@ -67,6 +69,7 @@ func nodeRequired() benchcheck.Required {
 		"BenchmarkStackMaxDepth", "BenchmarkAllocSize", "BenchmarkGCShape", "BenchmarkGCObserve",
 		"BenchmarkChanLitmus", "BenchmarkChanPingPong", "BenchmarkChanContended",
 		"BenchmarkSchedParallel", "BenchmarkSchedPreempt",
+		"BenchmarkWSFrameRead", "BenchmarkWSFrameWrite",
 	} {
 		for _, u := range suiteUnits[name] {
 			if !slices.Contains(goOnlyUnits[name], u) {
