@@ -22,7 +22,11 @@ import (
 
 // The servers of the memory-per-connection benchmarks, each run in a child
 // process of this test binary while its clients run in another, so that the
-// server's RSS, read from outside through /proc, holds nothing of theirs.
+// server's RSS, read from outside through /proc, holds nothing of theirs:
+// rtlab's designs, then the peers a reader would pick instead,
+// gorilla/websocket (a goroutine per connection), lesismal/nbio (an epoll
+// reactor) and Node's ws library (node/wsserver.js, run by the node on
+// PATH as an external command; skipped, saying why, without node).
 var wsLoadServers = func() []wsLoadServer {
 	var s []wsLoadServer
 	for _, d := range server.Designs() {
@@ -132,7 +136,11 @@ func wsLoad(addr string, conns, perProc int) load.Config {
 // process after one echo on every connection and a forced GC, with the
 // clients in another process; heap-B/conn and goroutines/conn are the
 // server runtime's own figures over the same interval, stack-B/conn the part
-// of B/conn that is goroutine stacks.
+// of B/conn that is goroutine stacks (V8's figures for nodews: its heap
+// and the memory its objects hold outside it; no goroutines, no stacks).
+// 1000, 9000 and 18000 connections (1000 with -short); a count that the
+// open-files limit cannot hold in one server process is skipped, saying
+// so. A lost or corrupted echo fails the benchmark: 0 of both is the bar.
 func BenchmarkWSIdleConns(b *testing.B) {
 	conns := []int{1000, 9000, 18000}
 	if testing.Short() {
@@ -213,8 +221,10 @@ func measureIdle(srv load.ServerChild, conns, perProc int) (wsIdle, error) {
 }
 
 // BenchmarkWSEcho measures echo latency and throughput at 1000 connections,
-// all sending at once, one message in flight each, server and clients in
-// separate processes. A lost or corrupted message fails the benchmark.
+// all sending at once, one message in flight each (a closed loop: latency
+// from the actual send, see BenchmarkWSEchoRate for the honest figure),
+// server and clients in separate processes, for every server. A lost or
+// corrupted message fails the benchmark.
 func BenchmarkWSEcho(b *testing.B) {
 	perFlood := 20
 	if testing.Short() {
@@ -240,7 +250,9 @@ func benchEcho(b *testing.B, srv load.ServerChild, conns, size, perFlood int) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	lc, err := load.OpenChild(ctx, load.Config{Addr: p.Addr(), Conns: conns, MsgSize: size})
+	cfg := wsLoad(p.Addr(), conns, wsFit(b, conns))
+	cfg.MsgSize = size
+	lc, err := load.OpenChild(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -352,10 +364,11 @@ func BenchmarkWSLifecycle(b *testing.B) {
 }
 
 func benchLifecycle(b *testing.B, name string, srv load.ServerChild, conns int) {
+	perProc := wsFit(b, conns)
 	var est, flood, closed, freed float64
 	var runs int
 	for b.Loop() {
-		r, err := load.Lifecycle(context.Background(), load.LifecycleConfig{Config: load.Config{Conns: conns}, Server: srv})
+		r, err := load.Lifecycle(context.Background(), load.LifecycleConfig{Config: wsLoad("", conns, perProc), Server: srv})
 		if err == nil {
 			err = r.Load.Err()
 		}
