@@ -59,7 +59,9 @@ func TestRunReportsCrashStderr(t *testing.T) {
 
 func TestRunKillsAtTimeout(t *testing.T) {
 	start := time.Now()
-	r, err := sleeper.Run(context.Background(), Options{Timeout: 300 * time.Millisecond})
+	// Long enough for a race-built child on a loaded machine to start and
+	// say it is going to sleep (300 ms was not, once in CI).
+	r, err := sleeper.Run(context.Background(), Options{Timeout: 2 * time.Second})
 	require.ErrorIs(t, err, ErrTimeout)
 	assert.ErrorContains(t, err, "going to sleep", "the error carries the child's stderr")
 	assert.Equal(t, -1, r.ExitCode)

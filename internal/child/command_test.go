@@ -50,7 +50,7 @@ func TestCommandNotReady(t *testing.T) {
 }
 
 func TestCommandKilledAtTimeout(t *testing.T) {
-	_, err := Command{Path: "sh", Args: []string{"-c", "echo sleeping >&2; exec sleep 60"}}.StartCtl(context.Background(), Options{Timeout: 300 * time.Millisecond}, nil)
+	_, err := Command{Path: "sh", Args: []string{"-c", "echo sleeping >&2; exec sleep 60"}}.StartCtl(context.Background(), Options{Timeout: 2 * time.Second}, nil)
 	require.ErrorIs(t, err, ErrTimeout)
-	assert.ErrorContains(t, err, "sleeping")
+	assert.ErrorContains(t, err, "sleeping", "the error carries its stderr")
 }
