@@ -59,6 +59,7 @@ var suiteUnits = benchcheck.Required{
 	"BenchmarkWSFrameWrite": {"MB/s", "B/op", "allocs/op"},
 	"BenchmarkWSIdleConns":  {"B/conn", "heap-B/conn", "goroutines/conn"},
 	"BenchmarkWSEcho":       {"p50-ns", "p99-ns", "msgs/s"},
+	"BenchmarkWSEchoRate":   {"p50-ns", "p99-ns", "p999-ns", "send-p99-ns", "achieved-msgs/s"},
 	"BenchmarkWSLifecycle":  {"establish-B/conn", "flood-B/conn", "close-returned-%"},
 }
 

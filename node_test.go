@@ -51,8 +51,10 @@ var nodeExtraUnits = map[string][]string{
 // goOnlyUnits are suite units that Node results of the benchmark do not
 // report, and why.
 var goOnlyUnits = map[string][]string{
-	"BenchmarkGCShape":   {"scan-B/cycle"},         // V8 does not expose the bytes a cycle scanned
-	"BenchmarkAllocSize": {"allocs/op", "waste-%"}, // no allocation counter, no size classes in V8
+	"BenchmarkGCShape":      {"scan-B/cycle"},         // V8 does not expose the bytes a cycle scanned
+	"BenchmarkAllocSize":    {"allocs/op", "waste-%"}, // no allocation counter, no size classes in V8
+	"BenchmarkWSFrameRead":  {"allocs/op"},            // V8 counts no objects; B/op is measured (node/wsframe.js)
+	"BenchmarkWSFrameWrite": {"allocs/op"},            // likewise
 }
 
 var nodeCheckFile = flag.String("node.check", "", "node/bench.js output `file` to check against the suite table (used by .ci/run)")
@@ -65,6 +67,7 @@ func nodeRequired() benchcheck.Required {
 		"BenchmarkStackMaxDepth", "BenchmarkAllocSize", "BenchmarkGCShape", "BenchmarkGCObserve",
 		"BenchmarkChanLitmus", "BenchmarkChanPingPong", "BenchmarkChanContended",
 		"BenchmarkSchedParallel", "BenchmarkSchedPreempt",
+		"BenchmarkWSFrameRead", "BenchmarkWSFrameWrite",
 	} {
 		for _, u := range suiteUnits[name] {
 			if !slices.Contains(goOnlyUnits[name], u) {
@@ -153,7 +156,7 @@ func checkNodeOutput(r io.Reader, file string, procs int) error {
 // nodeBin returns the node on PATH, or skips the test saying why. When
 // node/node_modules is missing and node/package.json exists it installs
 // from the lockfile with npm ci first.
-func nodeBin(t *testing.T) nodejs.Node {
+func nodeBin(t testing.TB) nodejs.Node {
 	t.Helper()
 	node, err := nodejs.Find()
 	if errors.Is(err, nodejs.ErrNotFound) {

@@ -10,7 +10,7 @@
 const harness = require('./harness.js');
 
 // topics are the experiment files, in the order their benchmarks run.
-const topics = ['stack', 'alloc', 'gc', 'channels', 'sched'];
+const topics = ['stack', 'alloc', 'gc', 'channels', 'sched', 'wsframe'];
 
 const usage = `usage: node node/bench.js [-bench REGEXP] [-count N] [-benchtime Ns|Nx] [-short]
 

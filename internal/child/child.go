@@ -177,8 +177,15 @@ func (f Func) Start(ctx context.Context, opts Options) (*Proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proc{name: f.name, cmd: cmd, ctx: ctx, cancel: cancel}
+	return startProc(f.name, cmd, ctx, cancel)
+}
+
+// startProc starts cmd with pipes to its stdin and stdout; cancel is
+// called when it cannot start, or once it has been reaped.
+func startProc(name string, cmd *exec.Cmd, ctx context.Context, cancel context.CancelFunc) (*Proc, error) {
+	p := &Proc{name: name, cmd: cmd, ctx: ctx, cancel: cancel}
 	cmd.Stderr = &p.stderr
+	var err error
 	if p.Stdin, err = cmd.StdinPipe(); err != nil {
 		cancel()
 		return nil, fmt.Errorf("child: %w", err)
@@ -190,7 +197,7 @@ func (f Func) Start(ctx context.Context, opts Options) (*Proc, error) {
 	p.start = time.Now()
 	if err := cmd.Start(); err != nil {
 		cancel()
-		return nil, fmt.Errorf("child: start %s: %w", f.name, err)
+		return nil, fmt.Errorf("child: start %s: %w", name, err)
 	}
 	return p, nil
 }
@@ -220,20 +227,28 @@ func (f Func) command(ctx context.Context, opts Options) (*exec.Cmd, context.Con
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("child: cannot find this binary to re-execute: %w", err)
 	}
+	cmd, ctx, cancel := commandContext(ctx, opts, exe, nil,
+		envName+"="+f.name,
+		envArg+"="+opts.Arg)
+	return cmd, ctx, cancel, nil
+}
+
+// commandContext makes the command path args under opts.Timeout, with this
+// process's environment, env, the parent's pid (a child exits when its
+// parent is gone) and opts.Env.
+func commandContext(ctx context.Context, opts Options, path string, args []string, env ...string) (*exec.Cmd, context.Context, context.CancelFunc) {
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
-	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(os.Environ(),
-		envName+"="+f.name,
-		envArg+"="+opts.Arg,
-		envPPID+"="+fmt.Sprint(os.Getpid()))
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cmd.Env, envPPID+"="+fmt.Sprint(os.Getpid()))
 	cmd.Env = append(cmd.Env, opts.Env...)
 	// Pipes left open by a killed child must not hang Wait.
 	cmd.WaitDelay = 2 * time.Second
-	return cmd, ctx, cancel, nil
+	return cmd, ctx, cancel
 }
 
 func finish(ctx context.Context, name string, cmd *exec.Cmd, start time.Time, stdout, stderr []byte, waitErr error) (Result, error) {

@@ -68,6 +68,12 @@ func (f Func) StartCtl(ctx context.Context, opts Options, ready any) (*Ctl, erro
 	if err != nil {
 		return nil, err
 	}
+	return newCtl(p, ready)
+}
+
+// newCtl waits for p's first answer, decoded into ready; if p is not
+// ready, it is killed and reaped.
+func newCtl(p *Proc, ready any) (*Ctl, error) {
 	c := &Ctl{p: p, resp: bufio.NewScanner(p.Stdout)}
 	c.resp.Buffer(nil, 64<<20)
 	if err := c.read(ready); err != nil {

@@ -58,6 +58,8 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 			return s.Result(), false, err
 		case "result":
 			return s.Result(), false, nil
+		case "rate":
+			return s.rateCommand(ctx, arg)
 		case "close":
 			return s.Close(), true, nil
 		}
@@ -183,6 +185,7 @@ type ServeFunc func(ln net.Listener) (stop func(context.Context) error, err erro
 type ServerChild struct {
 	name string
 	f    child.Func
+	cmd  *child.Command // an external program instead (CommandServerChild)
 }
 
 // RegisterServerChild makes serve runnable in a child process under name.
@@ -346,13 +349,12 @@ type ServerProc struct {
 // measures its server at the -cpu it names. The child is killed when ctx
 // is done; Close ends it normally.
 func (s ServerChild) Start(ctx context.Context) (*ServerProc, error) {
-	if s.f.Name() == "" {
+	if s.zero() {
 		return nil, errors.New("wsconn/load: ServerChild is zero; obtain one from RegisterServerChild")
 	}
 	p := &ServerProc{}
 	var err error
-	env := []string{fmt.Sprintf("GOMAXPROCS=%d", runtime.GOMAXPROCS(0))}
-	if p.ctl, err = startCtl(ctx, s.f, "", env, &p.addr); err != nil {
+	if p.ctl, err = s.start(ctx, &p.addr); err != nil {
 		return nil, fmt.Errorf("wsconn/load: server %s: %w", s.name, err)
 	}
 	return p, nil

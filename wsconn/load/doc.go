@@ -16,6 +16,14 @@
 // Connect and echo times go into a LatencyHist: log-linear buckets within
 // 1/32 of the true value (TestLatencyHist), not a slice of every value,
 // with quantiles by nearest rank as internal/quantile defines them.
+// EchoRate is the load at a fixed rate instead (open loop): RateConfig.Rate
+// messages per second over all connections, each connection sending on
+// its own schedule whether or not its earlier echoes are back, and latency
+// measured from each message's scheduled send time, so that a server that
+// stalls cannot hide the stall by holding its clients back (coordinated
+// omission; TestEchoRateShowsStall: a 200 ms stall shows in that p99, and
+// not in the p99 from the actual send of a closed loop). RateResult has
+// both latencies and the rate the server achieved.
 // OpenChild runs the same load in child processes of the running binary,
 // ConnsPerProc connections each, so that the clients' memory and
 // descriptors are not the server's; ChildSession.Flood and Close drive
@@ -26,8 +34,11 @@
 // DesignChild(d) is an EchoHandler server of a wsconn/server design
 // (default Options: no server pings, since a load's idle connections read
 // nothing until their next flood), and RegisterServerChild makes any other
-// echo server runnable that way (the root benchmarks register a
-// gorilla/websocket one). ServerChild.Start returns a ServerProc whose
+// echo server runnable that way (the root benchmarks register
+// gorilla/websocket and lesismal/nbio ones). CommandServerChild makes an
+// external program one, in any language, if it speaks the same line
+// protocol on its stdin and stdout (the root benchmarks run Node's ws
+// library so, node/wsserver.js). ServerChild.Start returns a ServerProc whose
 // Stats, GC and FreeOSMemory read RSS and VSS from outside (/proc/<pid>)
 // and heap, stacks, goroutines and descriptors from the child's runtime;
 // MemClasses and WriteHeapProfile show where the bytes go. Importing this
@@ -38,13 +49,20 @@
 //
 //	go test -run '^$' -bench BenchmarkWSIdleConns -count 6 . | go tool benchstat -col /server -
 //
-// compares the goroutine, reactor and gorilla servers at 1000 and 9000
-// idle connections (1000 only with -short), each after one echo per
-// connection and a forced GC. Expect goroutines/conn at 1 for goroutine
-// and gorilla and 0 for reactor, and B/conn lowest for reactor (a small
-// struct and a socket per connection), then goroutine (mostly a goroutine
-// stack, stack-B/conn, and the buffers it keeps, in heap-B/conn), then
-// gorilla (the same goroutine and more heap).
+// compares the goroutine, reactor, gorilla, nbio and nodews servers at
+// 1000, 9000 and 18000 idle connections (1000 only with -short; 18000
+// where the open-files limit holds them in one server process, the clients
+// spread over child processes of at most 9000), each after one echo per
+// connection and a forced GC (for Node, two global.gc calls over the
+// child's control channel). Expect goroutines/conn at 1 for goroutine and
+// gorilla and 0 for reactor, nbio and nodews, and B/conn lowest for the
+// two epoll designs, reactor and nbio (a small struct and a socket per
+// connection), then nodews (a ws WebSocket and a net.Socket object per
+// connection on the V8 heap), then goroutine (mostly a goroutine stack,
+// stack-B/conn, and the buffers it keeps, in heap-B/conn), then gorilla
+// (the same goroutine and more heap). BenchmarkWSEchoRate runs EchoRate
+// against every server: p50/p99/p999 from the schedule and the achieved
+// rate.
 //
 // # The lifecycle trace
 //

@@ -178,7 +178,7 @@ func (lc LifecycleConfig) withDefaults() LifecycleConfig {
 
 func (lc LifecycleConfig) validate() error {
 	switch {
-	case lc.Server.f.Name() == "":
+	case lc.Server.zero():
 		return errors.New("wsconn/load: LifecycleConfig.Server is zero; obtain one from RegisterServerChild or DesignChild")
 	case lc.Addr != "":
 		return fmt.Errorf("wsconn/load: LifecycleConfig.Addr %q must be empty: the trace loads the server it starts", lc.Addr)
