@@ -157,67 +157,25 @@ func BenchmarkWSIdleConns(b *testing.B) {
 
 func benchIdleConns(b *testing.B, srv load.ServerChild, conns int) {
 	perProc := wsFit(b, conns)
-	var sum wsIdle
+	var sum load.IdleResult
 	var runs int
 	for b.Loop() {
-		r, err := measureIdle(srv, conns, perProc)
+		r, err := load.Idle(context.Background(), load.IdleConfig{Server: srv, Conns: conns, Load: wsLoad("", conns, perProc)})
 		if err != nil {
 			b.Fatal(err)
 		}
-		sum.rss += r.rss
-		sum.heap += r.heap
-		sum.stacks += r.stacks
-		sum.goroutines += r.goroutines
+		sum.RSS += r.RSS
+		sum.Heap += r.Heap
+		sum.Stacks += r.Stacks
+		sum.Goroutines += r.Goroutines
 		runs++
 	}
 	n := float64(runs)
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(sum.rss/n, "B/conn")
-	b.ReportMetric(sum.heap/n, "heap-B/conn")
-	b.ReportMetric(sum.stacks/n, "stack-B/conn")
-	b.ReportMetric(sum.goroutines/n, "goroutines/conn")
-}
-
-// wsIdle is what an idle connection costs a server, per connection.
-type wsIdle struct{ rss, heap, stacks, goroutines float64 }
-
-// measureIdle starts the server and, in another process, conns clients that
-// each echo one message, then reads the server after a forced GC against
-// its own baseline (also after a GC).
-func measureIdle(srv load.ServerChild, conns, perProc int) (wsIdle, error) {
-	ctx := context.Background()
-	p, err := srv.Start(ctx)
-	if err != nil {
-		return wsIdle{}, err
-	}
-	defer p.Close()
-	base, err := p.GC()
-	if err != nil {
-		return wsIdle{}, err
-	}
-	lc, err := load.OpenChild(ctx, wsLoad(p.Addr(), conns, perProc))
-	if err != nil {
-		return wsIdle{}, err
-	}
-	defer lc.Close()
-	res, err := lc.Flood(1)
-	if err == nil {
-		err = res.Err()
-	}
-	if err != nil {
-		return wsIdle{}, err
-	}
-	st, err := p.GC()
-	if err != nil {
-		return wsIdle{}, err
-	}
-	per := func(after, before uint64) float64 { return (float64(after) - float64(before)) / float64(conns) }
-	return wsIdle{
-		rss:        per(st.RSS, base.RSS),
-		heap:       per(st.HeapLive, base.HeapLive),
-		stacks:     per(st.Stacks, base.Stacks),
-		goroutines: per(st.Goroutines, base.Goroutines),
-	}, nil
+	b.ReportMetric(sum.RSS/n, "B/conn")
+	b.ReportMetric(sum.Heap/n, "heap-B/conn")
+	b.ReportMetric(sum.Stacks/n, "stack-B/conn")
+	b.ReportMetric(sum.Goroutines/n, "goroutines/conn")
 }
 
 // BenchmarkWSEcho measures echo latency and throughput at 1000 connections,

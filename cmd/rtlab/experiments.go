@@ -465,7 +465,7 @@ var experiments = []experiment{
 							if err != nil {
 								return nil, err
 							}
-							return []Metric{{0, "ns/op"}, {r.rss, "B/conn"}, {r.heap, "heap-B/conn"}, {r.stacks, "stack-B/conn"}, {r.goroutines, "goroutines/conn"}}, nil
+							return []Metric{{0, "ns/op"}, {r.RSS, "B/conn"}, {r.Heap, "heap-B/conn"}, {r.Stacks, "stack-B/conn"}, {r.Goroutines, "goroutines/conn"}}, nil
 						}})
 					}
 				}
@@ -522,50 +522,14 @@ func findExperiment(name string) (*experiment, error) {
 	return nil, usagef("unknown experiment %q: want one of %s (rtlab list describes them)", name, strings.Join(all, ", "))
 }
 
-// wsIdle is what an idle connection costs a server, per connection.
-type wsIdle struct{ rss, heap, stacks, goroutines float64 }
-
-// measureIdle starts a server of design d in a child process and conns
-// clients in others that each echo one message, then reads the server after
-// a forced GC against its own baseline (also after a GC), as
+// measureIdle runs load.Idle for a server of design d, as
 // BenchmarkWSIdleConns does.
-func measureIdle(ctx context.Context, d server.Design, conns int) (wsIdle, error) {
+func measureIdle(ctx context.Context, d server.Design, conns int) (load.IdleResult, error) {
 	srv, err := load.DesignChild(d)
 	if err != nil {
-		return wsIdle{}, err
+		return load.IdleResult{}, err
 	}
-	p, err := srv.Start(ctx)
-	if err != nil {
-		return wsIdle{}, err
-	}
-	defer p.Close()
-	base, err := p.GC()
-	if err != nil {
-		return wsIdle{}, err
-	}
-	lc, err := load.OpenChild(ctx, load.Config{Addr: p.Addr(), Conns: conns})
-	if err != nil {
-		return wsIdle{}, err
-	}
-	defer lc.Close()
-	res, err := lc.Flood(1)
-	if err == nil {
-		err = res.Err()
-	}
-	if err != nil {
-		return wsIdle{}, err
-	}
-	st, err := p.GC()
-	if err != nil {
-		return wsIdle{}, err
-	}
-	per := func(after, before uint64) float64 { return (float64(after) - float64(before)) / float64(conns) }
-	return wsIdle{
-		rss:        per(st.RSS, base.RSS),
-		heap:       per(st.HeapLive, base.HeapLive),
-		stacks:     per(st.Stacks, base.Stacks),
-		goroutines: per(st.Goroutines, base.Goroutines),
-	}, nil
+	return load.Idle(ctx, load.IdleConfig{Server: srv, Conns: conns})
 }
 
 // lifecycle traces a server of design d through the life of conns

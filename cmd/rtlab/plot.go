@@ -575,7 +575,7 @@ func gatherIdle(ctx context.Context, e *env, conns []int) (idleData, error) {
 			if err != nil {
 				return d, err
 			}
-			d.Points = append(d.Points, idlePoint{des.String(), n, r.rss})
+			d.Points = append(d.Points, idlePoint{des.String(), n, r.RSS})
 			p.Done()
 		}
 	}
