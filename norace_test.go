@@ -1,0 +1,5 @@
+//go:build !race
+
+package rtlab
+
+const raceEnabled = false
