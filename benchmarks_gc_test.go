@@ -81,16 +81,8 @@ func churn(b *testing.B, s gc.Shape) (*gc.Heap, gc.Stats) {
 // a RunConfig.Setting runs a shape under a setting outside a benchmark.
 func BenchmarkGCSetting(b *testing.B) {
 	live := gcLive()
-	for _, set := range []struct {
-		name string
-		gc.Setting
-	}{
-		{"50", gc.Setting{GOGC: 50, MemoryLimit: gc.NoLimit}},
-		{"100", gc.Setting{GOGC: 100, MemoryLimit: gc.NoLimit}},
-		{"200", gc.Setting{GOGC: 200, MemoryLimit: gc.NoLimit}},
-		{"off", gc.Setting{GOGC: gc.Off, MemoryLimit: 4*live + 16<<20}},
-	} {
-		b.Run("gogc="+set.name, func(b *testing.B) {
+	for _, set := range gc.Settings(live) {
+		b.Run("gogc="+set.Name, func(b *testing.B) {
 			defer set.Apply()()
 			_, st := churn(b, gc.Shape{Live: live, Survival: 0.2, PointerDensity: gc.DensityLow})
 			b.ReportMetric(100*st.GCCPUShare, "gc-cpu-%")

@@ -286,3 +286,22 @@ func (s Setting) Apply() (restore func()) {
 		debug.SetMemoryLimit(oldLimit)
 	}
 }
+
+// NamedSetting is a Setting with the value of the gogc= benchmark key it is
+// reported under.
+type NamedSetting struct {
+	Name string
+	Setting
+}
+
+// Settings lists the settings BenchmarkGCSetting compares for a live heap
+// of live bytes: GOGC 50, 100 and 200 with no limit, and GOGC off with a
+// memory limit of 4 x live + 16 MiB (a new slice each call).
+func Settings(live int64) []NamedSetting {
+	return []NamedSetting{
+		{"50", Setting{GOGC: 50, MemoryLimit: NoLimit}},
+		{"100", Setting{GOGC: 100, MemoryLimit: NoLimit}},
+		{"200", Setting{GOGC: 200, MemoryLimit: NoLimit}},
+		{"off", Setting{GOGC: Off, MemoryLimit: 4*live + 16<<20}},
+	}
+}

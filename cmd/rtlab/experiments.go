@@ -283,17 +283,9 @@ var experiments = []experiment{
 				}
 				l := int64(*live) << 20
 				var s []step
-				for _, set := range []struct {
-					name string
-					gc.Setting
-				}{
-					{"50", gc.Setting{GOGC: 50, MemoryLimit: gc.NoLimit}},
-					{"100", gc.Setting{GOGC: 100, MemoryLimit: gc.NoLimit}},
-					{"200", gc.Setting{GOGC: 200, MemoryLimit: gc.NoLimit}},
-					{"off", gc.Setting{GOGC: gc.Off, MemoryLimit: 4*l + 16<<20}},
-				} {
+				for _, set := range gc.Settings(l) {
 					shape := gc.Shape{Live: l, Survival: 0.2, PointerDensity: gc.DensityLow}
-					s = append(s, step{"gogc=" + set.name, func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{"gogc=" + set.Name, func(ctx context.Context) ([]Metric, error) {
 						r, err := gc.Run(ctx, gc.RunConfig{Shape: shape, Setting: set.Setting})
 						if err != nil {
 							return nil, err
