@@ -186,18 +186,18 @@ func newPinger(impl PingPongImpl) (*pinger, error) {
 				sp.pause()
 			}
 		}
-		p.round, p.stop, echo = wordPingPong(wait, func(*atomic.Int32) {}, wordWrap)
+		p.round, p.stop, echo = wordPingPong(wait, func(*atomic.Int32, int32) {}, wordWrap)
 	case PingPongYield:
 		wait := func(word *atomic.Int32, v int32) {
 			for word.Load() == v {
 				runtime.Gosched()
 			}
 		}
-		p.round, p.stop, echo = wordPingPong(wait, func(*atomic.Int32) {}, wordWrap)
+		p.round, p.stop, echo = wordPingPong(wait, func(*atomic.Int32, int32) {}, wordWrap)
 	case PingPongWaitNotify:
 		var wn WaitNotify
 		wait := func(word *atomic.Int32, v int32) { wn.Wait(word, v) }
-		notify := func(word *atomic.Int32) { wn.Notify(word, 1) }
+		notify := func(word *atomic.Int32, _ int32) { wn.Notify(word, 1) }
 		p.round, p.stop, echo = wordPingPong(wait, notify, wordWrap)
 	default:
 		return nil, badPingPongImpl(impl)
@@ -257,8 +257,8 @@ func condPingPong() (round, stop, echo func()) {
 // wordPingPong counts round trips in one atomic word: the pinger makes it
 // odd, the echo makes it even again, and -1 tells the echo to exit. wait
 // blocks (or spins) while the word holds a value, notify wakes the other
-// side after a change. The count goes back to 1 after wrap.
-func wordPingPong(wait func(*atomic.Int32, int32), notify func(*atomic.Int32), wrap int32) (round, stop, echo func()) {
+// side after a change and is told the value just stored. The count goes back to 1 after wrap.
+func wordPingPong(wait func(*atomic.Int32, int32), notify func(*atomic.Int32, int32), wrap int32) (round, stop, echo func()) {
 	var word atomic.Int32
 	round = func() {
 		// The word is even (the pinger's turn), so only we write it now.
@@ -267,14 +267,14 @@ func wordPingPong(wait func(*atomic.Int32, int32), notify func(*atomic.Int32), w
 			v = 1
 		}
 		word.Store(v)
-		notify(&word)
+		notify(&word, v)
 		for word.Load() == v {
 			wait(&word, v)
 		}
 	}
 	stop = func() {
 		word.Store(-1)
-		notify(&word)
+		notify(&word, -1)
 	}
 	echo = func() {
 		for {
@@ -286,7 +286,7 @@ func wordPingPong(wait func(*atomic.Int32, int32), notify func(*atomic.Int32), w
 				wait(&word, v)
 			default:
 				word.Store(v + 1)
-				notify(&word)
+				notify(&word, v+1)
 			}
 		}
 	}

@@ -80,19 +80,24 @@ func TestPingPongString(t *testing.T) {
 }
 
 // TestPingPongWrap runs the word protocol across the point where its round
-// count wraps, with a small wrap, and checks every value the two sides
-// published, in order: the pinger's odd counts, each answered by the echo's
-// even one, back to 1 after the wrap, and the stop value last. A protocol
-// that lost a wake-up would hang: the test fails after a minute instead.
+// count wraps, with a small wrap, and checks every value each side published,
+// in order: the pinger's odd counts, back to 1 after the wrap, the echo's
+// even answer to each, and the stop value last. Each side's values are kept
+// apart because the two notify calls race each other. A protocol that lost a
+// wake-up would hang: the test fails after a minute instead.
 func TestPingPongWrap(t *testing.T) {
 	const wrap, rounds = 5, 20
 	var wn WaitNotify
 	var mu sync.Mutex
-	var seen []int32
+	var pings, echoes []int32
 	wait := func(word *atomic.Int32, v int32) { wn.Wait(word, v) }
-	notify := func(word *atomic.Int32) {
+	notify := func(word *atomic.Int32, v int32) {
 		mu.Lock()
-		seen = append(seen, word.Load()) // only the notifier writes the word now
+		if v%2 == 0 {
+			echoes = append(echoes, v)
+		} else {
+			pings = append(pings, v) // the pinger's odd counts, then -1
+		}
 		mu.Unlock()
 		wn.Notify(word, 1)
 	}
@@ -113,17 +118,19 @@ func TestPingPongWrap(t *testing.T) {
 		wg.Wait()
 		mu.Lock()
 		defer mu.Unlock()
-		t.Fatalf("ping-pong hung; values published: %v", seen)
+		t.Fatalf("ping-pong hung; pings %v, echoes %v", pings, echoes)
 	}
 	stop()
 	wg.Wait()
-	var want []int32
+	var wantPings, wantEchoes []int32
 	for i := range rounds {
 		odd := int32(2*(i%3) + 1) // 1, 3, 5, then wrap: 7 > 5
-		want = append(want, odd, odd+1)
+		wantPings = append(wantPings, odd)
+		wantEchoes = append(wantEchoes, odd+1)
 	}
-	want = append(want, -1)
-	assert.Equal(t, want, seen)
+	wantPings = append(wantPings, -1)
+	assert.Equal(t, wantPings, pings)
+	assert.Equal(t, wantEchoes, echoes)
 }
 
 func TestPingPongBadInput(t *testing.T) {
