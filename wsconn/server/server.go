@@ -7,6 +7,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -110,6 +111,12 @@ type Options struct {
 	// Workers is the reactor's worker pool size; 0 means 4×GOMAXPROCS, at
 	// least 4.
 	Workers int
+	// TLSConfig, if set, serves wss://: every connection starts with a TLS
+	// handshake (TLS 1.3 only: a config whose MaxVersion is below it is an
+	// error), bounded by HandshakeTimeout like the opening handshake. The
+	// config must hold a certificate (Certificates or GetCertificate) and
+	// is not modified.
+	TLSConfig *tls.Config
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -158,6 +165,14 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.ReadBufferSize < 16 {
 		return o, fmt.Errorf("wsconn/server: Options.ReadBufferSize %d must be >= 16", o.ReadBufferSize)
+	}
+	if c := o.TLSConfig; c != nil {
+		if c.MaxVersion != 0 && c.MaxVersion < tls.VersionTLS13 {
+			return o, fmt.Errorf("wsconn/server: Options.TLSConfig.MaxVersion %#x is below TLS 1.3 (%#x), the only version served", c.MaxVersion, tls.VersionTLS13)
+		}
+		if len(c.Certificates) == 0 && c.GetCertificate == nil && c.GetConfigForClient == nil {
+			return o, errors.New("wsconn/server: Options.TLSConfig has no certificate (Certificates, GetCertificate or GetConfigForClient)")
+		}
 	}
 	if o.PingInterval < 0 {
 		o.PingInterval = 0
