@@ -131,6 +131,9 @@ type reactorScratch struct {
 }
 
 func newReactor(s *Server, ln net.Listener) (*reactor, error) {
+	if s.o.TLSConfig != nil {
+		return nil, ErrReactorTLS
+	}
 	lfd, err := listenerFD(ln)
 	if err != nil {
 		return nil, err
