@@ -73,3 +73,41 @@ func TestLoadTLS(t *testing.T) {
 	require.ErrorContains(t, err, "handshake=")
 	require.ErrorContains(t, err, "certificate signed by unknown authority")
 }
+
+// TestServerChildTLS starts each design's server child WithTLS: it makes
+// its certificate, reports its CA (and nothing private) in its ready
+// answer, and serves a wss:// load and Idle; a design that refuses TLS
+// says so with server.ErrReactorTLS, errors.Is-able across the process
+// boundary.
+func TestServerChildTLS(t *testing.T) {
+	for _, d := range server.Designs() {
+		t.Run("design="+string(d), func(t *testing.T) {
+			c, err := DesignChild(d)
+			require.NoError(t, err)
+			require.False(t, c.ServesTLS())
+			c = c.WithTLS()
+			require.True(t, c.ServesTLS())
+			p, err := c.Start(context.Background())
+			wstest.SkipReactorTLS(t, err, server.ErrReactorTLS)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = p.Close() })
+			tc := p.ClientTLS()
+			require.NotNil(t, tc)
+			require.NotContains(t, tc.CAPEM, "PRIVATE")
+			_, err = testcert.ClientConfig([]byte(tc.CAPEM))
+			require.NoError(t, err)
+			res, err := Run(context.Background(), Config{Addr: p.Addr(), Conns: 10, Messages: 2, TLS: tc})
+			require.NoError(t, err)
+			require.NoError(t, res.Err())
+			require.NoError(t, p.Close())
+
+			ir, err := Idle(context.Background(), IdleConfig{Server: c, Conns: 50, Load: Config{TLS: &TLSConfig{Resume: true}}})
+			require.NoError(t, err)
+			require.Equal(t, 50, ir.Conns)
+		})
+	}
+	plain, err := DesignChild(server.DesignGoroutine)
+	require.NoError(t, err)
+	_, err = Idle(context.Background(), IdleConfig{Server: plain, Conns: 1, Load: Config{TLS: &TLSConfig{}}})
+	require.ErrorContains(t, err, "wsconn/load: IdleConfig.Load.TLS is set but server goroutine serves ws://; use ServerChild.WithTLS")
+}
