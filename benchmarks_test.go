@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,15 @@ var suiteUnits = benchcheck.Required{
 	"BenchmarkWSLifecycle":  {"establish-B/conn", "flood-B/conn", "close-returned-%"},
 }
 
+// suiteLastLevels is the level each of these benchmarks' rows must end
+// with, showing every value: the comparison -col /tls makes, ws:// against
+// wss:// for every server.
+var suiteLastLevels = map[string]benchcheck.LastLevel{
+	"BenchmarkWSIdleConns": {Key: "tls", Values: []string{"off", "on"}},
+	"BenchmarkWSEchoRate":  {Key: "tls", Values: []string{"off", "on"}},
+	"BenchmarkWSLifecycle": {Key: "tls", Values: []string{"off", "on"}},
+}
+
 var checkFile = flag.String("suite.check", "", "benchmark output `file` to check against the suite table (used by .ci/run)")
 
 func TestMain(m *testing.M) {
@@ -90,6 +100,11 @@ func TestSuiteOutput(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, rep.Err())
 	require.Positive(t, rep.Results, "no benchmark results in %s", *checkFile)
+	_, err = f.Seek(0, io.SeekStart)
+	require.NoError(t, err)
+	levels, err := benchcheck.CheckLastLevel(f, *checkFile, suiteLastLevels)
+	require.NoError(t, err)
+	require.NoError(t, levels.Err())
 	t.Logf("%s: %d results, all well-formed", *checkFile, rep.Results)
 }
 

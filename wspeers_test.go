@@ -13,6 +13,22 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// prepareTest skips t where the peer server cannot run (see
+// wsLoadServer.needs), or where it cannot run under the race detector:
+// the race detector reports a race inside nbio v1.6.8 itself, its listener
+// goroutine writing a connection's address (nbhttp/engine.go:338,
+// net.sockaddrToTCP) that its poller reads (nbhttp/engine.go:1184)
+// unsynchronised. Not ours to fix.
+func (s wsLoadServer) prepareTest(t *testing.T) {
+	t.Helper()
+	if s.name == "nbio" && raceEnabled {
+		t.Skip("nbio v1.6.8 has a data race of its own (nbhttp engine.go:338 vs :1184) that the race detector reports")
+	}
+	if s.needs != nil {
+		s.needs(t)
+	}
+}
+
 // TestWSPeerServers runs each peer server of the WS benchmarks (nbio in a
 // Go child, Node ws as an external command) through what the benchmarks
 // ask of it: echo, a forced GC read from outside, a lifecycle trace with
@@ -23,16 +39,7 @@ func TestWSPeerServers(t *testing.T) {
 			continue
 		}
 		t.Run(s.name, func(t *testing.T) {
-			if s.name == "nbio" && raceEnabled {
-				// The race detector reports a race inside nbio v1.6.8 itself:
-				// its listener goroutine writes a connection's address
-				// (nbhttp/engine.go:338, net.sockaddrToTCP) that its poller
-				// reads (nbhttp/engine.go:1184) unsynchronised. Not ours to fix.
-				t.Skip("nbio v1.6.8 has a data race of its own (nbhttp engine.go:338 vs :1184) that the race detector reports")
-			}
-			if s.needs != nil {
-				s.needs(t)
-			}
+			s.prepareTest(t)
 			fd0 := procmem.OpenFDs()
 			p, err := s.child.Start(context.Background())
 			require.NoError(t, err)
@@ -83,12 +90,7 @@ func TestWSPeerServersWSS(t *testing.T) {
 			continue
 		}
 		t.Run(s.name, func(t *testing.T) {
-			if s.name == "nbio" && raceEnabled {
-				t.Skip("nbio v1.6.8 has a data race of its own (nbhttp engine.go:338 vs :1184) that the race detector reports")
-			}
-			if s.needs != nil {
-				s.needs(t)
-			}
+			s.prepareTest(t)
 			p, err := s.child.WithTLS().Start(context.Background())
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = p.Close() })

@@ -137,3 +137,71 @@ func hasUnit(res *benchfmt.Result, unit string) bool {
 		return v.Unit == unit || v.OrigUnit == unit
 	})
 }
+
+// LastLevel is the key=value level every result of a benchmark must end
+// with (before the -GOMAXPROCS suffix), and the values it must show: the
+// level benchstat pivots on with -col /Key.
+type LastLevel struct {
+	Key    string
+	Values []string
+}
+
+// CheckLastLevel reads benchmark output from r (named file in problems)
+// and reports, for each benchmark in req: results whose last level is not
+// Key with one of Values, and values that no result shows. A benchmark of
+// req absent from the output is not reported here (Check does that).
+// Read errors of r are returned as the error.
+func CheckLastLevel(r io.Reader, file string, req map[string]LastLevel) (Report, error) {
+	var rep Report
+	seen := map[string]map[string]bool{}
+	br := benchfmt.NewReader(r, file)
+	for br.Scan() {
+		rec, ok := br.Result().(*benchfmt.Result)
+		if !ok {
+			continue
+		}
+		rep.Results++
+		base, parts := rec.Name.Parts()
+		name := "Benchmark" + string(base)
+		want, ok := req[name]
+		if !ok {
+			continue
+		}
+		_, line := rec.Pos()
+		full := "Benchmark" + string(rec.Name.Full())
+		var last []byte
+		for _, p := range parts {
+			if p[0] == '/' {
+				last = p[1:]
+			}
+		}
+		key, val, _ := bytes.Cut(last, []byte("="))
+		if string(key) != want.Key || !slices.Contains(want.Values, string(val)) {
+			rep.add(file, line, fmt.Sprintf("%s: last level %q, want %s=%s", full, last, want.Key, strings.Join(want.Values, "|")))
+			continue
+		}
+		if seen[name] == nil {
+			seen[name] = map[string]bool{}
+		}
+		seen[name][string(val)] = true
+	}
+	if err := br.Err(); err != nil {
+		return rep, fmt.Errorf("benchcheck: reading %s: %w", file, err)
+	}
+	names := make([]string, 0, len(req))
+	for name := range req {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if seen[name] == nil {
+			continue
+		}
+		for _, v := range req[name].Values {
+			if !seen[name][v] {
+				rep.add(file, 0, fmt.Sprintf("%s: no result with %s=%s", name, req[name].Key, v))
+			}
+		}
+	}
+	return rep, nil
+}

@@ -42,10 +42,7 @@ func TestCheck(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, err := Check(strings.NewReader(tc.input), "x.txt", req)
 			require.NoError(t, err)
-			require.Len(t, rep.Problems, len(tc.want), "%v", rep.Problems)
-			for i, w := range tc.want {
-				assert.Contains(t, rep.Problems[i].String(), w)
-			}
+			requireProblems(t, rep, tc.want)
 			if tc.want == nil {
 				assert.NoError(t, rep.Err())
 				assert.Equal(t, 3, rep.Results)
@@ -60,4 +57,41 @@ func TestCheckReadError(t *testing.T) {
 	boom := errors.New("boom")
 	_, err := Check(iotest.ErrReader(boom), "x.txt", nil)
 	assert.ErrorIs(t, err, boom)
+}
+
+func TestCheckLastLevel(t *testing.T) {
+	req := map[string]LastLevel{"BenchmarkWSIdleConns": {"tls", []string{"off", "on"}}}
+	const both = `BenchmarkWSIdleConns/server=goroutine/conns=1000/tls=off-2 1 0 ns/op
+BenchmarkWSIdleConns/server=goroutine/conns=1000/tls=on-2 1 0 ns/op
+BenchmarkOther/x=1 1 1 ns/op
+`
+	tests := []struct {
+		name  string
+		input string
+		want  []string
+	}{
+		{"good", both, nil},
+		{"old name", both + "BenchmarkWSIdleConns/server=nbio/conns=1000-2 1 0 ns/op\n", []string{`x.txt:4: BenchmarkWSIdleConns/server=nbio/conns=1000-2: last level "conns=1000", want tls=off|on`}},
+		{"not last", both + "BenchmarkWSIdleConns/server=nbio/tls=on/conns=1000-2 1 0 ns/op\n", []string{`last level "conns=1000"`}},
+		{"bad value", both + "BenchmarkWSIdleConns/server=nbio/conns=1000/tls=yes-2 1 0 ns/op\n", []string{`last level "tls=yes"`}},
+		{"a value never shown", "BenchmarkWSIdleConns/server=nbio/conns=1000/tls=off 1 0 ns/op\n", []string{"x.txt: BenchmarkWSIdleConns: no result with tls=on"}},
+		{"absent benchmark", "BenchmarkOther/x=1 1 1 ns/op\n", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := CheckLastLevel(strings.NewReader(tc.input), "x.txt", req)
+			require.NoError(t, err)
+			requireProblems(t, rep, tc.want)
+		})
+	}
+}
+
+// requireProblems checks that rep has one problem per want, in order, each
+// containing it.
+func requireProblems(t *testing.T, rep Report, want []string) {
+	t.Helper()
+	require.Len(t, rep.Problems, len(want), "%v", rep.Problems)
+	for i, w := range want {
+		assert.Contains(t, rep.Problems[i].String(), w)
+	}
 }

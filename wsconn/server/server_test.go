@@ -81,14 +81,7 @@ func TestServerEcho(t *testing.T) {
 		t.Run("design="+string(d), func(t *testing.T) {
 			s, addr := startServer(t, d, wsconn.EchoHandler{}, Options{})
 			nc, br := wstest.Dial(t, addr)
-			for i, n := range []int{0, 1, 125, 126, 4000, 65535, 65536, 300000} {
-				msg := bytes.Repeat([]byte{byte('a' + i)}, n)
-				require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpBinary, msg))
-				got, op, err := wsutil.ReadServerData(readWriter{br, nc})
-				require.NoError(t, err)
-				require.Equal(t, ws.OpBinary, op)
-				require.True(t, bytes.Equal(msg, got), "size %d", n)
-			}
+			echoSizes(t, nc, br, []int{0, 1, 125, 126, 4000, 65535, 65536, 300000})
 			st := s.Stats()
 			require.EqualValues(t, 8, st.MessagesIn)
 			require.EqualValues(t, 1, st.Open)
@@ -99,6 +92,19 @@ func TestServerEcho(t *testing.T) {
 			wstest.WaitFor(t, 5*time.Second, "connection closed", func() bool { return s.Stats().Open == 0 })
 			require.EqualValues(t, 1, s.Stats().PeerCloses[ws.StatusNormalClosure])
 		})
+	}
+}
+
+// echoSizes sends a binary message of each size on nc and checks its echo.
+func echoSizes(t *testing.T, nc net.Conn, br *bufio.Reader, sizes []int) {
+	t.Helper()
+	for i, n := range sizes {
+		msg := bytes.Repeat([]byte{byte('a' + i)}, n)
+		require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpBinary, msg))
+		got, op, err := wsutil.ReadServerData(readWriter{br, nc})
+		require.NoError(t, err)
+		require.Equal(t, ws.OpBinary, op)
+		require.True(t, bytes.Equal(msg, got), "size %d", n)
 	}
 }
 

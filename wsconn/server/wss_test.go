@@ -79,14 +79,8 @@ func TestWSSEcho(t *testing.T) {
 			nc, br := wstest.DialTLS(t, addr, cfg)
 			st := nc.(*tls.Conn).ConnectionState()
 			require.Equal(t, uint16(tls.VersionTLS13), st.Version)
-			for i, n := range []int{0, 1, 125, 126, 4000, 16 << 10, 65536, 300000} {
-				msg := bytes.Repeat([]byte{byte('a' + i)}, n)
-				require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpBinary, msg))
-				got, op, err := wsutil.ReadServerData(readWriter{br, nc})
-				require.NoError(t, err)
-				require.Equal(t, ws.OpBinary, op)
-				require.True(t, bytes.Equal(msg, got), "size %d", n)
-			}
+			// 16 KiB: a full TLS record of plaintext.
+			echoSizes(t, nc, br, []int{0, 1, 125, 126, 4000, 16 << 10, 65536, 300000})
 			require.EqualValues(t, 8, s.Stats().MessagesIn)
 			require.NoError(t, wsutil.WriteClientMessage(nc, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, "")))
 			f, err := wstest.ReadFrameWithin(nc, br, 5*time.Second)
