@@ -521,12 +521,14 @@ var designChildren = func() map[server.Design]ServerChild {
 func serveDesign(d server.Design) ServeFunc {
 	return func(ln net.Listener, tc *tls.Config) (func(context.Context) error, error) {
 		o := server.Options{TLSConfig: tc}
-		probe, err := server.New(d, wsconn.EchoHandler{}, o)
-		if err != nil {
-			return nil, err
-		}
-		if err := serveClosed(probe); errors.Is(err, server.ErrReactorTLS) {
-			return nil, err
+		if tc != nil {
+			probe, err := server.New(d, wsconn.EchoHandler{}, o)
+			if err != nil {
+				return nil, err
+			}
+			if err := serveClosed(probe); errors.Is(err, server.ErrReactorTLS) {
+				return nil, err
+			}
 		}
 		s, err := server.New(d, wsconn.EchoHandler{}, o)
 		if err != nil {

@@ -47,7 +47,8 @@
 // malformed record is sent a TLS alert and closed (Stats.HandshakeErrors
 // before the upgrade); one that sends plain HTTP to the TLS port is
 // answered once, in plain HTTP, "400 Bad Request ... TLS (wss://)
-// server" (as net/http answers it), and closed after reading five bytes,
+// server" (as net/http answers it), and closed after one read (its first
+// five bytes are not a TLS record header),
 // with nothing logged. A close frame is followed by the TLS close_notify
 // (the clean end of the TLS stream); a connection that ends without one
 // (EOF, I/O error, pong timeout, Shutdown's context) is closed without

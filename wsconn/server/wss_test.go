@@ -169,8 +169,8 @@ func TestWSSBadPeers(t *testing.T) {
 				nc, err := net.Dial("tcp", addr)
 				require.NoError(t, err)
 				defer nc.Close()
-				// A ws:// upgrade, then a megabyte more: the server stops at
-				// the first five bytes and answers once.
+				// A ws:// upgrade, then a megabyte more: the server gives up on
+				// the first record header and answers once.
 				req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 				go func() { _, _ = nc.Write(append([]byte(req), bytes.Repeat([]byte("x"), 1<<20)...)) }()
 				resp := string(readToEnd(t, nc))
