@@ -94,7 +94,19 @@ func (r *reactor) adopt(fd int) {
 	}
 	r.byFD[fd] = c
 	r.mu.Unlock()
-	if err := r.ep.add(fd, c.gen, evRead); err != nil {
+	if r.tls != nil && !c.refused {
+		// The TLS handshake runs on a goroutine that owns c until it
+		// registers c or closes it.
+		s.goFunc(func() { r.tlsHandshake(c) })
+		return
+	}
+	if r.tls != nil {
+		// Refused past MaxConns: an HTTP answer would need the TLS
+		// handshake that refusing saves, so the connection is just closed.
+		s.ctr.refusedMax.Add(1)
+		c.refused = true
+		r.markDead(c)
+	} else if err := r.ep.add(fd, c.gen, evRead); err != nil {
 		r.markDead(c)
 	} else if c.refused {
 		// A fresh socket's buffer takes the short answer at once.
@@ -134,7 +146,9 @@ func (r *reactor) acceptOnSpare() error {
 	}
 	s.ctr.accepted.Add(1)
 	s.ctr.refusedFDs.Add(1)
-	_, _ = writeNB(fd, s.refusal[refuseNoFDs])
+	if r.tls == nil { // under TLS an answer would need the handshake
+		_, _ = writeNB(fd, s.refusal[refuseNoFDs])
+	}
 	var req [2048]byte
 	_, _ = readNB(fd, req[:])
 	_ = unix.Shutdown(fd, unix.SHUT_WR)
@@ -224,7 +238,7 @@ func (r *reactor) handshakeIn(c *srvConn, sc *reactorScratch) error {
 			continue
 		}
 		old := len(in.b)
-		n, rerr := readNB(int(c.fd), in.b[old:old+room])
+		n, rerr := c.read(in.b[old : old+room])
 		if n > 0 {
 			c.lastRead.Store(time.Now().UnixNano())
 			in.b = in.b[:old+n]
