@@ -233,3 +233,15 @@ func TestTLSRecordsKeyUpdate(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelTLS asks the kernel for kTLS; either answer is a finding, and
+// the test only checks that the answer is one of the two.
+func TestKernelTLS(t *testing.T) {
+	err := KernelTLS()
+	if err != nil {
+		require.ErrorContains(t, err, `setsockopt TCP_ULP "tls"`)
+		t.Logf("kTLS unsupported here: %v", err)
+		return
+	}
+	t.Log("kTLS supported here")
+}
