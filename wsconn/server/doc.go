@@ -34,6 +34,37 @@
 //     reactor_linux.go. Off Linux, New(DesignReactor, ...) runs
 //     DesignGoroutine (Server.Design says which).
 //
+// # TLS (wss://)
+//
+// Options.TLSConfig serves wss://, TLS 1.3 only (a copy of the config with
+// MinVersion TLS 1.3 is served; rtlab's own runs use an ECDSA P-256
+// certificate made at run time by internal/testcert). The goroutine
+// design wraps each accepted connection in crypto/tls's tls.Server and
+// runs the TLS handshake on the connection's goroutine, then the opening
+// handshake: both within one HandshakeTimeout from accept, so a peer that
+// stops in the TLS handshake, or after it without sending its request, is
+// closed then and counted in Stats.HandshakeTimeouts. A peer that sends a
+// malformed record is sent a TLS alert and closed (Stats.HandshakeErrors
+// before the upgrade); one that sends plain HTTP to the TLS port is
+// answered once, in plain HTTP, "400 Bad Request ... TLS (wss://)
+// server" (as net/http answers it), and closed after reading five bytes,
+// with nothing logged. A close frame is followed by the TLS close_notify
+// (the clean end of the TLS stream); a connection that ends without one
+// (EOF, I/O error, pong timeout, Shutdown's context) is closed without
+// close_notify, which a peer that no longer reads could hold for seconds.
+// A client past MaxConns gets its TLS handshake, then the 503; one
+// accepted when descriptors have run out is closed unanswered (the answer
+// would need a TLS handshake on the acceptor). What an idle TLS
+// connection holds besides the plain one: crypto/tls's Conn, with its
+// keys and the record buffers it keeps between reads and writes (its raw
+// input and output buffers, grown to the largest records it has handled).
+// Stats count plaintext bytes.
+// The reactor refuses TLSConfig for now: its Serve returns ErrReactorTLS.
+// To see the goroutine design under each of these peers, and the
+// conformance suite over TLS:
+//
+//	go test -v -run 'TestWSS' ./wsconn/server/
+//
 // # What to expect
 //
 // What each design keeps per idle connection at 9000 connections (RSS
