@@ -94,19 +94,16 @@ func (r *reactor) adopt(fd int) {
 	}
 	r.byFD[fd] = c
 	r.mu.Unlock()
-	if r.tls != nil && !c.refused {
+	if r.tls != nil {
 		// The TLS handshake runs on a goroutine that owns c until it
-		// registers c or closes it.
+		// registers c or closes it; past MaxConns the 503 follows it.
+		if c.refused {
+			s.ctr.refusedMax.Add(1)
+		}
 		s.goFunc(func() { r.tlsHandshake(c) })
 		return
 	}
-	if r.tls != nil {
-		// Refused past MaxConns: an HTTP answer would need the TLS
-		// handshake that refusing saves, so the connection is just closed.
-		s.ctr.refusedMax.Add(1)
-		c.refused = true
-		r.markDead(c)
-	} else if err := r.ep.add(fd, c.gen, evRead); err != nil {
+	if err := r.ep.add(fd, c.gen, evRead); err != nil {
 		r.markDead(c)
 	} else if c.refused {
 		// A fresh socket's buffer takes the short answer at once.

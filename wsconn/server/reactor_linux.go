@@ -135,7 +135,7 @@ func newReactor(s *Server, ln net.Listener) (*reactor, error) {
 	var rt *reactorTLS
 	if s.o.TLSConfig != nil {
 		var err error
-		if rt, err = newReactorTLS(s.o.TLSConfig, s.o.CloseTimeout); err != nil {
+		if rt, err = newReactorTLS(s.o.TLSConfig); err != nil {
 			ln.Close()
 			return nil, err
 		}
@@ -401,7 +401,11 @@ func (r *reactor) closing(c *srvConn, w *nbWriter) {
 	}
 	c.closing = true
 	r.dropIn(c) // input after our close frame is drained, not parsed
-	if err := w.flush(); err != nil {
+	flush := w.flush
+	if c.tls != nil {
+		flush = w.closeNotify
+	}
+	if err := flush(); err != nil {
 		r.markDead(c)
 		return
 	}

@@ -28,7 +28,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rtlab/rtlab/wsconn"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,8 +38,6 @@ type reactorTLS struct {
 	// the key log writer leaves their traffic secrets.
 	secrets sync.Map // [32]byte → *hsSecrets
 	userLog io.Writer
-	// closeTimeout bounds the drain after the answer to plain HTTP.
-	closeTimeout time.Duration
 }
 
 // hsSecrets are the application traffic secrets of one handshake.
@@ -52,11 +49,11 @@ type hsSecrets struct {
 // newReactorTLS checks the server's config for what the reactor serves and
 // clones it with a key log writer of its own (the user's, if any, still
 // gets every line).
-func newReactorTLS(cfg *tls.Config, closeTimeout time.Duration) (*reactorTLS, error) {
+func newReactorTLS(cfg *tls.Config) (*reactorTLS, error) {
 	if cfg.ClientAuth != tls.NoClientCert {
 		return nil, errors.New("wsconn/server: DesignReactor serves TLS without client certificates (Options.TLSConfig.ClientAuth must be NoClientCert)")
 	}
-	rt := &reactorTLS{userLog: cfg.KeyLogWriter, closeTimeout: closeTimeout}
+	rt := &reactorTLS{userLog: cfg.KeyLogWriter}
 	rt.cfg = cfg.Clone()
 	rt.cfg.MinVersion = tls.VersionTLS13
 	rt.cfg.KeyLogWriter = keyLogFunc(rt.keyLog)
@@ -118,6 +115,12 @@ func (r *reactor) tlsHandshake(c *srvConn) {
 	c.tls = t
 	if err := r.ep.add(int(c.fd), c.gen, evRead); err != nil {
 		r.markDead(c)
+	} else if c.refused {
+		// Past MaxConns: the 503, sealed, now that the client can read it.
+		var w nbWriter
+		w.init(c, nil)
+		_, _ = w.Write(r.s.refusal[refuseMaxConns])
+		r.closing(c, &w)
 	} else if t.buffered() {
 		c.mu.Lock()
 		c.pend |= unix.EPOLLIN // bytes the handshake read past its end
@@ -224,23 +227,19 @@ func (h *hsConn) Read(p []byte) (int, error) {
 		if err := h.fill(recordHeaderLen); err != nil {
 			return 0, err
 		}
-		need := recordHeaderLen
-		if h.secrets == nil {
+		b := h.buf[h.off:]
+		h.rem = recordHeaderLen + int(binary.BigEndian.Uint16(b[3:5]))
+		if h.secrets == nil && h.rem >= randomOff+len(h.random) {
+			// The first record of a ClientHello: its random names the
+			// handshake in the key log. A record too short to hold it goes
+			// to crypto/tls as it is, which fails it with an alert.
 			if err := h.notTLS(); err != nil {
 				return 0, err
 			}
-			need = randomOff + len(h.random)
-		}
-		if err := h.fill(need); err != nil {
-			return 0, err
-		}
-		b := h.buf[h.off:]
-		h.rem = recordHeaderLen + int(binary.BigEndian.Uint16(b[3:5]))
-		if h.secrets == nil {
-			if b[recordHeaderLen] != 1 {
-				return 0, errors.New("wsconn/server: TLS: the first record is not a ClientHello")
+			if err := h.fill(randomOff + len(h.random)); err != nil {
+				return 0, err
 			}
-			copy(h.random[:], b[randomOff:])
+			copy(h.random[:], h.buf[h.off+randomOff:])
 			h.secrets = &hsSecrets{}
 			if _, loaded := h.rt.secrets.LoadOrStore(h.random, h.secrets); loaded {
 				return 0, errors.New("wsconn/server: TLS: a ClientHello random already in use")
@@ -261,15 +260,17 @@ func (h *hsConn) Read(p []byte) (int, error) {
 var errNotTLS = errors.New("wsconn/server: not a TLS handshake on a TLS port")
 
 // notTLS checks the first record's header (buffered): a request in plain
-// HTTP is answered 400 as net/http answers it, then closed gracefully.
+// HTTP is answered 400 as the goroutine design answers it (plainHTTPAnswer),
+// once, and the caller closes the connection.
 func (h *hsConn) notTLS() error {
-	b := h.buf[h.off:]
-	if b[0] == recordTypeHS {
+	var hdr [recordHeaderLen]byte
+	copy(hdr[:], h.buf[h.off:])
+	if hdr[0] == recordTypeHS {
 		return nil
 	}
-	if upper := func(c byte) bool { return 'A' <= c && c <= 'Z' }; upper(b[0]) && upper(b[1]) && upper(b[2]) {
-		_, _ = io.WriteString(h.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
-		_ = wsconn.CloseGracefully(h.Conn, h.rt.closeTimeout)
+	if looksLikeHTTP(hdr) {
+		_ = h.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = h.Conn.Write(plainHTTPAnswer)
 	}
 	return errNotTLS
 }

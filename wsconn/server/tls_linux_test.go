@@ -4,17 +4,9 @@ package server
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"io"
-	"math/big"
 	mrand "math/rand/v2"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -24,34 +16,6 @@ import (
 	"github.com/rtlab/rtlab/wsconn"
 	"github.com/stretchr/testify/require"
 )
-
-// testTLS returns a server config with a fresh ECDSA P-256 certificate for
-// 127.0.0.1 and a client config that trusts it.
-func testTLS(t testing.TB) (srv, cli *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "rtlab test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	srv = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS13}
-	cli = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13, ClientSessionCache: tls.NewLRUClientSessionCache(8)}
-	return srv, cli
-}
 
 // dialWSS is a gorilla/websocket client over TLS.
 func dialWSS(t testing.TB, addr string, cli *tls.Config) *websocket.Conn {
@@ -69,8 +33,8 @@ func dialWSS(t testing.TB, addr string, cli *tls.Config) *websocket.Conn {
 // after the server's session tickets (the sequence numbers the reactor
 // takes over from crypto/tls).
 func TestReactorTLSEcho(t *testing.T) {
-	srvCfg, cli := testTLS(t)
-	s, addr := startServer(t, DesignReactor, wsconn.EchoHandler{}, Options{TLSConfig: srvCfg})
+	s, addr, cli := startWSS(t, DesignReactor, wsconn.EchoHandler{}, Options{})
+	cli.ClientSessionCache = tls.NewLRUClientSessionCache(8)
 	rng := mrand.New(mrand.NewPCG(1, 2))
 	var want uint64
 	for i := range 2 {
@@ -108,8 +72,7 @@ func TestReactorTLSEcho(t *testing.T) {
 // gone idle holds no record buffer, no input buffer and no cipher state
 // built from its keys; only the record layer's keys and counters.
 func TestReactorTLSIdleHoldsNoBuffer(t *testing.T) {
-	srvCfg, cli := testTLS(t)
-	s, addr := startServer(t, DesignReactor, wsconn.EchoHandler{}, Options{TLSConfig: srvCfg})
+	s, addr, cli := startWSS(t, DesignReactor, wsconn.EchoHandler{}, Options{})
 	const conns = 8
 	for range conns {
 		c := dialWSS(t, addr, cli)
@@ -133,48 +96,6 @@ func TestReactorTLSIdleHoldsNoBuffer(t *testing.T) {
 		require.NotZero(t, c.tls.in.seq, "records read")
 		s.r.release(c, false)
 	}
-}
-
-// TestReactorTLSBadPeers: what reaches a wss port that is not a client
-// finishing a TLS handshake is closed, nothing is logged, and a plain HTTP
-// request is told why.
-func TestReactorTLSBadPeers(t *testing.T) {
-	srvCfg, cli := testTLS(t)
-	const timeout = 300 * time.Millisecond
-	s, addr := startServer(t, DesignReactor, wsconn.EchoHandler{}, Options{TLSConfig: srvCfg, HandshakeTimeout: timeout})
-	read := func(nc net.Conn) string {
-		_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		b, _ := io.ReadAll(nc)
-		return string(b)
-	}
-	t.Run("plain-http", func(t *testing.T) {
-		nc, err := net.Dial("tcp", addr)
-		require.NoError(t, err)
-		defer nc.Close()
-		_, err = io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-		require.NoError(t, err)
-		require.True(t, strings.HasPrefix(read(nc), "HTTP/1.0 400 Bad Request"))
-	})
-	t.Run("stops-mid-handshake", func(t *testing.T) {
-		nc, err := net.Dial("tcp", addr)
-		require.NoError(t, err)
-		defer nc.Close()
-		_, err = nc.Write([]byte{22, 3, 1, 1, 0, 1, 0, 0}) // a ClientHello's first bytes
-		require.NoError(t, err)
-		require.Empty(t, read(nc))
-		wstest.WaitFor(t, 5*time.Second, "timeout counted", func() bool { return s.Stats().HandshakeTimeouts == 1 })
-	})
-	t.Run("bad-record", func(t *testing.T) {
-		c := dialWSS(t, addr, cli)
-		raw := c.NetConn().(*tls.Conn).NetConn()
-		_, err := raw.Write([]byte{23, 3, 3, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20})
-		require.NoError(t, err)
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, _, err = c.ReadMessage()
-		require.Error(t, err)
-	})
-	wstest.WaitFor(t, 5*time.Second, "all closed", func() bool { return s.Stats().Open == 0 })
-	require.EqualValues(t, 1, s.Stats().Upgraded)
 }
 
 // TestTLSRecordsKeyUpdate runs two record layers against each other,
@@ -214,15 +135,15 @@ func TestTLSRecordsKeyUpdate(t *testing.T) {
 			// The peer asks for a KeyUpdate, then sends data under its new key.
 			wire = peer.seal(wire, recordTypeHS, []byte{hsTypeKeyUpdate, 0, 0, 1, 1}, nil)
 			peer.update(&peer.out)
-			wire = peer.sealAll(wire, []byte("after "), []byte("the update"))
+			wire = peer.sealAll(wire, recordTypeAppData, []byte("after "), []byte("the update"))
 			require.Equal(t, "after the update", readAll(srv))
 			require.True(t, srv.sendKeyUpdate)
 			// The server's answer leads its next records.
-			wire = srv.sealAll(wire, bytes.Repeat([]byte("y"), maxPlaintext+10), nil)
+			wire = srv.sealAll(wire, recordTypeAppData, bytes.Repeat([]byte("y"), maxPlaintext+10), nil)
 			require.Equal(t, strings.Repeat("y", maxPlaintext+10), readAll(peer))
 			require.EqualValues(t, 2, peer.in.seq, "two records under the key after the KeyUpdate")
 			// Flipped bit, then a record in the clear.
-			wire = peer.sealAll(wire, []byte("z"), nil)
+			wire = peer.sealAll(wire, recordTypeAppData, []byte("z"), nil)
 			wire[len(wire)-1] ^= 1
 			_, err = srv.read(make([]byte, 8), from)
 			require.ErrorIs(t, err, errTLSRecord)

@@ -349,9 +349,9 @@ func (t *tlsRecords) seal(dst []byte, typ byte, a, b []byte) []byte {
 	return dst[:start+recordHeaderLen+len(sealed)]
 }
 
-// sealAll appends to dst the records that carry a then b, led by our
-// KeyUpdate if the peer asked for one, each at most maxPlaintext.
-func (t *tlsRecords) sealAll(dst []byte, a, b []byte) []byte {
+// sealAll appends to dst the records of type typ that carry a then b, led
+// by our KeyUpdate if the peer asked for one, each at most maxPlaintext.
+func (t *tlsRecords) sealAll(dst []byte, typ byte, a, b []byte) []byte {
 	if t.sendKeyUpdate {
 		t.sendKeyUpdate = false
 		dst = t.seal(dst, recordTypeHS, []byte{hsTypeKeyUpdate, 0, 0, 1, 0}, nil)
@@ -360,7 +360,7 @@ func (t *tlsRecords) sealAll(dst []byte, a, b []byte) []byte {
 	for len(a)+len(b) > 0 {
 		ka := min(len(a), maxPlaintext)
 		kb := min(len(b), maxPlaintext-ka)
-		dst = t.seal(dst, recordTypeAppData, a[:ka], b[:kb])
+		dst = t.seal(dst, typ, a[:ka], b[:kb])
 		a, b = a[ka:], b[kb:]
 	}
 	return dst

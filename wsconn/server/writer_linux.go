@@ -68,7 +68,7 @@ func (w *nbWriter) send(p []byte) error {
 	cork := w.cork
 	w.cork = w.cork[:0]
 	if c.tls != nil {
-		return sendTLS(c, cork, p)
+		return sendTLS(c, recordTypeAppData, cork, p)
 	}
 	if len(c.wq) > 0 {
 		if err := enqueue(c, cork); err != nil {
@@ -95,14 +95,15 @@ func (w *nbWriter) send(p []byte) error {
 	return enqueue(c, p[n-len(cork):])
 }
 
-// sendTLS seals a then b into records and writes them, queueing the rest.
-func sendTLS(c *srvConn, a, b []byte) error {
+// sendTLS seals a then b into records of type typ and writes them,
+// queueing the rest.
+func sendTLS(c *srvConn, typ byte, a, b []byte) error {
 	buf := recordPool.Get().(*[]byte)
 	defer recordPool.Put(buf)
 	for len(a)+len(b) > 0 {
 		ka := min(len(a), maxPlaintext)
 		kb := min(len(b), maxPlaintext-ka)
-		rec := c.tls.sealAll((*buf)[:0], a[:ka], b[:kb])
+		rec := c.tls.sealAll((*buf)[:0], typ, a[:ka], b[:kb])
 		a, b = a[ka:], b[kb:]
 		n := 0
 		if len(c.wq) == 0 {
@@ -117,6 +118,18 @@ func sendTLS(c *srvConn, a, b []byte) error {
 	}
 	return nil
 }
+
+// closeNotify sends TLS's close_notify after what w holds: the clean end
+// of a wss connection's stream, before its FIN.
+func (w *nbWriter) closeNotify() error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	return w.setErr(sendTLS(w.c, recordTypeAlert, closeNotifyAlert[:], nil))
+}
+
+// closeNotifyAlert is a warning-level close_notify alert.
+var closeNotifyAlert = [2]byte{1, alertCloseNotify}
 
 // enqueue appends p to c's write queue, or fails the connection as a slow
 // consumer if the queue would pass its bound.
