@@ -228,3 +228,16 @@ func SkipReactorTLS(tb testing.TB, err, notYet error) {
 		tb.Skipf("skipped until the reactor serves TLS: %v", err)
 	}
 }
+
+// ServeClosed runs s.Serve on a loopback listener already closed and
+// returns its error: at once, with what s refuses before it uses the
+// listener (wsconn/server's ErrReactorTLS), or else the closed listener's
+// error. s is a throwaway: Serve runs once per server.
+func ServeClosed(s Server) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ln.Close()
+	return s.Serve(ln)
+}

@@ -35,8 +35,10 @@ type LifecycleConfig struct {
 	// Config is the load that opens and floods the connections, in child
 	// processes (OpenChild): Conns (> 0), Rate, MsgSize and the rest mean
 	// what they mean for any load, except Messages, the messages per
-	// connection of the flood phase, where 0 means 20, and Addr, which must
-	// be empty: the trace loads the server it starts.
+	// connection of the flood phase, where 0 means 20, Addr, which must
+	// be empty: the trace loads the server it starts, and TLS, filled in
+	// against a wss:// server (ServerChild.WithTLS) with its CA (set it
+	// only to set TLSConfig.Resume).
 	Config
 	// Server is the server to trace, started in a child process.
 	Server ServerChild
@@ -274,6 +276,9 @@ func Lifecycle(ctx context.Context, cfg LifecycleConfig) (LifecycleResult, error
 
 	load := lc.Config
 	load.Addr = srv.Addr()
+	if load.TLS, err = srv.loadTLS(lc.TLS, "LifecycleConfig.TLS"); err != nil {
+		return res, err
+	}
 	if lc.CPUProfile != "" {
 		if err := srv.StartCPUProfile(lc.CPUProfile); err != nil {
 			return res, fmt.Errorf("wsconn/load: lifecycle CPU profile: %w", err)

@@ -36,18 +36,13 @@ func newAuthority(t *testing.T) *testcert.Authority {
 }
 
 // skipNoTLS skips t when a server of design d refuses the TLS config cfg
-// in Serve (the reactor until it serves TLS: ErrReactorTLS). It asks a
-// throwaway server on a listener already closed, whose Serve returns at
-// once: with the error that refuses TLS, before the listener is used, or
-// with the listener's.
+// in Serve (the reactor until it serves TLS: ErrReactorTLS), asking a
+// throwaway server (wstest.ServeClosed).
 func skipNoTLS(t *testing.T, d Design, cfg *tls.Config) {
 	t.Helper()
 	s, err := New(d, wsconn.EchoHandler{}, Options{TLSConfig: cfg})
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ln.Close()
-	wstest.SkipReactorTLS(t, s.Serve(ln), ErrReactorTLS)
+	wstest.SkipReactorTLS(t, wstest.ServeClosed(s), ErrReactorTLS)
 }
 
 // startWSS is startServer over TLS: it returns the server, its address and
