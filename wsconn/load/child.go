@@ -61,6 +61,9 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 			return s.Result(), false, err
 		case "result":
 			return s.Result(), false, nil
+		case "redial":
+			r, err := s.Redial(ctx)
+			return r, false, err
 		case "rate":
 			return s.rateCommand(ctx, arg)
 		case "close":
