@@ -212,6 +212,11 @@ func (s ServerChild) WithTLS() ServerChild {
 	return s
 }
 
+// External reports whether the server is an external program
+// (CommandServerChild) rather than Go code of this binary: it answers the
+// control protocol but has no Go runtime to profile.
+func (s ServerChild) External() bool { return s.cmd != nil }
+
 // ServesTLS reports whether the child serves wss:// (WithTLS).
 func (s ServerChild) ServesTLS() bool { return s.tls }
 
