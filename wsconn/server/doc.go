@@ -173,6 +173,10 @@
 // the connection, and the AEADs are built from the keys then and dropped
 // when it lets go. TestReactorTLSIdleHoldsNoBuffer fails if an idle wss
 // connection holds a record buffer, an input buffer or cipher state.
+// That is a trade: holding an AES-GCM cipher would cost 1280 bytes a
+// direction per connection, and building it from the keys at each wake-up
+// costs 1.4 µs and two allocations a direction, against 0.3 µs to seal and
+// open a 64-byte record (BenchmarkTLSRecords, this 2-core machine).
 // Only TLS 1.3 is served, without client certificates. A plain HTTP
 // request to the TLS port is answered 400 ("Client sent an HTTP request to
 // an HTTPS server.", as net/http answers it) and closed gracefully;
