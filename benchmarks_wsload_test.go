@@ -90,6 +90,8 @@ func wsFatal(b *testing.B, err error) {
 	b.Fatal(err)
 }
 
+var wsLifecycleProf = flag.String("wsload.cpuprofile", "", "`dir`ectory to write the Go servers' CPU profiles of BenchmarkWSLifecycle's establish phase to, one per row")
+
 var wsLifecycleCSV = flag.String("wsload.csv", "", "`dir`ectory to write BenchmarkWSLifecycle's memory traces to, one CSV per row")
 
 // serveGorillaEcho is the peer: wstest.GorillaEcho, the gorilla/websocket
@@ -365,7 +367,13 @@ func benchEchoRate(b *testing.B, srv load.ServerChild, conns int, rc load.RateCo
 // → GC → FreeOSMemory: establish-B/conn is the RSS growth of establishing,
 // flood-B/conn that of the flood alone, close-returned-% the share of the
 // growth given back to the OS after close and a GC, free-returned-% after
-// debug.FreeOSMemory. -wsload.csv=dir writes each trace as CSV
+// debug.FreeOSMemory; establish-cpu-us/conn is the server's CPU time per
+// connection while establishing (accept, TLS and opening handshakes;
+// /proc's 10 ms ticks over the phase), establish-conns/s the connections
+// opened per second (the phase includes starting the load's processes).
+// -wsload.cpuprofile=dir writes a CPU profile of each Go server's
+// establish phase (establish-<server>[-tls]-<conns>.pprof): where a
+// handshake's time goes, crypto among it. -wsload.csv=dir writes each trace as CSV
 // (lifecycle-<server>-<conns>.csv, lifecycle-<server>-tls-<conns>.csv for
 // tls=on). The last level, tls=off|on, is ws:// or wss://, so that
 // -col /tls shows what TLS adds in each phase.
@@ -388,10 +396,14 @@ func benchLifecycle(b *testing.B, name string, srv load.ServerChild, conns int) 
 	if srv.ServesTLS() {
 		name += "-tls"
 	}
-	var est, flood, closed, freed float64
+	var est, flood, closed, freed, estCPU, estRate float64
 	var runs int
+	cfg := load.LifecycleConfig{Config: wsLoad("", conns, perProc), Server: srv}
+	if *wsLifecycleProf != "" && !srv.External() {
+		cfg.CPUProfile = filepath.Join(*wsLifecycleProf, fmt.Sprintf("establish-%s-%d.pprof", name, conns))
+	}
 	for b.Loop() {
-		r, err := load.Lifecycle(context.Background(), load.LifecycleConfig{Config: wsLoad("", conns, perProc), Server: srv})
+		r, err := load.Lifecycle(context.Background(), cfg)
 		if err == nil {
 			err = r.Load.Err()
 		}
@@ -402,6 +414,8 @@ func benchLifecycle(b *testing.B, name string, srv load.ServerChild, conns int) 
 		flood += r.FloodPerConn()
 		closed += r.CloseReturned()
 		freed += r.FreeReturned()
+		estCPU += float64(r.EstablishCPUPerConn().Nanoseconds()) / 1e3
+		estRate += r.EstablishRate()
 		runs++
 		if testing.Verbose() {
 			for _, p := range r.Phases {
@@ -428,6 +442,8 @@ func benchLifecycle(b *testing.B, name string, srv load.ServerChild, conns int) 
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(est/n, "establish-B/conn")
 	b.ReportMetric(flood/n, "flood-B/conn")
+	b.ReportMetric(estCPU/n, "establish-cpu-us/conn")
+	b.ReportMetric(estRate/n, "establish-conns/s")
 	b.ReportMetric(closed/n, "close-returned-%")
 	b.ReportMetric(freed/n, "free-returned-%")
 }

@@ -61,6 +61,9 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 			return s.Result(), false, err
 		case "result":
 			return s.Result(), false, nil
+		case "redial":
+			r, err := s.Redial(ctx)
+			return r, false, err
 		case "rate":
 			return s.rateCommand(ctx, arg)
 		case "close":
@@ -209,6 +212,11 @@ func (s ServerChild) WithTLS() ServerChild {
 	return s
 }
 
+// External reports whether the server is an external program
+// (CommandServerChild) rather than Go code of this binary: it answers the
+// control protocol but has no Go runtime to profile.
+func (s ServerChild) External() bool { return s.cmd != nil }
+
 // ServesTLS reports whether the child serves wss:// (WithTLS).
 func (s ServerChild) ServesTLS() bool { return s.tls }
 
@@ -237,6 +245,9 @@ type ProcStats struct {
 	GCCycles   uint64
 	FDs        int // open file descriptors, -1 if unknown
 	GOMAXPROCS int // the server runtime's, the parent's when it started it
+	// CPU is the CPU time the server process has used so far, user and
+	// system, read by the parent from /proc/<pid>/stat (10 ms ticks).
+	CPU time.Duration
 }
 
 func selfStats() ProcStats {
@@ -312,8 +323,9 @@ func serverChildMain(arg string, serve ServeFunc) int {
 		ready.Addr = ln.Addr().String()
 	}
 	var (
-		smp    *sampler.Sampler
-		phases []phaseMark
+		smp     *sampler.Sampler
+		phases  []phaseMark
+		cpuProf *os.File
 	)
 	child.Serve(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
 		switch cmd {
@@ -345,6 +357,29 @@ func serverChildMain(arg string, serve ServeFunc) int {
 			return samplesReply{Series: ser, Phases: phases}, false, err
 		case "memclasses":
 			return memClasses(), false, nil
+		case "cpuprofile":
+			// With a path, start a CPU profile written there; without,
+			// stop the one running.
+			if arg == "" {
+				if cpuProf == nil {
+					return nil, false, errors.New("wsconn/load: server child: no CPU profile running")
+				}
+				pprof.StopCPUProfile()
+				err := cpuProf.Close()
+				cpuProf = nil
+				return nil, false, err
+			}
+			if cpuProf != nil {
+				return nil, false, errors.New("wsconn/load: server child: a CPU profile is already running")
+			}
+			f, err := os.Create(arg)
+			if err != nil {
+				return nil, false, err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return nil, false, errors.Join(err, f.Close())
+			}
+			cpuProf = f
 		case "heapprofile":
 			f, err := os.Create(arg)
 			if err != nil {
@@ -366,6 +401,10 @@ func serverChildMain(arg string, serve ServeFunc) int {
 	})
 	if smp != nil {
 		_, _ = smp.Stop()
+	}
+	if cpuProf != nil {
+		pprof.StopCPUProfile()
+		_ = cpuProf.Close()
 	}
 	if stop != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -466,7 +505,7 @@ func (p *ServerProc) stats(cmd string) (ProcStats, error) {
 		return st, err
 	}
 	m, err := procmem.Read(p.Pid())
-	st.RSS, st.VSS = m.RSS, m.VSS
+	st.RSS, st.VSS, st.CPU = m.RSS, m.VSS, m.CPU
 	return st, err
 }
 
@@ -494,6 +533,15 @@ func (p *ServerProc) MemClasses() (map[string]uint64, error) {
 func (p *ServerProc) WriteHeapProfile(path string) error {
 	return p.ctl.Call("heapprofile "+path, nil)
 }
+
+// StartCPUProfile starts a CPU profile of the server (runtime/pprof),
+// written to the file path once StopCPUProfile is called; Go servers only.
+func (p *ServerProc) StartCPUProfile(path string) error {
+	return p.ctl.Call("cpuprofile "+path, nil)
+}
+
+// StopCPUProfile ends the server's CPU profile and closes its file.
+func (p *ServerProc) StopCPUProfile() error { return p.ctl.Call("cpuprofile", nil) }
 
 // Close shuts the server down and waits for its process to exit.
 func (p *ServerProc) Close() error {

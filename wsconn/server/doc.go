@@ -152,6 +152,46 @@
 //
 //	go test -race -v -run 'TestServer|TestHandshake|TestSlowConsumer|TestReactor' ./wsconn/server/
 //
+// # wss: the reactor with TLS
+//
+// With Options.TLSConfig the reactor keeps its promise under TLS: an idle
+// wss connection holds no goroutine, no buffer and no crypto/tls.Conn,
+// only its record layer's state (tlsRecords: the two application traffic
+// secrets, the keys and IVs made from them, two sequence numbers; on top
+// of the srvConn). crypto/tls cannot pause a handshake when the socket has
+// nothing to read, so each TLS handshake runs on a goroutine of its own,
+// over a duplicate of the descriptor in Go's network poller, bounded by
+// HandshakeTimeout (the sweep kills it, counted in HandshakeTimeouts);
+// it hands crypto/tls one record per read so that it never reads past the
+// client's Finished. The reactor then takes the application traffic
+// secrets from the config's KeyLogWriter (a clone of the config's, which
+// still gets every line), matched to the connection by its ClientHello
+// random, counts the session tickets crypto/tls sealed under the first
+// key (its next sequence number), closes the duplicate and runs the TLS
+// 1.3 record layer itself (tlsrecord.go; RFC 8446 section 5: AES-GCM or
+// ChaCha20-Poly1305, KeyUpdate both ways, close_notify): records are
+// read into and sealed in buffers borrowed from a pool while a worker owns
+// the connection, and the AEADs are built from the keys then and dropped
+// when it lets go. TestReactorTLSIdleHoldsNoBuffer fails if an idle wss
+// connection holds a record buffer, an input buffer or cipher state.
+// That is a trade: holding an AES-GCM cipher would cost 1280 bytes a
+// direction per connection, and building it from the keys at each wake-up
+// costs 1.4 µs and two allocations a direction, against 0.3 µs to seal and
+// open a 64-byte record (BenchmarkTLSRecords, this 2-core machine).
+// Only TLS 1.3 is served, without client certificates. A plain HTTP
+// request to the TLS port is answered 400 ("Client sent an HTTP request to
+// an HTTPS server.", as net/http answers it) and closed gracefully;
+// anything else that is not a handshake is closed without an answer, and
+// logs nothing. Past MaxConns a TLS connection is closed without the 503:
+// the answer would need the handshake that refusing saves.
+//
+// Kernel TLS (kTLS) would take the same secrets and do the record layer in
+// the socket; KernelTLS reports whether this kernel offers it (here:
+// setsockopt TCP_ULP "tls" fails with ENOENT, no tls module), and the
+// record layer in Go works on every kernel.
+//
+//	go test -v -run 'TLS' ./wsconn/server/
+//
 // TestServerConformance runs the RFC 6455 conformance suite
 // (wsconn/internal/conformance) against both designs and requires every
 // case to pass.

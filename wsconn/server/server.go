@@ -757,8 +757,6 @@ type srvConn struct {
 
 	lastRead atomic.Int64 // unix ns of the last byte read
 	pingSent atomic.Int64 // unix ns of an unanswered ping, 0 if none
-	closeAt  atomic.Int64 // unix ns the close frame was queued, 0 if not
-	wqSince  atomic.Int64 // unix ns the write queue became non-empty, 0 if empty
 
 	upgraded  atomic.Bool
 	goingAway atomic.Bool // Shutdown asked for a close 1001
@@ -768,6 +766,12 @@ type srvConn struct {
 	// (compared with wrap-around arithmetic, see msSince), 0 if none. 32
 	// bits keep srvConn in its size class.
 	partSince atomic.Uint32
+	// wqSince is, for the reactor, when the write queue became non-empty,
+	// in partSince's form, 0 if it is empty.
+	wqSince atomic.Uint32
+	// closeAt is, for the reactor, when the close frame was queued, in
+	// partSince's form, 0 if not.
+	closeAt atomic.Uint32
 
 	// Reactor state, guarded by mu except where noted; fields are ordered
 	// to keep the struct in the 128-byte size class (TestSrvConnSizeClass),
@@ -785,6 +789,9 @@ type srvConn struct {
 	refused bool   // answered 503, not counted against MaxConns; set before the connection is shared
 	wq      []byte // owner only: bytes the socket has not taken yet
 	in      *inBuf // owner only: a unit partly received, nil if none
+	// tls is a wss reactor connection's record layer (owner only), set
+	// once its TLS handshake is done; nil for ws://.
+	tls *tlsRecords
 }
 
 // goAway asks the connection to close with 1001.
