@@ -48,8 +48,7 @@
 // before the upgrade); one that sends plain HTTP to the TLS port is
 // answered once, in plain HTTP, "400 Bad Request ... TLS (wss://)
 // server" (as net/http answers it), and closed after one read (its first
-// five bytes are not a TLS record header),
-// with nothing logged. A close frame is followed by the TLS close_notify
+// five bytes are not a TLS record header), with nothing logged. A close frame is followed by the TLS close_notify
 // (the clean end of the TLS stream); a connection that ends without one
 // (EOF, I/O error, pong timeout, Shutdown's context) is closed without
 // close_notify, which a peer that no longer reads could hold for seconds.
@@ -59,10 +58,10 @@
 // connection holds besides the plain one: crypto/tls's Conn, with its
 // keys and the record buffers it keeps between reads and writes (its raw
 // input and output buffers, grown to the largest records it has handled).
-// Stats count plaintext bytes.
-// The reactor refuses TLSConfig for now: its Serve returns ErrReactorTLS.
-// To see the goroutine design under each of these peers, and the
-// conformance suite over TLS:
+// Stats count plaintext bytes. The reactor serves TLS its own way, with
+// the same answers to these peers (see "wss: the reactor with TLS" below).
+// To see both designs under each of these peers, and the conformance
+// suite over TLS:
 //
 //	go test -v -run 'TestWSS' ./wsconn/server/
 //
