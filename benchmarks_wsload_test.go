@@ -95,14 +95,6 @@ func (s wsLoadServer) runTLS(b *testing.B, f func(b *testing.B, srv load.ServerC
 	}
 }
 
-// wsFatal fails b with err, except that it skips b when err says the
-// reactor does not serve TLS yet (wstest.SkipReactorTLS).
-func wsFatal(b *testing.B, err error) {
-	b.Helper()
-	wstest.SkipReactorTLS(b, err, server.ErrReactorTLS)
-	b.Fatal(err)
-}
-
 var wsLifecycleProf = flag.String("wsload.cpuprofile", "", "`dir`ectory to write the Go servers' CPU profiles of BenchmarkWSLifecycle's establish phase to, one per row")
 
 var wsLifecycleCSV = flag.String("wsload.csv", "", "`dir`ectory to write BenchmarkWSLifecycle's memory traces to, one CSV per row")
@@ -231,7 +223,7 @@ func benchIdleConns(b *testing.B, srv load.ServerChild, conns int) {
 	for b.Loop() {
 		r, err := load.Idle(context.Background(), load.IdleConfig{Server: srv, Conns: conns, Load: wsLoad("", conns, perProc)})
 		if err != nil {
-			wsFatal(b, err)
+			b.Fatal(err)
 		}
 		sum.RSS += r.RSS
 		sum.Heap += r.Heap
@@ -337,7 +329,7 @@ func benchEchoRate(b *testing.B, srv load.ServerChild, conns int, rc load.RateCo
 	ctx := context.Background()
 	p, err := srv.Start(ctx)
 	if err != nil {
-		wsFatal(b, err)
+		b.Fatal(err)
 	}
 	defer p.Close()
 	cfg := wsLoad(p.Addr(), conns, wsFit(b, conns))
@@ -425,7 +417,7 @@ func benchLifecycle(b *testing.B, name string, srv load.ServerChild, conns int) 
 			err = r.Load.Err()
 		}
 		if err != nil {
-			wsFatal(b, err)
+			b.Fatal(err)
 		}
 		est += r.EstablishPerConn()
 		flood += r.FloodPerConn()

@@ -54,7 +54,7 @@ func benchReconnect(b *testing.B, srv load.ServerChild, conns int, mode string) 
 	for b.Loop() {
 		r, err := load.Reconnect(context.Background(), cfg)
 		if err != nil {
-			wsFatal(b, err)
+			b.Fatal(err)
 		}
 		perSec += r.PerSec()
 		cpu += float64(r.CPUPerConn().Nanoseconds()) / 1e3

@@ -455,10 +455,6 @@ func (s ServerChild) Start(ctx context.Context) (*ServerProc, error) {
 	p := &ServerProc{name: s.name}
 	var err error
 	if p.ctl, err = s.start(ctx, &p.ready); err != nil {
-		if strings.Contains(err.Error(), server.ErrReactorTLS.Error()) {
-			// Said by the child: make it errors.Is-able here.
-			err = fmt.Errorf("%w (the child said: %v)", server.ErrReactorTLS, err)
-		}
 		return nil, fmt.Errorf("wsconn/load: server %s: %w", s.name, err)
 	}
 	if s.tls && p.ready.CAPEM == "" {
@@ -562,23 +558,10 @@ var designChildren = func() map[server.Design]ServerChild {
 // serveDesign is an EchoHandler server of design d with default Options
 // (no server pings: a load's idle connections do not read until their next
 // flood, so they would answer late), and Options.TLSConfig for wss://.
-// What Serve refuses at once (ErrReactorTLS) is found before serving, with
-// a throwaway server on a listener already closed, so that the child
-// reports it instead of accepting connections it will not serve; the stop
-// function returns any other error of Serve.
+// The stop function returns any error of Serve.
 func serveDesign(d server.Design) ServeFunc {
 	return func(ln net.Listener, tc *tls.Config) (func(context.Context) error, error) {
-		o := server.Options{TLSConfig: tc}
-		if tc != nil {
-			probe, err := server.New(d, wsconn.EchoHandler{}, o)
-			if err != nil {
-				return nil, err
-			}
-			if err := serveClosed(probe); errors.Is(err, server.ErrReactorTLS) {
-				return nil, err
-			}
-		}
-		s, err := server.New(d, wsconn.EchoHandler{}, o)
+		s, err := server.New(d, wsconn.EchoHandler{}, server.Options{TLSConfig: tc})
 		if err != nil {
 			return nil, err
 		}
@@ -595,18 +578,6 @@ func serveDesign(d server.Design) ServeFunc {
 			return err
 		}, nil
 	}
-}
-
-// serveClosed runs s.Serve on a loopback listener already closed: it
-// returns at once, with what s refuses before using a listener, or with
-// the closed listener's error.
-func serveClosed(s *server.Server) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	ln.Close()
-	return s.Serve(ln)
 }
 
 // DesignChild returns the ServerChild that runs an echo server of design d

@@ -77,9 +77,7 @@
 // never leaves it), an external program is handed its certificate and key
 // in memory (RTLAB_TLS_CERT, RTLAB_TLS_KEY). ServerProc.ClientTLS is what
 // a load needs to reach it, and Idle and Lifecycle fill it in themselves.
-// The designs serve it with Options.TLSConfig; a design that refuses it
-// (the reactor, until it serves TLS) makes Start fail with an error that
-// wraps server.ErrReactorTLS. The root benchmarks add the level tls=off|on
+// The designs serve it with Options.TLSConfig. The root benchmarks add the level tls=off|on
 // last (see BenchmarkWSIdleConns).
 //
 // # The lifecycle trace

@@ -76,9 +76,7 @@ func TestLoadTLS(t *testing.T) {
 
 // TestServerChildTLS starts each design's server child WithTLS: it makes
 // its certificate, reports its CA (and nothing private) in its ready
-// answer, and serves a wss:// load and Idle; a design that refuses TLS
-// says so with server.ErrReactorTLS, errors.Is-able across the process
-// boundary.
+// answer, and serves a wss:// load and Idle.
 func TestServerChildTLS(t *testing.T) {
 	for _, d := range server.Designs() {
 		t.Run("design="+string(d), func(t *testing.T) {
@@ -88,7 +86,6 @@ func TestServerChildTLS(t *testing.T) {
 			c = c.WithTLS()
 			require.True(t, c.ServesTLS())
 			p, err := c.Start(context.Background())
-			wstest.SkipReactorTLS(t, err, server.ErrReactorTLS)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = p.Close() })
 			tc := p.ClientTLS()

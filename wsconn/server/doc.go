@@ -177,12 +177,12 @@
 // direction per connection, and building it from the keys at each wake-up
 // costs 1.4 µs and two allocations a direction, against 0.3 µs to seal and
 // open a 64-byte record (BenchmarkTLSRecords, this 2-core machine).
-// Only TLS 1.3 is served, without client certificates. A plain HTTP
-// request to the TLS port is answered 400 ("Client sent an HTTP request to
-// an HTTPS server.", as net/http answers it) and closed gracefully;
-// anything else that is not a handshake is closed without an answer, and
-// logs nothing. Past MaxConns a TLS connection is closed without the 503:
-// the answer would need the handshake that refusing saves.
+// Only TLS 1.3 is served, without client certificates. What reaches the
+// port and is not a client finishing a handshake is treated as the
+// goroutine design treats it: plain HTTP gets its one 400 and a close, a
+// malformed record crypto/tls's alert, a stalled handshake the sweep at
+// HandshakeTimeout; past MaxConns the 503 goes out sealed after the TLS
+// handshake, so that a wss client reads why it was refused.
 //
 // Kernel TLS (kTLS) would take the same secrets and do the record layer in
 // the socket; KernelTLS reports whether this kernel offers it (here:

@@ -188,10 +188,6 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// ErrReactorTLS is returned by a DesignReactor server's Serve given a
-// TLSConfig, until the reactor serves TLS.
-var ErrReactorTLS = errors.New("wsconn/server: DesignReactor does not serve TLS yet")
-
 // ErrServerClosed is returned by Serve after Shutdown.
 var ErrServerClosed = errors.New("wsconn/server: server closed")
 

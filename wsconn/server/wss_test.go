@@ -24,8 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The tests of this file run every design over TLS (wss://). A design
-// that does not serve TLS yet is skipped, saying so (see skipNoTLS).
+// The tests of this file run every design over TLS (wss://).
 
 // newAuthority makes the test's certificates (internal/testcert).
 func newAuthority(t *testing.T) *testcert.Authority {
@@ -35,23 +34,12 @@ func newAuthority(t *testing.T) *testcert.Authority {
 	return a
 }
 
-// skipNoTLS skips t when a server of design d refuses the TLS config cfg
-// in Serve (the reactor until it serves TLS: ErrReactorTLS), asking a
-// throwaway server (wstest.ServeClosed).
-func skipNoTLS(t *testing.T, d Design, cfg *tls.Config) {
-	t.Helper()
-	s, err := New(d, wsconn.EchoHandler{}, Options{TLSConfig: cfg})
-	require.NoError(t, err)
-	wstest.SkipReactorTLS(t, wstest.ServeClosed(s), ErrReactorTLS)
-}
-
 // startWSS is startServer over TLS: it returns the server, its address and
 // a client configuration that trusts its certificate.
 func startWSS(t *testing.T, d Design, h wsconn.Handler, o Options) (*Server, string, *tls.Config) {
 	t.Helper()
 	a := newAuthority(t)
 	o.TLSConfig = a.ServerConfig()
-	skipNoTLS(t, d, o.TLSConfig)
 	s, addr := startServer(t, d, h, o)
 	return s, addr, a.ClientConfig()
 }
@@ -234,7 +222,6 @@ func TestWSSShutdown(t *testing.T) {
 	for _, d := range designs {
 		t.Run("design="+string(d), func(t *testing.T) {
 			a := newAuthority(t)
-			skipNoTLS(t, d, a.ServerConfig())
 			s, addr, served := serveLoopback(t, d, wsconn.EchoHandler{}, Options{TLSConfig: a.ServerConfig(), CloseTimeout: time.Hour})
 			var peers []net.Conn
 			var readers []*bufio.Reader
