@@ -145,3 +145,26 @@ func (l *lab) connsRun(ctx context.Context) (connsResult, error) {
 		return connsResult{res, st}, err
 	})
 }
+
+// sampleBesideChurn runs a gc.Sampler every iv beside a heap of live bytes
+// (survival 0.2, low pointer density) churned churns times, the workload
+// of BenchmarkGCSampler, and returns what it recorded.
+func sampleBesideChurn(ctx context.Context, live int64, iv time.Duration, churns int) (gc.Series, error) {
+	h, err := gc.NewHeap(gc.Shape{Live: live, Survival: 0.2, PointerDensity: gc.DensityLow})
+	if err != nil {
+		return gc.Series{}, err
+	}
+	defer h.Release()
+	s, err := gc.StartSampler(iv, nil)
+	if err != nil {
+		return gc.Series{}, err
+	}
+	for i := 0; i < churns && ctx.Err() == nil; i++ {
+		h.Churn(live)
+	}
+	series, err := s.Stop()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return series, err
+}

@@ -522,7 +522,7 @@ func TestClaimsNeedNode(t *testing.T) {
 func TestNodeValueUnits(t *testing.T) {
 	res, err := nodejs.Parse([]byte("BenchmarkGCShape/survival=0.05/ptrs=high-2 1 0 p99-pause-ns 81.9 ptrs/KiB\nBenchmarkGCShape/survival=0.2/ptrs=low-2 1 2500000 p99-pause-ns 3000 ns/op\n"), "node.txt")
 	require.NoError(t, err)
-	nr := &nodeRun{results: res}
+	nr := &benchRun{results: res}
 	for _, tc := range []struct {
 		name, unit string
 		want       float64

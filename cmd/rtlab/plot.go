@@ -21,7 +21,6 @@ import (
 	"github.com/rtlab/rtlab/internal/nodejs"
 	"github.com/rtlab/rtlab/stack"
 	"github.com/rtlab/rtlab/wsconn/load"
-	"github.com/rtlab/rtlab/wsconn/server"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -67,6 +66,7 @@ var plots = []plotDef{
 	{"lifecycle", "server RSS through establish, flood, idle, close, GC, free, per server design", func(fs *flag.FlagSet) func(context.Context, *env) ([]*plot.Plot, error) {
 		dir := fs.String("csv", "", "read the traces from `dir` (lifecycle-<server>-<conns>.csv, from rtlab run ws-lifecycle -csv) instead of measuring")
 		conns := fs.Int("conns", 2000, "connections when measuring")
+		servers := serverFlag(fs)
 		return func(ctx context.Context, e *env) ([]*plot.Plot, error) {
 			var d lifecycleData
 			var err error
@@ -75,7 +75,7 @@ var plots = []plotDef{
 			} else if *conns <= 0 {
 				return nil, usagef("-conns %d: want a positive count", *conns)
 			} else {
-				d, err = gatherLifecycle(ctx, e, *conns)
+				d, err = gatherLifecycle(ctx, e, servers(), *conns)
 			}
 			if err != nil {
 				return nil, err
@@ -85,8 +85,9 @@ var plots = []plotDef{
 	}},
 	{"idleconns", "server RSS per idle connection vs connection count, per server design", func(fs *flag.FlagSet) func(context.Context, *env) ([]*plot.Plot, error) {
 		conns := intList(fs, "conns", []int{500, 2000, 5000}, "connection counts")
+		servers := serverFlag(fs)
 		return func(ctx context.Context, e *env) ([]*plot.Plot, error) {
-			d, err := gatherIdle(ctx, e, *conns)
+			d, err := gatherIdle(ctx, e, servers(), *conns)
 			if err != nil {
 				return nil, err
 			}
@@ -248,15 +249,12 @@ func addLine(p *plot.Plot, i int, name string, xys plotter.XYs, dashed bool) err
 
 // nodeBench runs node/bench.js -short -benchtime 1x -bench re for a plot;
 // when node cannot run it says why on stderr and returns nil.
-func nodeBench(ctx context.Context, e *env, re string) *nodeRun {
-	l := newLab(true)
-	n, root, err := l.nodeAndRoot(ctx)
+func nodeBench(ctx context.Context, e *env, re string) *benchRun {
+	n, root, err := findNode(ctx)
 	if err == nil {
-		var res []*nodeRun
 		r, _, berr := n.Bench(ctx, root, nodejs.BenchConfig{Bench: re, Benchtime: "1x", Short: true})
 		if berr == nil {
-			res = append(res, &nodeRun{node: n, results: r})
-			return res[0]
+			return &benchRun{results: r}
 		}
 		err = berr
 	}
@@ -442,20 +440,20 @@ type lifecycleData struct {
 	Traces  map[string][]lifecycleSample
 }
 
-func gatherLifecycle(ctx context.Context, e *env, conns int) (lifecycleData, error) {
+func gatherLifecycle(ctx context.Context, e *env, servers []string, conns int) (lifecycleData, error) {
 	d := lifecycleData{Conns: conns, Traces: map[string][]lifecycleSample{}}
-	p := e.startProgress(len(server.Designs()))
+	p := e.startProgress(len(servers))
 	defer p.Finish()
-	for _, des := range server.Designs() {
-		p.Step(fmt.Sprintf("lifecycle: %s server, %d connections", des, conns))
-		r, err := lifecycle(ctx, des, conns)
+	for _, srv := range servers {
+		p.Step(fmt.Sprintf("lifecycle: %s server, %d connections", srv, conns))
+		r, err := lifecycle(ctx, srv, load.LifecycleConfig{Config: load.Config{Conns: conns}})
 		if err != nil {
 			return d, err
 		}
 		for _, s := range r.Samples {
-			d.Traces[des.String()] = append(d.Traces[des.String()], lifecycleSample{s.Phase, s.Elapsed.Seconds(), float64(s.RSS)})
+			d.Traces[srv] = append(d.Traces[srv], lifecycleSample{s.Phase, s.Elapsed.Seconds(), float64(s.RSS)})
 		}
-		d.Servers = append(d.Servers, des.String())
+		d.Servers = append(d.Servers, srv)
 		p.Done()
 	}
 	return d, nil
@@ -564,18 +562,18 @@ type idlePoint struct {
 
 type idleData struct{ Points []idlePoint }
 
-func gatherIdle(ctx context.Context, e *env, conns []int) (idleData, error) {
+func gatherIdle(ctx context.Context, e *env, servers []string, conns []int) (idleData, error) {
 	var d idleData
-	p := e.startProgress(len(conns) * len(server.Designs()))
+	p := e.startProgress(len(conns) * len(servers))
 	defer p.Finish()
-	for _, des := range server.Designs() {
+	for _, srv := range servers {
 		for _, n := range conns {
-			p.Step(fmt.Sprintf("idleconns: %s server, %d connections", des, n))
-			r, err := measureIdle(ctx, des, n)
+			p.Step(fmt.Sprintf("idleconns: %s server, %d connections", srv, n))
+			r, err := measureIdle(ctx, srv, n)
 			if err != nil {
 				return d, err
 			}
-			d.Points = append(d.Points, idlePoint{des.String(), n, r.RSS})
+			d.Points = append(d.Points, idlePoint{srv, n, r.RSS})
 			p.Done()
 		}
 	}

@@ -164,7 +164,7 @@ var rules = map[string]rule{
 		if err != nil {
 			return finding{}, err
 		}
-		n, root, err := l.nodeAndRoot(ctx)
+		n, root, err := findNode(ctx)
 		if err != nil {
 			return needsNode(f, err)
 		}
@@ -187,7 +187,7 @@ var rules = map[string]rule{
 		return depends(m, "this Node exposes gc by default"), nil
 	}},
 	"C08": {"go test -run TestNodeEventOrder -v .", func(ctx context.Context, l *lab) (finding, error) {
-		n, root, err := l.nodeAndRoot(ctx)
+		n, root, err := findNode(ctx)
 		if err != nil {
 			return needsNode("", err)
 		}
