@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -146,4 +147,33 @@ func TestExperimentsReportSuiteUnits(t *testing.T) {
 			assert.Positive(t, rep.Results)
 		})
 	}
+}
+
+// BenchmarkCPULine does nothing: TestCPUNameIsGoTests runs it to read the
+// cpu line go test prints.
+func BenchmarkCPULine(b *testing.B) {
+	for b.Loop() {
+	}
+}
+
+// TestCPUNameIsGoTests: the cpu line of rtlab run -o is the one go test
+// prints on this machine, so benchstat pairs the two files' rows.
+func TestCPUNameIsGoTests(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	out, err := exec.CommandContext(t.Context(), exe, "-test.run", "^$", "-test.bench", "^BenchmarkCPULine$", "-test.benchtime", "1x").Output()
+	require.NoError(t, err)
+	var line string
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "cpu: "); ok {
+			line = v
+		}
+	}
+	assert.Equal(t, line, cpuName(), "go test printed:\n%s", out)
+}
+
+func TestBrandString(t *testing.T) {
+	// "  Fast CPU" followed by NULs, four bytes a register, low byte first.
+	regs := [12]uint32{0x61462020, 0x43207473, 0x00005550}
+	assert.Equal(t, "Fast CPU", brandString(regs))
 }
