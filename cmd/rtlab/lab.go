@@ -29,7 +29,14 @@ type memoEntry struct {
 
 func newLab(quick bool) *lab { return &lab{quick: quick, memo: map[string]memoEntry{}} }
 
-func (l *lab) close() {}
+// close removes what the run left: the root suite's test binary.
+func (l *lab) close() {
+	if e, ok := l.memo["suite"]; ok {
+		if s, ok := e.v.(*suite); ok {
+			s.close()
+		}
+	}
+}
 
 // q picks the quick or the full size.
 func q[T any](l *lab, quick, full T) T {
@@ -58,7 +65,7 @@ var errNeedsNode = errors.New("needs node")
 // nodeBenches are the node/bench.js benchmarks the ledger reads, run
 // together once (levels are matched as go test matches them: the first is
 // the whole "BenchmarkX").
-const nodeBenches = "^Benchmark(StackMaxDepth|GCShape|GCObserve|ChanLitmus|ChanPingPong|ChanContended|SchedParallel|SchedPreempt|AllocHeap|AllocPage|BufferAlloc)$"
+const nodeBenches = "^Benchmark(StackMaxDepth|GCShape|GCObserve|ChanLitmus|ChanPingPong|ChanContended|SchedParallel|SchedPreempt|AllocHeap|AllocPage|BufferAlloc|WSFrameRead)$"
 
 // benchRun is the results of one run of node/bench.js or of the root
 // suite's test binary (see suite.go), as benchfmt reads them.
@@ -114,7 +121,7 @@ func findNode(ctx context.Context) (nodejs.Node, string, error) {
 // A name matches a result with more levels too
 // ("WSEchoRate/server=reactor/conns=1000/rate=2000" matches ".../tls=off"),
 // so that a level the suite adds at the end does not hide a row; of several,
-// one whose extra levels are all "off" is preferred.
+// one with no extra level set to "on" (tls=on) is preferred.
 func (r *benchRun) value(name, unit string) (float64, bool) {
 	res := r.lookup(name)
 	if res == nil {
@@ -132,6 +139,7 @@ func (r *benchRun) value(name, unit string) (float64, bool) {
 // more levels (see value); nil if none.
 func (r *benchRun) lookup(name string) *benchfmt.Result {
 	var found *benchfmt.Result
+	foundOff := false
 	for _, res := range r.results {
 		full := trimProcs(string(res.Name))
 		if full == name {
@@ -141,12 +149,12 @@ func (r *benchRun) lookup(name string) *benchfmt.Result {
 		if !ok {
 			continue
 		}
-		allOff := true
+		noneOn := true
 		for _, lvl := range strings.Split(rest, "/") {
-			allOff = allOff && strings.HasSuffix(lvl, "=off")
+			noneOn = noneOn && !strings.HasSuffix(lvl, "=on")
 		}
-		if found == nil || allOff {
-			found = res
+		if found == nil || (noneOn && !foundOff) {
+			found, foundOff = res, noneOn
 		}
 	}
 	return found
@@ -178,7 +186,7 @@ func (r *benchRun) must(name, unit string) (float64, error) {
 
 // needsNode turns a Node error into the row's finding: a skip that says
 // "needs node" and why, with what the Go side measured.
-func needsNode(goSide string, err error) (finding, error) {
+func needs(goSide string, err error) (finding, error) {
 	if errors.Is(err, errNeedsNode) {
 		return finding{Measured: goSide, Verdict: verdictSkip, On: "needs node: " + strings.TrimPrefix(err.Error(), errNeedsNode.Error()+": ")}, nil
 	}
