@@ -26,8 +26,6 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/rtlab/rtlab/wsconn"
-	"github.com/rtlab/rtlab/wsconn/client"
-	"github.com/rtlab/rtlab/wsconn/server"
 	"golang.org/x/arch/x86/x86asm"
 )
 
@@ -563,84 +561,6 @@ func checkWritev(ctx context.Context, l *lab) (finding, error) {
 		return holds(m), nil
 	}
 	return notHold(m, "header and payload left in separate writes"), nil
-}
-
-// checkClientReconnect is C40: a client that loses its server goes through
-// backoff and reconnects when a server is back on the same address.
-func checkClientReconnect(ctx context.Context, l *lab) (finding, error) {
-	srv, err := server.New(server.DesignGoroutine, wsconn.EchoHandler{}, server.Options{})
-	if err != nil {
-		return finding{}, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return finding{}, err
-	}
-	addr := ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	var mu sync.Mutex
-	var states []string
-	opened := make(chan struct{}, 8)
-	c, err := client.New("ws://"+addr, client.Options{
-		PingInterval: 100 * time.Millisecond, BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond, Seed: 1,
-		OnState: func(t client.Transition) {
-			mu.Lock()
-			states = append(states, t.To.String())
-			mu.Unlock()
-			if t.To == client.StateOpen {
-				opened <- struct{}{}
-			}
-		},
-	})
-	if err != nil {
-		return finding{}, err
-	}
-	c.Start()
-	defer c.Close()
-	wait := func() bool {
-		select {
-		case <-opened:
-			return true
-		case <-time.After(5 * time.Second):
-			return false
-		case <-ctx.Done():
-			return false
-		}
-	}
-	if !wait() {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		return finding{}, errors.New("the client never opened")
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	_ = srv.Shutdown(sctx) // server loss
-	cancel()
-	time.Sleep(300 * time.Millisecond)
-	srv2, err := server.New(server.DesignGoroutine, wsconn.EchoHandler{}, server.Options{})
-	if err != nil {
-		return finding{}, err
-	}
-	ln2, err := net.Listen("tcp", addr)
-	if err != nil {
-		return finding{}, fmt.Errorf("listening again on %s: %w", addr, err)
-	}
-	go func() { _ = srv2.Serve(ln2) }()
-	defer func() {
-		c.Close()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv2.Shutdown(sctx)
-	}()
-	back := wait()
-	mu.Lock()
-	seq := strings.Join(states, " → ")
-	mu.Unlock()
-	m := "server shut down and started again on the same address: " + seq + " (pong timeouts: go test ./wsconn/client/)"
-	if back {
-		return holds(m), nil
-	}
-	return notHold(m, "the client did not reconnect within 5 s"), nil
 }
 
 // checkConns is C41.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -209,7 +210,7 @@ var rules = map[string]rule{
 		}
 		return notHold(m, "a macrotask ran before a queued microtask"), nil
 	}},
-	"C09": {"rtlab run sched-blocking", func(ctx context.Context, l *lab) (finding, error) {
+	"C09": {"rtlab run sched-blocking; rtlab claims C09 (Node's side: cmd/rtlab/libuvpool.js)", func(ctx context.Context, l *lab) (finding, error) {
 		n := q(l, 100, 1000)
 		base, err := sched.Blocking(ctx, sched.BlockingConfig{Duration: q(l, 100*time.Millisecond, 200*time.Millisecond)})
 		if err != nil {
@@ -219,8 +220,19 @@ var rules = map[string]rule{
 		if err != nil {
 			return finding{}, err
 		}
-		m := fmt.Sprintf("%d goroutines blocked in read(2): %d OS threads (vs %d with none), timer p99 late %s (vs %s); Node's libuv pool is not measured by rtlab",
+		m := fmt.Sprintf("Go: %d goroutines blocked in read(2): %d OS threads (vs %d with none), timer p99 late %s (vs %s)",
 			n, r.Threads, base.Threads, dur(r.P99Delay), dur(base.P99Delay))
+		// Node: twice the default pool of opens blocked in open(2) of a FIFO.
+		js, err := nodeBlockedPool(ctx, 8, q(l, 200*time.Millisecond, 500*time.Millisecond))
+		switch {
+		case errors.Is(err, errNeedsNode):
+			m += "; Node: " + oneLine(err.Error())
+		case err != nil:
+			return finding{Measured: m}, err
+		default:
+			m += fmt.Sprintf("; Node (UV_THREADPOOL_SIZE %d): its first fs call started %d threads; with %d calls blocked in open(2) it had %d threads (%d before), and the next fs.stat waited %.1f ms, until they were released (the first, which started the pool, %.2f ms; done before the release: %v) while a 10 ms timer was late by %.1f ms",
+				js.PoolSize, js.ThreadsPool-js.ThreadsBefore, js.Blocked, js.ThreadsBlocked, js.ThreadsPool, js.StatBlockedMs, js.StatIdleMs, js.StatBeforeRelease, js.TimerLateMs)
+		}
 		moreThreads := int(r.Threads)-int(base.Threads) >= n/2
 		// 5 ms: a timer on a loaded 2-CPU machine can be late by a few time
 		// slices whatever else runs.
@@ -771,7 +783,7 @@ var rules = map[string]rule{
 			return notHold(m, "the pool use does not switch at 4 KiB"), nil
 		}
 	}},
-	"C40": {"go test -race -v -run 'TestClient' ./wsconn/client/", checkClientReconnect},
+	"C40": {"rtlab claims C40; go test -race -v -run 'TestClient' ./wsconn/client/", checkClientReconnect},
 	"C41": {"rtlab run ws-idleconns -conns 9000; rtlab ws serve + two rtlab ws load -conns 9000", checkConns},
 	"C42": {"rtlab ws serve; rtlab ws load -conns 9000", func(ctx context.Context, l *lab) (finding, error) {
 		c, err := l.connsRun(ctx)
@@ -846,18 +858,49 @@ var rules = map[string]rule{
 		}
 		return notHold(m, fmt.Sprintf("the arithmetic: a %d B step leaves a %d B line every time, and 1<<16 int64 span %d lines, not 1024", step, line, lines)), nil
 	}},
-	"C46": {"rtlab run sched-falsesharing", func(ctx context.Context, l *lab) (finding, error) {
+	"C46": {"rtlab run sched-falsesharing; perf stat -e L1-dcache-load-misses,dTLB-load-misses (where the kernel allows)", func(ctx context.Context, l *lab) (finding, error) {
 		n := q(l, 1<<18, 1<<20)
-		p, err := sched.FalseSharing(ctx, sched.FalseSharingConfig{Layout: sched.LayoutPacked, Increments: n})
-		if err != nil {
-			return finding{}, err
+		var parts []string
+		var perInc [2]float64
+		var counters string
+		var l1d [2]float64
+		for i, layout := range []sched.Layout{sched.LayoutPacked, sched.LayoutPad128} {
+			var r sched.FalseSharingResult
+			run := func() error {
+				var err error
+				r, err = sched.FalseSharing(ctx, sched.FalseSharingConfig{Layout: layout, Increments: n})
+				return err
+			}
+			counts, err := countEvents(run, perfL1dMisses, perfDTLBMisses)
+			switch {
+			case errors.Is(err, errPerf):
+				counters = "hardware counters: " + err.Error()
+				if err := run(); err != nil {
+					return finding{}, err
+				}
+			case err != nil:
+				return finding{}, err
+			default:
+				// Two goroutines make n increments each.
+				incs := float64(2 * n)
+				l1d[i] = float64(counts[0]) / incs
+				counters += fmt.Sprintf("%s: %.3f L1d and %.4f dTLB read misses per increment; ", layout, l1d[i], float64(counts[1])/incs)
+			}
+			perInc[i] = r.NsPerIncrement
+			parts = append(parts, fmt.Sprintf("%.1f ns %s", r.NsPerIncrement, layout))
 		}
-		d, err := sched.FalseSharing(ctx, sched.FalseSharingConfig{Layout: sched.LayoutPad128, Increments: n})
-		if err != nil {
-			return finding{}, err
+		m := fmt.Sprintf("two goroutines incrementing their own counters: %s (%.1fx); %s (%s); no JavaScript locality is measured to compare",
+			strings.Join(parts, ", "), perInc[0]/perInc[1], strings.TrimSuffix(counters, "; "), procs())
+		slower := perInc[0] >= 1.3*perInc[1]
+		moreMisses := l1d[1] > 0 && l1d[0] >= 2*l1d[1]
+		switch {
+		case runtime.GOMAXPROCS(0) < 2:
+			return depends(m, "the machine: with one P the two goroutines never run at once, so they share no cache line"), nil
+		case slower || moreMisses:
+			return depends(m, "the data layout, in Go and JavaScript alike: counters in one cache line cost more (rule: packed 1.3x the time or 2x the L1d misses of padded), and neither runtime decides where data two threads share lies"), nil
+		default:
+			return depends(m, "the machine: packed and padded counters cost about the same here (the two CPUs may share a core's cache), and no JavaScript figure is measured to compare"), nil
 		}
-		m := fmt.Sprintf("two goroutines incrementing their own counters: %.1f ns each packed in one line, %.1f ns padded (%.1fx); hardware TLB/L1d counters are not read by rtlab (%s)", p.NsPerIncrement, d.NsPerIncrement, p.NsPerIncrement/d.NsPerIncrement, procs())
-		return depends(m, "the data layout, in Go and JavaScript alike: false sharing costs what the layout makes it cost; rtlab measures no JavaScript locality to compare"), nil
 	}},
 	"C47": {"rtlab run gc-shape; rtlab plot gc", func(ctx context.Context, l *lab) (finding, error) {
 		shapes, err := l.goShapes(ctx)
