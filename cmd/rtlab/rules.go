@@ -230,8 +230,12 @@ var rules = map[string]rule{
 		case err != nil:
 			return finding{Measured: m}, err
 		default:
-			m += fmt.Sprintf("; Node (UV_THREADPOOL_SIZE %d): its first fs call started %d threads; with %d calls blocked in open(2) it had %d threads (%d before), and the next fs.stat waited %.1f ms, until they were released (the first, which started the pool, %.2f ms; done before the release: %v) while a 10 ms timer was late by %.1f ms",
-				js.PoolSize, js.ThreadsPool-js.ThreadsBefore, js.Blocked, js.ThreadsBlocked, js.ThreadsPool, js.StatBlockedMs, js.StatIdleMs, js.StatBeforeRelease, js.TimerLateMs)
+			waited := "waited %.1f ms, until they were released"
+			if js.StatBeforeRelease {
+				waited = "took %.1f ms, before they were released"
+			}
+			m += fmt.Sprintf("; Node (UV_THREADPOOL_SIZE %d): its first fs call started %d threads; with %d calls blocked in open(2) it had %d threads (%d before), and the next fs.stat "+waited+" (the first, which started the pool, %.2f ms) while a 10 ms timer was late by %.1f ms",
+				js.PoolSize, js.ThreadsPool-js.ThreadsBefore, js.Blocked, js.ThreadsBlocked, js.ThreadsPool, js.StatBlockedMs, js.StatIdleMs, js.TimerLateMs)
 		}
 		moreThreads := int(r.Threads)-int(base.Threads) >= n/2
 		// 5 ms: a timer on a loaded 2-CPU machine can be late by a few time
