@@ -2,6 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -82,4 +86,42 @@ func TestLookupByPrefix(t *testing.T) {
 	assert.InDelta(t, 50e-9, v, 1e-15, "impl=rtlab, not impl=rtlab-direct (GOMAXPROCS 1: no -N suffix)")
 	_, ok = r.value("WSEchoRate/server=gorilla", "p50-ns")
 	assert.False(t, ok)
+}
+
+// TestPlotCaption: the caption names this machine and Go, and Node's
+// version only when Node's figures are drawn (or why none are).
+func TestPlotCaption(t *testing.T) {
+	var src plotSource
+	c := src.caption()
+	assert.Contains(t, c, runtime.Version())
+	assert.Contains(t, c, fmt.Sprintf("GOMAXPROCS %d", runtime.GOMAXPROCS(0)))
+	assert.NotContains(t, c, "node")
+	src.without("-node=false")
+	assert.Contains(t, src.caption(), "; no Node figures: -node=false")
+	src.node = "v20.0.0"
+	assert.Contains(t, src.caption(), ", node v20.0.0")
+}
+
+// TestLifecyclePlotFromCSV records a trace with run ws-lifecycle -csv and
+// draws it with plot lifecycle -csv: the caption names the machine that
+// recorded it.
+func TestLifecyclePlotFromCSV(t *testing.T) {
+	if raceEnabled {
+		t.Skip("server and load processes are too slow under the race detector")
+	}
+	dir := t.TempDir()
+	_, stderr, code := run(t, "run", "ws-lifecycle", "-server", "reactor", "-conns", "50", "-csv", dir)
+	require.Zero(t, code, stderr)
+	svg := filepath.Join(dir, "l.svg")
+	_, stderr, code = run(t, "plot", "lifecycle", "-csv", dir, "-o", svg)
+	require.Zero(t, code, stderr)
+	b, err := os.ReadFile(svg)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "traces from "+dir+", recorded on ")
+	assert.Contains(t, string(b), runtime.Version())
+}
+
+func TestWrapWords(t *testing.T) {
+	assert.Equal(t, []string{"ab cd", "efghij", "k"}, wrapWords("ab cd efghij k", 5))
+	assert.Equal(t, []string{"one line"}, wrapWords("one line", 80))
 }

@@ -608,6 +608,12 @@ var experiments = []experiment{
 							if err := writeLifecycleCSV(filepath.Join(*csvDir, fmt.Sprintf("lifecycle-%s-%d.csv", d, *conns)), r); err != nil {
 								return nil, err
 							}
+							// The machine, for rtlab plot lifecycle -csv's caption.
+							var src plotSource
+							src.nodeServer(servers())
+							if err := os.WriteFile(filepath.Join(*csvDir, lifecycleMachine), []byte(src.caption()+"\n"), 0o644); err != nil {
+								return nil, err
+							}
 						}
 						return []Metric{{0, "ns/op"}, {r.EstablishPerConn(), "establish-B/conn"}, {r.FloodPerConn(), "flood-B/conn"},
 							{r.CloseReturned(), "close-returned-%"}, {r.FreeReturned(), "free-returned-%"}}, nil

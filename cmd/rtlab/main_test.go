@@ -310,14 +310,20 @@ func TestReadLifecycleCSV(t *testing.T) {
 	dir := t.TempDir()
 	csv := "phase,elapsed_s,rss_bytes,vss_bytes\nbaseline,0,8388608,1\nestablish,1.5,16777216,1\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lifecycle-reactor-1000.csv"), []byte(csv), 0o644))
-	d, err := readLifecycleDir(dir)
+	var src plotSource
+	d, err := readLifecycleDir(dir, &src)
 	require.NoError(t, err)
 	assert.Equal(t, 1000, d.Conns)
 	assert.Equal(t, []lifecycleSample{{"baseline", 0, 8 << 20}, {"establish", 1.5, 16 << 20}}, d.Traces["reactor"])
-	_, err = readLifecycleDir(t.TempDir())
+	assert.Contains(t, src.caption(), "recorded on a machine they do not name", "no machine file: the caption says so")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, lifecycleMachine), []byte("lab-7, Some CPU, linux/amd64, GOMAXPROCS 2, go1.26.0\n"), 0o644))
+	_, err = readLifecycleDir(dir, &src)
+	require.NoError(t, err)
+	assert.Equal(t, "traces from "+dir+", recorded on lab-7, Some CPU, linux/amd64, GOMAXPROCS 2, go1.26.0", src.caption())
+	_, err = readLifecycleDir(t.TempDir(), &src)
 	assert.ErrorContains(t, err, "no lifecycle-<server>-<conns>.csv files")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lifecycle-reactor-1000.csv"), []byte("phase,x\nb,1\n"), 0o644))
-	_, err = readLifecycleDir(dir)
+	_, err = readLifecycleDir(dir, &src)
 	assert.ErrorContains(t, err, "no elapsed_s column")
 }
 
