@@ -778,7 +778,7 @@ var rules = map[string]rule{
 		noCopy := perMsg[1024]-perMsg[16] < 1024-16
 		switch {
 		case poolSwitch && ownBuffer && noCopy:
-			return depends(m, "the size: allocUnsafe uses the pool below poolSize>>>1 (4 KiB) and bypasses it from 4 KiB up; ws joins a frame split across reads into a buffer of its own (a 64 KiB message allocated at least its payload), while a 1 KiB frame cost no more than a 16 B one (a view of the read, not a copy)"), nil
+			return depends(m, fmt.Sprintf("the size: allocUnsafe uses the pool below poolSize>>>1 (4 KiB) and bypasses it from 4 KiB up; ws joins a frame split across reads into a buffer of its own (a 64 KiB message allocated at least its payload), while a 1 KiB message cost %+.0f B against a 16 B one, less than the 1008 B more payload (a view of the read, not a copy)", perMsg[1024]-perMsg[16])), nil
 		case poolSwitch && ownBuffer:
 			return depends(m, "the size: allocUnsafe uses the pool below poolSize>>>1 (4 KiB) and bypasses it from 4 KiB up, and ws allocated a buffer per message at 64 KiB and a copy of the payload at 1 KiB"), nil
 		case poolSwitch:
