@@ -179,6 +179,13 @@ func TestUsage(t *testing.T) {
 		{[]string{"ws", "serve", "-design", "threads"}, `-design "threads": want one of`},
 		{[]string{"ws", "load", "-conns", "0"}, "-conns 0"},
 		{[]string{"ws", "load", "-size", "3"}, "-size 3: want at least 24"},
+		{[]string{"run", "ws-frame-read", "-benchtime", "0x"}, `-benchtime "0x": want a positive duration`},
+		{[]string{"run", "ws-frame-read", "-impl", "Gorilla"}, `"Gorilla" is not an impl name`},
+		{[]string{"run", "ws-frame-read", "-impl", "nope", "-size", "16", "-benchtime", "1x"}, "no row of the root suite's BenchmarkWSFrameRead matched"},
+		{[]string{"run", "ws-echo", "-size", "8"}, "-size 8: want at least 24"},
+		{[]string{"run", "ws-echo", "-server", "threads"}, `"threads" is not one of all, goroutine, reactor, nodews`},
+		{[]string{"run", "chan-throughput", "-cap", "-1"}, `"-1" is not an integer of at least 0`},
+		{[]string{"run", "gc-sampler", "-interval", "0s"}, `"0s" is not a positive duration`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			stdout, stderr, code := run(t, tc.args...)

@@ -35,6 +35,9 @@ const suitePath = "github.com/rtlab/rtlab"
 // or no go command.
 var errNeedsClone = errors.New("needs a clone of rtlab and the go command")
 
+// errNoMatch is a run whose pattern matched no benchmark.
+var errNoMatch = errors.New("no benchmark matched")
+
 // moduleRoot returns the directory of rtlab's go.mod: $RTLAB_ROOT if set,
 // else the first of the working directory and its parents that has it.
 func moduleRoot() (string, error) {
@@ -126,7 +129,7 @@ func (s *suite) bench(ctx context.Context, re, benchtime string, short bool) (*b
 		return nil, err
 	}
 	if len(res) == 0 {
-		return nil, fmt.Errorf("go test -bench %s: no benchmark matched: %s", re, nodejs.Tail(out, 3))
+		return nil, fmt.Errorf("go test -bench %s: %w", re, errNoMatch)
 	}
 	return &benchRun{results: res}, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -263,6 +264,9 @@ func defineSuiteFrames(bench string) func(fs *flag.FlagSet) func() ([]step, erro
 				}
 				defer s.close()
 				r, err := s.bench(ctx, re, *benchtime, false)
+				if errors.Is(err, errNoMatch) {
+					return nil, usagef("-impl %s -size %s: no row of the root suite's Benchmark%s matched (rtlab run %s without -impl shows them all)", *impls, joinInts(*sizes), bench, strings.TrimPrefix(fs.Name(), "run "))
+				}
 				if err != nil {
 					return nil, err
 				}
