@@ -61,6 +61,7 @@ var suiteUnits = benchcheck.Required{
 	"BenchmarkWSEcho":       {"p50-ns", "p99-ns", "msgs/s"},
 	"BenchmarkWSEchoRate":   {"p50-ns", "p99-ns", "p999-ns", "send-p99-ns", "achieved-msgs/s"},
 	"BenchmarkWSLifecycle":  {"establish-B/conn", "flood-B/conn", "close-returned-%"},
+	"BenchmarkWSReconnect":  {"conns/s", "server-cpu-us/conn", "resumed-%"},
 }
 
 var checkFile = flag.String("suite.check", "", "benchmark output `file` to check against the suite table (used by .ci/run)")

@@ -2,6 +2,7 @@ package rtlab
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	nbtls "github.com/lesismal/llib/std/crypto/tls"
 	nblog "github.com/lesismal/nbio/logging"
 	"github.com/lesismal/nbio/nbhttp"
 	nbws "github.com/lesismal/nbio/nbhttp/websocket"
@@ -65,13 +67,46 @@ func (s wsLoadServer) run(b *testing.B, f func(b *testing.B)) {
 	})
 }
 
+// runTLS runs f as the last level of a row, tls=off then tls=on, with the
+// server child serving ws:// or wss:// (ServerChild.WithTLS: TLS 1.3, an
+// ECDSA P-256 certificate made at run time, that the clients verify).
+func (s wsLoadServer) runTLS(b *testing.B, f func(b *testing.B, srv load.ServerChild)) {
+	for _, on := range []bool{false, true} {
+		b.Run("tls="+onOff(on), func(b *testing.B) {
+			srv := s.child
+			if on {
+				srv = srv.WithTLS()
+			}
+			f(b, srv)
+		})
+	}
+}
+
+// wsFatal fails b with err, except that it skips b when err says the
+// reactor does not serve TLS yet (wstest.SkipReactorTLS).
+func wsFatal(b *testing.B, err error) {
+	b.Helper()
+	wstest.SkipReactorTLS(b, err, server.ErrReactorTLS)
+	b.Fatal(err)
+}
+
+var wsLifecycleProf = flag.String("wsload.cpuprofile", "", "`dir`ectory to write the Go servers' CPU profiles of BenchmarkWSLifecycle's establish phase to, one per row")
+
 var wsLifecycleCSV = flag.String("wsload.csv", "", "`dir`ectory to write BenchmarkWSLifecycle's memory traces to, one CSV per row")
 
 // serveGorillaEcho is the peer: wstest.GorillaEcho, the gorilla/websocket
-// echo server the conformance run also uses, over net/http.
-func serveGorillaEcho(ln net.Listener) (func(context.Context) error, error) {
-	srv := &http.Server{Handler: http.HandlerFunc(wstest.GorillaEcho)}
-	go func() { _ = srv.Serve(ln) }()
+// echo server the conformance run also uses, over net/http; for wss://,
+// net/http's own TLS (ServeTLS with the certificate in TLSConfig), as
+// gorilla's examples serve it.
+func serveGorillaEcho(ln net.Listener, tc *tls.Config) (func(context.Context) error, error) {
+	srv := &http.Server{Handler: http.HandlerFunc(wstest.GorillaEcho), TLSConfig: tc}
+	go func() {
+		if tc != nil {
+			_ = srv.ServeTLS(ln, "", "")
+			return
+		}
+		_ = srv.Serve(ln)
+	}()
 	return srv.Shutdown, nil
 }
 
@@ -87,19 +122,33 @@ func serveGorillaEcho(ln net.Listener) (func(context.Context) error, error) {
 //     2 cores (rtlab's servers and Node ws have no such timeout);
 //   - logging.Output is stderr: nbio logs to stdout, which is the child's
 //     control channel.
-func serveNbioEcho(ln net.Listener) (func(context.Context) error, error) {
+//
+// For wss://, nbio's own TLS (lesismal/llib's crypto/tls, which its
+// engine runs on its pollers), configured as nbio's examples do: the
+// address in AddrsTLS instead of Addrs and a TLSConfig with the
+// certificate, here TLS 1.3 only like every server of these benchmarks.
+func serveNbioEcho(ln net.Listener, tc *tls.Config) (func(context.Context) error, error) {
 	nblog.Output = os.Stderr
 	u := nbws.NewUpgrader()
 	u.KeepaliveTime = 0
 	u.OnMessage(func(c *nbws.Conn, mt nbws.MessageType, data []byte) { _ = c.WriteMessage(mt, data) })
-	engine := nbhttp.NewEngine(nbhttp.Config{
+	conf := nbhttp.Config{
 		Network: "tcp",
-		Addrs:   []string{ln.Addr().String()},
 		Listen:  func(string, string) (net.Listener, error) { return ln, nil },
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = u.Upgrade(w, r, nil) // a failed upgrade has been answered with an HTTP error
 		}),
-	})
+	}
+	if tc != nil {
+		conf.AddrsTLS = []string{ln.Addr().String()}
+		conf.TLSConfig = &nbtls.Config{MinVersion: nbtls.VersionTLS13}
+		for _, c := range tc.Certificates {
+			conf.TLSConfig.Certificates = append(conf.TLSConfig.Certificates, nbtls.Certificate{Certificate: c.Certificate, PrivateKey: c.PrivateKey, Leaf: c.Leaf})
+		}
+	} else {
+		conf.Addrs = []string{ln.Addr().String()}
+	}
+	engine := nbhttp.NewEngine(conf)
 	if err := engine.Start(); err != nil {
 		return nil, err
 	}
@@ -141,6 +190,11 @@ func wsLoad(addr string, conns, perProc int) load.Config {
 // 1000, 9000 and 18000 connections (1000 with -short); a count that the
 // open-files limit cannot hold in one server process is skipped, saying
 // so. A lost or corrupted echo fails the benchmark: 0 of both is the bar.
+// The last level, tls=off|on, is ws:// or wss:// (TLS 1.3, ECDSA P-256,
+// a full handshake per connection); what TLS costs an idle connection is
+// the difference, per server:
+//
+//	go test -run '^$' -bench 'BenchmarkWSIdleConns/server=(goroutine|reactor|gorilla|nbio|nodews)/conns=9000' -count 3 . | go tool benchstat -col /tls -
 func BenchmarkWSIdleConns(b *testing.B) {
 	conns := []int{1000, 9000, 18000}
 	if testing.Short() {
@@ -149,7 +203,9 @@ func BenchmarkWSIdleConns(b *testing.B) {
 	for _, s := range wsLoadServers {
 		s.run(b, func(b *testing.B) {
 			for _, n := range conns {
-				b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) { benchIdleConns(b, s.child, n) })
+				b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
+					s.runTLS(b, func(b *testing.B, srv load.ServerChild) { benchIdleConns(b, srv, n) })
+				})
 			}
 		})
 	}
@@ -162,7 +218,7 @@ func benchIdleConns(b *testing.B, srv load.ServerChild, conns int) {
 	for b.Loop() {
 		r, err := load.Idle(context.Background(), load.IdleConfig{Server: srv, Conns: conns, Load: wsLoad("", conns, perProc)})
 		if err != nil {
-			b.Fatal(err)
+			wsFatal(b, err)
 		}
 		sum.RSS += r.RSS
 		sum.Heap += r.Heap
@@ -243,7 +299,8 @@ func benchEcho(b *testing.B, srv load.ServerChild, conns, size, perFlood int) {
 // slowing its clients down (coordinated omission); send-p99-ns is the p99
 // from the actual send, for contrast; achieved-msgs/s is the echo rate the
 // server sustained, below the target when it cannot keep up. A lost or
-// corrupted message fails the benchmark.
+// corrupted message fails the benchmark. The last level, tls=off|on, is
+// ws:// or wss:// (every message one TLS record each way).
 func BenchmarkWSEchoRate(b *testing.B) {
 	rate, d := 10000, 2*time.Second
 	if testing.Short() {
@@ -253,7 +310,9 @@ func BenchmarkWSEchoRate(b *testing.B) {
 		s.run(b, func(b *testing.B) {
 			b.Run("conns=1000", func(b *testing.B) {
 				b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
-					benchEchoRate(b, s.child, 1000, load.RateConfig{Rate: float64(rate), Duration: d})
+					s.runTLS(b, func(b *testing.B, srv load.ServerChild) {
+						benchEchoRate(b, srv, 1000, load.RateConfig{Rate: float64(rate), Duration: d})
+					})
 				})
 			})
 		})
@@ -264,10 +323,12 @@ func benchEchoRate(b *testing.B, srv load.ServerChild, conns int, rc load.RateCo
 	ctx := context.Background()
 	p, err := srv.Start(ctx)
 	if err != nil {
-		b.Fatal(err)
+		wsFatal(b, err)
 	}
 	defer p.Close()
-	lc, err := load.OpenChild(ctx, wsLoad(p.Addr(), conns, wsFit(b, conns)))
+	cfg := wsLoad(p.Addr(), conns, wsFit(b, conns))
+	cfg.TLS = p.ClientTLS()
+	lc, err := load.OpenChild(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -306,7 +367,16 @@ func benchEchoRate(b *testing.B, srv load.ServerChild, conns int, rc load.RateCo
 // → GC → FreeOSMemory: establish-B/conn is the RSS growth of establishing,
 // flood-B/conn that of the flood alone, close-returned-% the share of the
 // growth given back to the OS after close and a GC, free-returned-% after
-// debug.FreeOSMemory. -wsload.csv=dir writes each trace as CSV.
+// debug.FreeOSMemory; establish-cpu-us/conn is the server's CPU time per
+// connection while establishing (accept, TLS and opening handshakes;
+// /proc's 10 ms ticks over the phase), establish-conns/s the connections
+// opened per second (the phase includes starting the load's processes).
+// -wsload.cpuprofile=dir writes a CPU profile of each Go server's
+// establish phase (establish-<server>[-tls]-<conns>.pprof): where a
+// handshake's time goes, crypto among it. -wsload.csv=dir writes each trace as CSV
+// (lifecycle-<server>-<conns>.csv, lifecycle-<server>-tls-<conns>.csv for
+// tls=on). The last level, tls=off|on, is ws:// or wss://, so that
+// -col /tls shows what TLS adds in each phase.
 func BenchmarkWSLifecycle(b *testing.B) {
 	conns := 9000
 	if testing.Short() {
@@ -315,7 +385,7 @@ func BenchmarkWSLifecycle(b *testing.B) {
 	for _, s := range wsLoadServers {
 		s.run(b, func(b *testing.B) {
 			b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
-				benchLifecycle(b, s.name, s.child, conns)
+				s.runTLS(b, func(b *testing.B, srv load.ServerChild) { benchLifecycle(b, s.name, srv, conns) })
 			})
 		})
 	}
@@ -323,20 +393,29 @@ func BenchmarkWSLifecycle(b *testing.B) {
 
 func benchLifecycle(b *testing.B, name string, srv load.ServerChild, conns int) {
 	perProc := wsFit(b, conns)
-	var est, flood, closed, freed float64
+	if srv.ServesTLS() {
+		name += "-tls"
+	}
+	var est, flood, closed, freed, estCPU, estRate float64
 	var runs int
+	cfg := load.LifecycleConfig{Config: wsLoad("", conns, perProc), Server: srv}
+	if *wsLifecycleProf != "" && !srv.External() {
+		cfg.CPUProfile = filepath.Join(*wsLifecycleProf, fmt.Sprintf("establish-%s-%d.pprof", name, conns))
+	}
 	for b.Loop() {
-		r, err := load.Lifecycle(context.Background(), load.LifecycleConfig{Config: wsLoad("", conns, perProc), Server: srv})
+		r, err := load.Lifecycle(context.Background(), cfg)
 		if err == nil {
 			err = r.Load.Err()
 		}
 		if err != nil {
-			b.Fatal(err)
+			wsFatal(b, err)
 		}
 		est += r.EstablishPerConn()
 		flood += r.FloodPerConn()
 		closed += r.CloseReturned()
 		freed += r.FreeReturned()
+		estCPU += float64(r.EstablishCPUPerConn().Nanoseconds()) / 1e3
+		estRate += r.EstablishRate()
 		runs++
 		if testing.Verbose() {
 			for _, p := range r.Phases {
@@ -363,6 +442,8 @@ func benchLifecycle(b *testing.B, name string, srv load.ServerChild, conns int) 
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(est/n, "establish-B/conn")
 	b.ReportMetric(flood/n, "flood-B/conn")
+	b.ReportMetric(estCPU/n, "establish-cpu-us/conn")
+	b.ReportMetric(estRate/n, "establish-conns/s")
 	b.ReportMetric(closed/n, "close-returned-%")
 	b.ReportMetric(freed/n, "free-returned-%")
 }

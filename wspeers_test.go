@@ -72,3 +72,39 @@ func TestWSPeerServers(t *testing.T) {
 		})
 	}
 }
+
+// TestWSPeerServersWSS runs one wss:// echo load against each peer server
+// of the WS benchmarks (gorilla with net/http's TLS, nbio with its own,
+// Node ws over https), started WithTLS: TLS 1.3 with a certificate made at
+// run time, which the clients verify against its CA.
+func TestWSPeerServersWSS(t *testing.T) {
+	for _, s := range wsLoadServers {
+		if s.name != "gorilla" && s.name != "nbio" && s.name != "nodews" {
+			continue
+		}
+		t.Run(s.name, func(t *testing.T) {
+			if s.name == "nbio" && raceEnabled {
+				t.Skip("nbio v1.6.8 has a data race of its own (nbhttp engine.go:338 vs :1184) that the race detector reports")
+			}
+			if s.needs != nil {
+				s.needs(t)
+			}
+			p, err := s.child.WithTLS().Start(context.Background())
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = p.Close() })
+			tc := p.ClientTLS()
+			require.NotNil(t, tc)
+			require.Contains(t, tc.CAPEM, "BEGIN CERTIFICATE")
+			res, err := load.Run(context.Background(), load.Config{Addr: p.Addr(), Conns: 4, Dialers: 1, Messages: 3, MsgSize: 4096, TLS: tc})
+			require.NoError(t, err)
+			require.NoError(t, res.Err())
+			assert.Equal(t, uint64(12), res.Received)
+			assert.Zero(t, res.Resumed, "resumption is off unless asked for")
+
+			// A plain ws:// client is not served by the wss:// port.
+			_, err = load.Run(context.Background(), load.Config{Addr: p.Addr(), Conns: 1, Messages: 1, Timeout: 5 * time.Second})
+			require.Error(t, err)
+			require.NoError(t, p.Close())
+		})
+	}
+}

@@ -18,6 +18,10 @@
 //   - benchcheck: reads benchmark output with benchfmt and reports lines
 //     benchstat would misread or that lack a required unit.
 //   - runinfo: the configuration lines a results file starts with.
+//   - testcert: an ECDSA P-256 certificate authority and server
+//     certificate for the loopback names, made at run time, and the TLS 1.3
+//     server and client configurations of rtlab's wss:// runs; keys stay
+//     in memory.
 //   - wstest: test helpers of wsconn and the root WebSocket benchmarks
 //     (loopback servers, raw peers, frame encoders, the gorilla and coder
 //     echo servers); only tests import it.

@@ -12,6 +12,13 @@
 // 100 MiB. The only options set are where it listens: 127.0.0.1 at a free
 // port.
 //
+// wss://: when the environment holds RTLAB_TLS_CERT and RTLAB_TLS_KEY (a
+// PEM certificate and its key, ECDSA P-256, made in memory by the Go
+// parent: wsconn/load's ServerChild.WithTLS), it serves TLS 1.3 only with
+// them, as ws's README does for wss: https.createServer({ cert, key })
+// with the WebSocketServer attached ({ server }). The key is read from the
+// environment once, deleted from process.env, and never written anywhere.
+//
 // It speaks the line protocol of rtlab's Go server children
 // (internal/child's Serve): the first stdout line is {"data":"host:port"}
 // once it listens, then one JSON line per command read from stdin. The
@@ -34,6 +41,7 @@
 // gone.
 
 const fs = require('node:fs');
+const https = require('node:https');
 const readline = require('node:readline');
 const v8 = require('node:v8');
 const { PerformanceObserver, performance } = require('node:perf_hooks');
@@ -160,7 +168,7 @@ function main() {
       }
     }, 200).unref();
   }
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const wss = listen();
   wss.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     ws.on('error', () => {}); // a client gone mid-message; ws closes the socket
@@ -174,6 +182,26 @@ function main() {
     reply(`${a.address}:${a.port}`);
     serve(wss);
   });
+}
+
+// listen starts the WebSocketServer on 127.0.0.1 at a free port: over an
+// https server (TLS 1.3) when the parent handed over a certificate and key,
+// else on a plain one of its own.
+function listen() {
+  const cert = process.env.RTLAB_TLS_CERT;
+  const key = process.env.RTLAB_TLS_KEY;
+  delete process.env.RTLAB_TLS_CERT;
+  delete process.env.RTLAB_TLS_KEY;
+  if (!cert && !key) return new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  if (!cert || !key) {
+    reply(null, 'nodews: RTLAB_TLS_CERT and RTLAB_TLS_KEY must be given together');
+    process.exit(1);
+  }
+  const server = https.createServer({ cert, key, minVersion: 'TLSv1.3' });
+  const wss = new WebSocketServer({ server });
+  server.on('error', (err) => wss.emit('error', err));
+  server.listen(0, '127.0.0.1');
+  return wss;
 }
 
 function serve(wss) {

@@ -9,6 +9,7 @@ package procmem
 import (
 	"errors"
 	"os"
+	"time"
 )
 
 // ErrUnsupported is returned off Linux, where /proc is not available.
@@ -23,6 +24,11 @@ type Stats struct {
 	// HasPSS is false (kernels before 4.14, or no permission to read it).
 	PSS    uint64
 	HasPSS bool
+	// CPU is the CPU time the process has used, user and system, all its
+	// threads (utime+stime of /proc/<pid>/stat, in the kernel's 10 ms
+	// ticks): not memory, but read from the same place, so that a
+	// benchmark can say what a phase cost the server in CPU.
+	CPU time.Duration
 }
 
 // Self returns the memory of the calling process.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"time"
 )
 
 func read(pid int) (Stats, error) {
@@ -33,6 +34,9 @@ func read(pid int) (Stats, error) {
 	if !okRSS || !okVSS {
 		// Zombies and kernel threads have no VmRSS line.
 		return Stats{}, fmt.Errorf("procmem: %s/status has no VmRSS/VmSize (zombie or kernel thread?)", dir)
+	}
+	if s.CPU, err = cpuTime(dir); err != nil {
+		return Stats{}, err
 	}
 	rollup, err := os.ReadFile(dir + "/smaps_rollup")
 	switch {
@@ -68,4 +72,32 @@ func kbField(data []byte, name string) (uint64, bool, error) {
 		return kb << 10, true, nil
 	}
 	return 0, false, sc.Err()
+}
+
+// userHZ is the unit of the times in /proc/<pid>/stat: USER_HZ, 100 on
+// every architecture Linux runs Go on.
+const userHZ = 100
+
+// cpuTime reads utime+stime from dir/stat.
+func cpuTime(dir string) (time.Duration, error) {
+	stat, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("procmem: %w", err)
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is the first, utime the 12th, stime the 13th.
+	i := bytes.LastIndexByte(stat, ')')
+	f := bytes.Fields(stat[i+1:])
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("procmem: %s/stat: %d fields after the command name", dir, len(f))
+	}
+	var ticks uint64
+	for _, b := range f[11:13] {
+		n, err := strconv.ParseUint(string(b), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("procmem: %s/stat: %w", dir, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -70,4 +71,25 @@ func TestOpenFDs(t *testing.T) {
 	assert.Equal(t, n+1, OpenFDs())
 	require.NoError(t, f.Close())
 	assert.Equal(t, n, OpenFDs())
+}
+
+// TestCPUGrowsWhileBusy spins until the process's CPU time moves on: it
+// must, within a generous bound, on any machine however loaded.
+func TestCPUGrowsWhileBusy(t *testing.T) {
+	before, err := Self()
+	require.NoError(t, err)
+	deadline := time.Now().Add(30 * time.Second)
+	x := uint64(1)
+	for time.Now().Before(deadline) {
+		for range 1 << 20 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		now, err := Self()
+		require.NoError(t, err)
+		if now.CPU > before.CPU {
+			t.Logf("CPU %v → %v (x=%d)", before.CPU, now.CPU, x%2)
+			return
+		}
+	}
+	t.Fatalf("CPU time stayed at %v through 30 s of spinning", before.CPU)
 }

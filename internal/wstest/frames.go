@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"testing"
@@ -80,9 +81,20 @@ func ServerFrames(t testing.TB, b []byte) []ws.Frame {
 // that write frames by hand; it is closed when the test ends.
 func Dial(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
 	t.Helper()
+	return DialTLS(t, addr, nil)
+}
+
+// DialTLS is Dial over TLS (wss://) with the client configuration cfg, or
+// Dial (ws://) if cfg is nil.
+func DialTLS(t testing.TB, addr string, cfg *tls.Config) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	nc, br, _, err := ws.Dialer{}.Dial(ctx, "ws://"+addr+"/")
+	u := "ws://" + addr + "/"
+	if cfg != nil {
+		u = "wss://" + addr + "/"
+	}
+	nc, br, _, err := ws.Dialer{TLSConfig: cfg}.Dial(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,3 +215,29 @@ func Start(t testing.TB, s Server, closed error) string {
 	})
 	return addr
 }
+
+// SkipReactorTLS skips tb, saying why, when err is or wraps notYet: the
+// error wsconn/server's reactor returns for a TLSConfig until it serves
+// TLS (server.ErrReactorTLS, passed in: wstest imports nothing of
+// wsconn). It is the one place where tests and benchmarks of TLS skip the
+// reactor, so that they run by themselves once it serves TLS; remove it
+// and its calls then.
+func SkipReactorTLS(tb testing.TB, err, notYet error) {
+	tb.Helper()
+	if err != nil && errors.Is(err, notYet) {
+		tb.Skipf("skipped until the reactor serves TLS: %v", err)
+	}
+}
+
+// ServeClosed runs s.Serve on a loopback listener already closed and
+// returns its error: at once, with what s refuses before it uses the
+// listener (wsconn/server's ErrReactorTLS), or else the closed listener's
+// error. s is a throwaway: Serve runs once per server.
+func ServeClosed(s Server) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ln.Close()
+	return s.Serve(ln)
+}

@@ -17,6 +17,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -169,6 +170,11 @@ type Options struct {
 	// OnMessage is called for every data message, from the connection's
 	// reader goroutine; payload is valid only during the call.
 	OnMessage func(op ws.OpCode, payload []byte)
+	// TLSConfig is the TLS configuration of a wss:// URL (nil: crypto/tls's
+	// defaults, the system's roots); its ClientSessionCache, if set, lets
+	// a reconnection resume the last session. It is an error with a ws://
+	// URL.
+	TLSConfig *tls.Config
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -231,14 +237,17 @@ type Client struct {
 	err   error
 }
 
-// New returns an Idle client for the ws:// URL u.
+// New returns an Idle client for the ws:// or wss:// URL u.
 func New(u string, o Options) (*Client, error) {
 	pu, err := url.Parse(u)
 	if err != nil {
 		return nil, fmt.Errorf("wsconn/client: URL %q: %w", u, err)
 	}
-	if pu.Scheme != "ws" {
-		return nil, fmt.Errorf("wsconn/client: URL %q must be ws://", u)
+	switch {
+	case pu.Scheme != "ws" && pu.Scheme != "wss":
+		return nil, fmt.Errorf("wsconn/client: URL %q must be ws:// or wss://", u)
+	case pu.Scheme == "ws" && o.TLSConfig != nil:
+		return nil, fmt.Errorf("wsconn/client: URL %q is ws:// but Options.TLSConfig is set; use wss://", u)
 	}
 	if o, err = o.withDefaults(); err != nil {
 		return nil, err
@@ -405,7 +414,7 @@ func (c *Client) dial() (net.Conn, *bufio.Reader, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.o.HandshakeTimeout)
 	defer cancel()
 	var refused *RefusedError
-	d := ws.Dialer{OnStatusError: func(status int, _ []byte, resp io.Reader) {
+	d := ws.Dialer{TLSConfig: c.o.TLSConfig, OnStatusError: func(status int, _ []byte, resp io.Reader) {
 		refused = &RefusedError{Status: status, RetryAfter: retryAfter(resp, time.Now())}
 	}}
 	nc, br, _, err := d.Dial(ctx, c.url)

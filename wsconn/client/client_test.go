@@ -76,7 +76,7 @@ func newTestClient(t *testing.T, url string, o Options) (*Client, recorder) {
 
 func TestOptions(t *testing.T) {
 	_, err := New("http://x/", Options{})
-	require.ErrorContains(t, err, "must be ws://")
+	require.ErrorContains(t, err, "must be ws:// or wss://")
 	_, err = New("ws://x/", Options{PongTimeout: -1})
 	require.ErrorContains(t, err, "wsconn/client: Options.PongTimeout -1ns must be >= 0")
 	_, err = New("ws://x/", Options{MaxAttempts: -2})

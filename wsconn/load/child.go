@@ -1,7 +1,9 @@
 package load
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +22,7 @@ import (
 	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/rtlab/rtlab/internal/rtmetrics"
 	"github.com/rtlab/rtlab/internal/sampler"
+	"github.com/rtlab/rtlab/internal/testcert"
 	"github.com/rtlab/rtlab/wsconn"
 	"github.com/rtlab/rtlab/wsconn/server"
 )
@@ -58,6 +61,9 @@ var loadChild = child.Register("wsconn.load", func(arg string) int {
 			return s.Result(), false, err
 		case "result":
 			return s.Result(), false, nil
+		case "redial":
+			r, err := s.Redial(ctx)
+			return r, false, err
 		case "rate":
 			return s.rateCommand(ctx, arg)
 		case "close":
@@ -176,8 +182,12 @@ func (lc *ChildSession) Close() (Result, error) {
 }
 
 // ServeFunc starts an echo server on ln, serving in the background, and
-// returns a function that shuts it down.
-type ServeFunc func(ln net.Listener) (stop func(context.Context) error, err error)
+// returns a function that shuts it down. tlsConfig is nil for ws://; for
+// wss:// it is a TLS 1.3-only configuration with the server's certificate
+// (ECDSA P-256, made by the child at start by internal/testcert), which
+// the server serves with its own TLS support (for a server with a TLS of
+// its own, such as nbio's, the certificate is tlsConfig.Certificates[0]).
+type ServeFunc func(ln net.Listener, tlsConfig *tls.Config) (stop func(context.Context) error, err error)
 
 // ServerChild is an echo server that runs in a child process of this
 // binary, so that its memory can be read from outside, with procmem, while
@@ -186,7 +196,29 @@ type ServerChild struct {
 	name string
 	f    child.Func
 	cmd  *child.Command // an external program instead (CommandServerChild)
+	tls  bool           // serve wss:// (WithTLS)
 }
+
+// WithTLS returns the server child serving wss:// instead of ws://: TLS
+// 1.3 with an ECDSA P-256 certificate made at its start (internal/testcert)
+// for 127.0.0.1, ::1 and localhost, which clients verify against the CA
+// that ServerProc.ClientTLS gives them. A Go child makes its own
+// certificate and reports its CA (public) in its ready answer, so its key
+// never leaves it; an external program (CommandServerChild) is handed its
+// certificate and key by this process in memory, in the environment
+// variables RTLAB_TLS_CERT and RTLAB_TLS_KEY (PEM), never in a file.
+func (s ServerChild) WithTLS() ServerChild {
+	s.tls = true
+	return s
+}
+
+// External reports whether the server is an external program
+// (CommandServerChild) rather than Go code of this binary: it answers the
+// control protocol but has no Go runtime to profile.
+func (s ServerChild) External() bool { return s.cmd != nil }
+
+// ServesTLS reports whether the child serves wss:// (WithTLS).
+func (s ServerChild) ServesTLS() bool { return s.tls }
 
 // RegisterServerChild makes serve runnable in a child process under name.
 // Like child.Register, it must be called from a package-level variable
@@ -213,6 +245,9 @@ type ProcStats struct {
 	GCCycles   uint64
 	FDs        int // open file descriptors, -1 if unknown
 	GOMAXPROCS int // the server runtime's, the parent's when it started it
+	// CPU is the CPU time the server process has used so far, user and
+	// system, read by the parent from /proc/<pid>/stat (10 ms ticks).
+	CPU time.Duration
 }
 
 func selfStats() ProcStats {
@@ -236,24 +271,61 @@ type samplesReply struct {
 	Phases []phaseMark
 }
 
-func serverChildMain(addr string, serve ServeFunc) int {
-	if addr == "" {
-		addr = "127.0.0.1:0"
+// serverArg is the argument of a Go server child, as JSON.
+type serverArg struct {
+	TLS bool `json:",omitempty"` // serve wss:// with a certificate the child makes
+}
+
+// serverReady is a server child's ready answer: the address it listens on
+// and, for wss://, the PEM certificate of the CA that signed its
+// certificate (public). An external program may answer the address alone,
+// as a JSON string.
+type serverReady struct {
+	Addr  string
+	CAPEM string `json:",omitempty"`
+}
+
+// UnmarshalJSON takes the object or the bare address string.
+func (r *serverReady) UnmarshalJSON(b []byte) error {
+	var addr string
+	if json.Unmarshal(b, &addr) == nil {
+		*r = serverReady{Addr: addr}
+		return nil
 	}
-	ln, err := net.Listen("tcp", addr)
-	var stop func(context.Context) error
+	type plain serverReady
+	return json.Unmarshal(b, (*plain)(r))
+}
+
+func serverChildMain(arg string, serve ServeFunc) int {
+	var sa serverArg
+	err := json.Unmarshal([]byte(cmp.Or(arg, "{}")), &sa)
+	var (
+		ln    net.Listener
+		stop  func(context.Context) error
+		ready serverReady
+		tc    *tls.Config
+	)
+	if err == nil && sa.TLS {
+		var a *testcert.Authority
+		if a, err = testcert.New(); err == nil {
+			tc, ready.CAPEM = a.ServerConfig(), string(a.CAPEM())
+		}
+	}
 	if err == nil {
-		if stop, err = serve(ln); err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err == nil {
+		if stop, err = serve(ln, tc); err != nil {
 			_ = ln.Close()
 		}
 	}
-	var ready any
 	if err == nil {
-		ready = ln.Addr().String()
+		ready.Addr = ln.Addr().String()
 	}
 	var (
-		smp    *sampler.Sampler
-		phases []phaseMark
+		smp     *sampler.Sampler
+		phases  []phaseMark
+		cpuProf *os.File
 	)
 	child.Serve(os.Stdin, os.Stdout, ready, err, func(cmd, arg string) (any, bool, error) {
 		switch cmd {
@@ -285,6 +357,29 @@ func serverChildMain(addr string, serve ServeFunc) int {
 			return samplesReply{Series: ser, Phases: phases}, false, err
 		case "memclasses":
 			return memClasses(), false, nil
+		case "cpuprofile":
+			// With a path, start a CPU profile written there; without,
+			// stop the one running.
+			if arg == "" {
+				if cpuProf == nil {
+					return nil, false, errors.New("wsconn/load: server child: no CPU profile running")
+				}
+				pprof.StopCPUProfile()
+				err := cpuProf.Close()
+				cpuProf = nil
+				return nil, false, err
+			}
+			if cpuProf != nil {
+				return nil, false, errors.New("wsconn/load: server child: a CPU profile is already running")
+			}
+			f, err := os.Create(arg)
+			if err != nil {
+				return nil, false, err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return nil, false, errors.Join(err, f.Close())
+			}
+			cpuProf = f
 		case "heapprofile":
 			f, err := os.Create(arg)
 			if err != nil {
@@ -306,6 +401,10 @@ func serverChildMain(addr string, serve ServeFunc) int {
 	})
 	if smp != nil {
 		_, _ = smp.Stop()
+	}
+	if cpuProf != nil {
+		pprof.StopCPUProfile()
+		_ = cpuProf.Close()
 	}
 	if stop != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -339,8 +438,9 @@ func memClasses() map[string]uint64 {
 
 // ServerProc is a ServerChild running.
 type ServerProc struct {
-	ctl  *child.Ctl
-	addr string
+	ctl   *child.Ctl
+	name  string
+	ready serverReady
 }
 
 // Start runs the server in a child process listening on 127.0.0.1 at a
@@ -352,16 +452,49 @@ func (s ServerChild) Start(ctx context.Context) (*ServerProc, error) {
 	if s.zero() {
 		return nil, errors.New("wsconn/load: ServerChild is zero; obtain one from RegisterServerChild")
 	}
-	p := &ServerProc{}
+	p := &ServerProc{name: s.name}
 	var err error
-	if p.ctl, err = s.start(ctx, &p.addr); err != nil {
+	if p.ctl, err = s.start(ctx, &p.ready); err != nil {
+		if strings.Contains(err.Error(), server.ErrReactorTLS.Error()) {
+			// Said by the child: make it errors.Is-able here.
+			err = fmt.Errorf("%w (the child said: %v)", server.ErrReactorTLS, err)
+		}
 		return nil, fmt.Errorf("wsconn/load: server %s: %w", s.name, err)
+	}
+	if s.tls && p.ready.CAPEM == "" {
+		p.ctl.Kill()
+		return nil, fmt.Errorf("wsconn/load: server %s was asked for wss:// but gave no CA certificate", s.name)
 	}
 	return p, nil
 }
 
 // Addr is the address the server listens on.
-func (p *ServerProc) Addr() string { return p.addr }
+func (p *ServerProc) Addr() string { return p.ready.Addr }
+
+// ClientTLS is the TLS of a load against the server (Config.TLS): nil for
+// a ws:// server, else the CA its certificate chains to, as public PEM.
+func (p *ServerProc) ClientTLS() *TLSConfig {
+	if p.ready.CAPEM == "" {
+		return nil
+	}
+	return &TLSConfig{CAPEM: p.ready.CAPEM}
+}
+
+// loadTLS is the Config.TLS of a load against the server: want's (its
+// Resume) with the server's CA, or nil against a ws:// server, for which
+// a want is an error (field names it).
+func (p *ServerProc) loadTLS(want *TLSConfig, field string) (*TLSConfig, error) {
+	t := p.ClientTLS()
+	switch {
+	case t == nil && want != nil:
+		return nil, fmt.Errorf("wsconn/load: %s is set but server %s serves ws://; use ServerChild.WithTLS", field, p.name)
+	case t != nil && want != nil:
+		want := *want
+		want.CAPEM = t.CAPEM
+		return &want, nil
+	}
+	return t, nil
+}
 
 // Pid is the server process's ID.
 func (p *ServerProc) Pid() int { return p.ctl.Pid() }
@@ -372,7 +505,7 @@ func (p *ServerProc) stats(cmd string) (ProcStats, error) {
 		return st, err
 	}
 	m, err := procmem.Read(p.Pid())
-	st.RSS, st.VSS = m.RSS, m.VSS
+	st.RSS, st.VSS, st.CPU = m.RSS, m.VSS, m.CPU
 	return st, err
 }
 
@@ -401,6 +534,15 @@ func (p *ServerProc) WriteHeapProfile(path string) error {
 	return p.ctl.Call("heapprofile "+path, nil)
 }
 
+// StartCPUProfile starts a CPU profile of the server (runtime/pprof),
+// written to the file path once StopCPUProfile is called; Go servers only.
+func (p *ServerProc) StartCPUProfile(path string) error {
+	return p.ctl.Call("cpuprofile "+path, nil)
+}
+
+// StopCPUProfile ends the server's CPU profile and closes its file.
+func (p *ServerProc) StopCPUProfile() error { return p.ctl.Call("cpuprofile", nil) }
+
 // Close shuts the server down and waits for its process to exit.
 func (p *ServerProc) Close() error {
 	err := p.ctl.Call("quit", nil)
@@ -419,16 +561,50 @@ var designChildren = func() map[server.Design]ServerChild {
 
 // serveDesign is an EchoHandler server of design d with default Options
 // (no server pings: a load's idle connections do not read until their next
-// flood, so they would answer late).
+// flood, so they would answer late), and Options.TLSConfig for wss://.
+// What Serve refuses at once (ErrReactorTLS) is found before serving, with
+// a throwaway server on a listener already closed, so that the child
+// reports it instead of accepting connections it will not serve; the stop
+// function returns any other error of Serve.
 func serveDesign(d server.Design) ServeFunc {
-	return func(ln net.Listener) (func(context.Context) error, error) {
-		s, err := server.New(d, wsconn.EchoHandler{}, server.Options{})
+	return func(ln net.Listener, tc *tls.Config) (func(context.Context) error, error) {
+		o := server.Options{TLSConfig: tc}
+		probe, err := server.New(d, wsconn.EchoHandler{}, o)
 		if err != nil {
 			return nil, err
 		}
-		go func() { _ = s.Serve(ln) }()
-		return s.Shutdown, nil
+		if err := serveClosed(probe); errors.Is(err, server.ErrReactorTLS) {
+			return nil, err
+		}
+		s, err := server.New(d, wsconn.EchoHandler{}, o)
+		if err != nil {
+			return nil, err
+		}
+		served := make(chan error, 1)
+		go func() { served <- s.Serve(ln) }()
+		var serr error // Serve's, once it returned
+		var once sync.Once
+		return func(ctx context.Context) error {
+			err := s.Shutdown(ctx)
+			once.Do(func() { serr = <-served })
+			if !errors.Is(serr, server.ErrServerClosed) {
+				err = errors.Join(err, serr)
+			}
+			return err
+		}, nil
 	}
+}
+
+// serveClosed runs s.Serve on a loopback listener already closed: it
+// returns at once, with what s refuses before using a listener, or with
+// the closed listener's error.
+func serveClosed(s *server.Server) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ln.Close()
+	return s.Serve(ln)
 }
 
 // DesignChild returns the ServerChild that runs an echo server of design d

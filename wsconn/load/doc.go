@@ -64,6 +64,24 @@
 // against every server: p50/p99/p999 from the schedule and the achieved
 // rate.
 //
+// # wss://
+//
+// Config.TLS makes the clients dial wss:// (TLS 1.3), verifying the
+// server against a CA given as public PEM (a load in child processes gets
+// its Config as JSON, so no *tls.Config and no key travels), with session
+// resumption on or off (TLSConfig.Resume: one tls.ClientSessionCache per
+// process; Result.Resumed counts resumed dials). ServerChild.WithTLS
+// serves wss:// from any server child, with an ECDSA P-256 certificate
+// for 127.0.0.1, ::1 and localhost made at its start (internal/testcert):
+// a Go child makes its own and reports its CA in its ready answer (its key
+// never leaves it), an external program is handed its certificate and key
+// in memory (RTLAB_TLS_CERT, RTLAB_TLS_KEY). ServerProc.ClientTLS is what
+// a load needs to reach it, and Idle and Lifecycle fill it in themselves.
+// The designs serve it with Options.TLSConfig; a design that refuses it
+// (the reactor, until it serves TLS) makes Start fail with an error that
+// wraps server.ErrReactorTLS. The root benchmarks add the level tls=off|on
+// last (see BenchmarkWSIdleConns).
+//
 // # The lifecycle trace
 //
 // Lifecycle runs a server child and a load in child processes through

@@ -2,12 +2,14 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
 	"time"
 
 	"github.com/rtlab/rtlab/internal/child"
+	"github.com/rtlab/rtlab/internal/testcert"
 )
 
 // CommandServerChild is a ServerChild that runs an external program, in
@@ -17,7 +19,10 @@ import (
 // so the program must speak the same line protocol on its stdin and stdout
 // (internal/child's Serve): first a line {"data":"host:port"} once it
 // listens on 127.0.0.1 at a free port (or {"err":"..."}), then one JSON
-// answer per command line, {"data":...} or {"err":"..."}:
+// answer per command line, {"data":...} or {"err":"..."}. Started
+// WithTLS, it finds its certificate and key (PEM) in the environment
+// variables RTLAB_TLS_CERT and RTLAB_TLS_KEY and must serve wss://, TLS
+// 1.3, with them (and keep them out of any file or output):
 //
 //	stats          ProcStats's runtime fields (RSS and VSS are read from /proc by the parent)
 //	gc             a full collection, then stats
@@ -45,19 +50,40 @@ func CommandServerChild(name, dir string, argv ...string) (ServerChild, error) {
 func (s ServerChild) zero() bool { return s.f.Name() == "" && s.cmd == nil }
 
 // start starts the server's process, a re-executed binary or a command,
-// and decodes its ready answer (its address) into addr.
+// and decodes its ready answer into ready.
 //
 // The child runs with this process's GOMAXPROCS (which go test -cpu sets),
 // so that a benchmark measures its server at the -cpu it names; a Node
 // child is given the same variable, which it ignores.
-func (s ServerChild) start(ctx context.Context, addr *string) (*child.Ctl, error) {
+func (s ServerChild) start(ctx context.Context, ready *serverReady) (*child.Ctl, error) {
 	env := []string{fmt.Sprintf("GOMAXPROCS=%d", runtime.GOMAXPROCS(0))}
 	if s.cmd == nil {
-		return startCtl(ctx, s.f, "", env, addr)
+		arg, err := json.Marshal(serverArg{TLS: s.tls})
+		if err != nil {
+			return nil, err
+		}
+		return startCtl(ctx, s.f, string(arg), env, ready)
+	}
+	var caPEM string
+	if s.tls {
+		a, err := testcert.New()
+		if err != nil {
+			return nil, err
+		}
+		cert, key, err := a.LeafPEM()
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, "RTLAB_TLS_CERT="+string(cert), "RTLAB_TLS_KEY="+string(key))
+		caPEM = string(a.CAPEM())
 	}
 	timeout := time.Hour
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	return s.cmd.StartCtl(ctx, child.Options{Env: env, Timeout: timeout}, addr)
+	ctl, err := s.cmd.StartCtl(ctx, child.Options{Env: env, Timeout: timeout}, ready)
+	if err == nil && s.tls {
+		ready.CAPEM = caPEM
+	}
+	return ctl, err
 }

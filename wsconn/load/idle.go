@@ -13,7 +13,9 @@ type IdleConfig struct {
 	// Conns is the connections to hold; 0 means 1000.
 	Conns int
 	// Load sets the clients (ConnsPerProc, Timeout, ...); its Addr and
-	// Conns are Idle's to fill, its Messages and MsgSize are unused.
+	// Conns are Idle's to fill, its Messages and MsgSize are unused. Its
+	// TLS is filled in against a wss:// server (ServerChild.WithTLS), with
+	// the server's CA; set it only to set TLSConfig.Resume.
 	Load Config
 }
 
@@ -61,6 +63,9 @@ func Idle(ctx context.Context, cfg IdleConfig) (IdleResult, error) {
 	}
 	lcfg := cfg.Load
 	lcfg.Addr, lcfg.Conns = p.Addr(), conns
+	if lcfg.TLS, err = p.loadTLS(cfg.Load.TLS, "IdleConfig.Load.TLS"); err != nil {
+		return IdleResult{}, err
+	}
 	lc, err := OpenChild(ctx, lcfg)
 	if err != nil {
 		return IdleResult{}, err

@@ -35,8 +35,10 @@ type LifecycleConfig struct {
 	// Config is the load that opens and floods the connections, in child
 	// processes (OpenChild): Conns (> 0), Rate, MsgSize and the rest mean
 	// what they mean for any load, except Messages, the messages per
-	// connection of the flood phase, where 0 means 20, and Addr, which must
-	// be empty: the trace loads the server it starts.
+	// connection of the flood phase, where 0 means 20, Addr, which must
+	// be empty: the trace loads the server it starts, and TLS, filled in
+	// against a wss:// server (ServerChild.WithTLS) with its CA (set it
+	// only to set TLSConfig.Resume).
 	Config
 	// Server is the server to trace, started in a child process.
 	Server ServerChild
@@ -44,6 +46,10 @@ type LifecycleConfig struct {
 	Idle time.Duration
 	// Interval is the sampling interval; 0 means 100ms.
 	Interval time.Duration
+	// CPUProfile, if set, is a file the server writes a CPU profile of the
+	// establish phase to (runtime/pprof; Go servers only): what accepting
+	// and handshaking cost, the TLS handshake's crypto among it.
+	CPUProfile string
 }
 
 // PhaseStats is the server at the end of one phase, and how it moved since
@@ -57,6 +63,7 @@ type PhaseStats struct {
 	// only moves when a GC runs.
 	DHeapInUse, DHeapLive int64
 	Elapsed               time.Duration // length of the phase
+	DCPU                  time.Duration // CPU time the server used in the phase
 }
 
 // LifecycleSample is one sample of the trace, with the phase it fell in.
@@ -112,6 +119,25 @@ func (r LifecycleResult) rss(name string) float64 {
 // of the establish phase, per connection, in bytes.
 func (r LifecycleResult) EstablishPerConn() float64 {
 	return (r.rss(PhaseEstablish) - r.rss(PhaseBaseline)) / float64(max(r.Conns, 1))
+}
+
+// EstablishCPUPerConn is the CPU time the server used in the establish
+// phase, per connection: accepting, the opening handshake (and the TLS
+// handshake for wss), registering the connection.
+func (r LifecycleResult) EstablishCPUPerConn() time.Duration {
+	p, _ := r.Phase(PhaseEstablish)
+	return p.DCPU / time.Duration(max(r.Conns, 1))
+}
+
+// EstablishRate is the connections opened per second in the establish
+// phase: Conns over the phase's length, which includes starting the load's
+// child processes, so a floor on what the server can take.
+func (r LifecycleResult) EstablishRate() float64 {
+	p, _ := r.Phase(PhaseEstablish)
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Conns) / p.Elapsed.Seconds()
 }
 
 // FloodPerConn is the server's RSS growth during the flood phase alone, per
@@ -226,6 +252,7 @@ func Lifecycle(ctx context.Context, cfg LifecycleConfig) (LifecycleResult, error
 			p.DHeapInUse = int64(st.HeapInUse) - int64(prev.HeapInUse)
 			p.DStacks = int64(st.Stacks) - int64(prev.Stacks)
 			p.DGoroutines = int64(st.Goroutines) - int64(prev.Goroutines)
+			p.DCPU = st.CPU - prev.CPU
 		}
 		res.Phases = append(res.Phases, p)
 		last = time.Now()
@@ -249,7 +276,18 @@ func Lifecycle(ctx context.Context, cfg LifecycleConfig) (LifecycleResult, error
 
 	load := lc.Config
 	load.Addr = srv.Addr()
+	if load.TLS, err = srv.loadTLS(lc.TLS, "LifecycleConfig.TLS"); err != nil {
+		return res, err
+	}
+	if lc.CPUProfile != "" {
+		if err := srv.StartCPUProfile(lc.CPUProfile); err != nil {
+			return res, fmt.Errorf("wsconn/load: lifecycle CPU profile: %w", err)
+		}
+	}
 	clients, err := OpenChild(ctx, load)
+	if err == nil && lc.CPUProfile != "" {
+		err = srv.StopCPUProfile()
+	}
 	if err != nil {
 		return res, err
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -41,9 +43,11 @@ func TestLifecycleValidate(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	const conns = 200
+	prof := filepath.Join(t.TempDir(), "establish.pprof")
 	r, err := Lifecycle(context.Background(), LifecycleConfig{
 		Config: Config{Conns: conns, Messages: 5, MsgSize: 512},
 		Server: goroutineChild, Idle: 100 * time.Millisecond, Interval: 20 * time.Millisecond,
+		CPUProfile: prof,
 	})
 	require.NoError(t, err)
 	require.NoError(t, r.Load.Err())
@@ -69,11 +73,22 @@ func TestLifecycle(t *testing.T) {
 	// wrong phase breaks the chain).
 	last := r.Phases[len(r.Phases)-1].End
 	var dRSS, dGoroutines int64
+	var dCPU time.Duration
 	for _, p := range r.Phases[1:] {
 		dRSS += p.DRSS
 		dGoroutines += p.DGoroutines
+		dCPU += p.DCPU
 	}
 	assert.Equal(t, int64(last.RSS)-int64(base.End.RSS), dRSS)
+	assert.Equal(t, last.CPU-base.End.CPU, dCPU)
+	assert.GreaterOrEqual(t, last.CPU, base.End.CPU, "CPU time only grows")
+	assert.Positive(t, r.EstablishRate())
+	t.Logf("establish: %.0f conns/s, server CPU %v/conn", r.EstablishRate(), r.EstablishCPUPerConn())
+	// The establish phase's CPU profile: a gzipped pprof protobuf.
+	b, err := os.ReadFile(prof)
+	require.NoError(t, err)
+	require.Greater(t, len(b), 2)
+	assert.Equal(t, []byte{0x1f, 0x8b}, b[:2], "gzip, as runtime/pprof writes")
 	assert.Equal(t, int64(last.Goroutines)-int64(base.End.Goroutines), dGoroutines)
 	assert.GreaterOrEqual(t, est.DGoroutines, int64(conns), "a goroutine per connection established")
 	assert.Positive(t, r.EstablishPerConn(), "connections cost the server memory")

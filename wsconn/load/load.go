@@ -3,6 +3,7 @@ package load
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/testcert"
 	"github.com/rtlab/rtlab/wsconn/internal/proto"
 )
 
@@ -56,6 +58,41 @@ type Config struct {
 	// OpenChild; 0 means 9000, which with the server's own descriptors fits
 	// an open-files limit of 20000 per process.
 	ConnsPerProc int
+	// TLS, if set, dials wss:// (TLS 1.3) instead of ws://; an Addr given
+	// as a wss:// URL without it trusts the system's roots.
+	TLS *TLSConfig `json:",omitempty"`
+}
+
+// TLSConfig is the TLS of a load's clients. It is plain data, not a
+// *tls.Config, because a load in child processes gets its Config as JSON:
+// the CA certificate travels as public PEM text, and no key ever does.
+type TLSConfig struct {
+	// CAPEM is the PEM certificate of the authority the server's
+	// certificate must chain to (a ServerProc's ClientTLS gives it); the
+	// clients trust it alone. Empty means the system's roots.
+	CAPEM string `json:",omitempty"`
+	// Resume turns TLS session resumption on: the connections of one
+	// process share a tls.ClientSessionCache, so that a connection dialled
+	// once an earlier one has its session ticket resumes that session (no
+	// certificate sent or verified; Result.Resumed counts them). Off, every
+	// connection makes a full handshake, as independent clients would.
+	Resume bool `json:",omitempty"`
+}
+
+// clientConfig is the *tls.Config of the clients: TLS 1.3 only, trusting
+// CAPEM (or the system's roots), with a session cache if Resume.
+func (t *TLSConfig) clientConfig() (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS13}
+	if t.CAPEM != "" {
+		var err error
+		if c, err = testcert.ClientConfig([]byte(t.CAPEM)); err != nil {
+			return nil, fmt.Errorf("wsconn/load: Config.TLS.CAPEM: %w", err)
+		}
+	}
+	if t.Resume {
+		c.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+	}
+	return c, nil
 }
 
 func (l Config) withDefaults() Config {
@@ -103,6 +140,13 @@ func (l Config) validateLoad() error {
 		return fmt.Errorf("wsconn/load: Config.Heartbeat %v must be >= 0", l.Heartbeat)
 	case l.ConnsPerProc < 0:
 		return fmt.Errorf("wsconn/load: Config.ConnsPerProc %d must be >= 0", l.ConnsPerProc)
+	case l.TLS != nil && strings.HasPrefix(l.Addr, "ws://"):
+		return fmt.Errorf("wsconn/load: Config.Addr %q is ws:// but Config.TLS is set; give host:port or a wss:// URL", l.Addr)
+	}
+	if l.TLS != nil {
+		if _, err := l.TLS.clientConfig(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -110,6 +154,9 @@ func (l Config) validateLoad() error {
 func (l Config) url() string {
 	if strings.Contains(l.Addr, "://") {
 		return l.Addr
+	}
+	if l.TLS != nil {
+		return "wss://" + l.Addr + "/"
 	}
 	return "ws://" + l.Addr + "/"
 }
@@ -140,6 +187,7 @@ type Result struct {
 	Corrupted  uint64 // echoes with a wrong length, connection id, sequence or checksum
 	Pings      uint64 // heartbeat pings sent
 	Pongs      uint64 // pongs received in time
+	Resumed    int    // dials whose TLS handshake resumed a session (TLSConfig.Resume)
 	Errors     map[string]uint64
 	Connect    *LatencyHist  // TCP connect plus WebSocket handshake
 	Echo       *LatencyHist  // from writing a message to reading its echo back
@@ -155,6 +203,9 @@ func (r Result) String() string {
 	}
 	s := fmt.Sprintf("conns=%d opened=%d reconnects=%d sent=%d received=%d lost=%d corrupted=%d echo-p50=%v echo-p99=%v msgs/s=%.0f",
 		r.Conns, r.Opened, r.Reconnects, r.Sent, r.Received, r.Lost, r.Corrupted, p50, p99, r.MsgsPerSec())
+	if r.Resumed > 0 {
+		s += fmt.Sprintf(" tls-resumed=%d", r.Resumed)
+	}
 	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
 		s += fmt.Sprintf(" %s=%d", k, r.Errors[k])
 	}
@@ -216,6 +267,7 @@ func (r *Result) add(o Result) {
 	r.Corrupted += o.Corrupted
 	r.Pings += o.Pings
 	r.Pongs += o.Pongs
+	r.Resumed += o.Resumed
 	for k, v := range o.Errors {
 		if r.Errors == nil {
 			r.Errors = map[string]uint64{}
@@ -236,15 +288,17 @@ type Session struct {
 	cfg   Config
 	start time.Time
 	conns []*loadConn
+	tls   *tls.Config // wss://: shared by the connections, with its session cache
 
-	opened, reconnects, open      atomic.Int64
-	sent, received, lost, corrupt atomic.Uint64
-	pings, pongs                  atomic.Uint64
-	connect, echo                 LatencyHist
-	floodTime                     atomic.Int64
+	opened, reconnects, open, resumed atomic.Int64
+	sent, received, lost, corrupt     atomic.Uint64
+	pings, pongs                      atomic.Uint64
+	connect, echo                     LatencyHist
+	floodTime                         atomic.Int64
 
-	errMu  sync.Mutex
-	errors map[string]uint64
+	errMu   sync.Mutex
+	errors  map[string]uint64
+	dialErr error // the first dial that failed, for Open's error
 
 	floodMu sync.Mutex // one flood at a time
 	hbStop  chan struct{}
@@ -260,6 +314,7 @@ type loadConn struct {
 	br   *bufio.Reader
 	seq  uint64 // next sequence number to send
 	hdr  [ws.MaxHeaderSize]byte
+	join []byte // header and payload joined for one write over TLS
 	out  []byte // message being sent, masked in place
 	in   []byte // echo being read
 	ping [8]byte
@@ -287,6 +342,12 @@ func Open(ctx context.Context, l Config) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{cfg: l.withDefaults(), start: time.Now(), errors: map[string]uint64{}}
+	if l.TLS != nil {
+		var err error
+		if s.tls, err = l.TLS.clientConfig(); err != nil {
+			return nil, err
+		}
+	}
 	s.conns = make([]*loadConn, l.Conns)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -329,7 +390,7 @@ dialing:
 	if fail.Load() || ctx.Err() != nil {
 		res := s.Close()
 		if err := res.Err(); err != nil {
-			return nil, fmt.Errorf("wsconn/load: could not open all %d connections to %s: %w", l.Conns, l.Addr, err)
+			return nil, fmt.Errorf("wsconn/load: could not open all %d connections to %s: %w (the first: %v)", l.Conns, l.Addr, err, s.dialErr)
 		}
 		return nil, fmt.Errorf("wsconn/load: opening %d connections to %s: %w", l.Conns, l.Addr, context.Cause(ctx))
 	}
@@ -344,7 +405,7 @@ func (s *Session) dial(ctx context.Context, c *loadConn) error {
 	t0 := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	nc, br, _, err := ws.Dialer{}.Dial(dctx, s.cfg.url())
+	nc, br, _, err := ws.Dialer{TLSConfig: s.tls}.Dial(dctx, s.cfg.url())
 	if err != nil {
 		if ctx.Err() != nil {
 			// Abandoned, not failed: the caller's ctx ended, or Open
@@ -360,10 +421,18 @@ func (s *Session) dial(ctx context.Context, c *loadConn) error {
 			kind = ErrKindTimeout
 		}
 		s.countErr(kind)
+		s.errMu.Lock()
+		if s.dialErr == nil {
+			s.dialErr = err
+		}
+		s.errMu.Unlock()
 		return err
 	}
 	s.connect.Record(time.Since(t0))
 	s.opened.Add(1)
+	if tc, ok := nc.(*tls.Conn); ok && tc.ConnectionState().DidResume {
+		s.resumed.Add(1)
+	}
 	if br == nil {
 		br = bufio.NewReaderSize(nc, 512)
 	}
@@ -538,9 +607,22 @@ func (c *loadConn) write(op ws.OpCode, p []byte, seed uint64) error {
 	binary.LittleEndian.PutUint32(mask[:], uint32(seed*0x9e3779b9)^c.id|1)
 	hdr := proto.AppendClientHeader(c.hdr[:0], op, len(p), mask)
 	ws.Cipher(p, mask, 0)
-	bufs := net.Buffers{hdr, p}
-	_, err := bufs.WriteTo(c.nc)
+	err := sendFrame(c.nc, &c.join, hdr, p)
 	ws.Cipher(p, mask, 0) // leave p as it was
+	return err
+}
+
+// sendFrame writes a frame's header and payload: in one vectored write on
+// a TCP connection, or joined in *join for one write over TLS, where each
+// Write is a record of its own (a vectored write would be two records).
+func sendFrame(nc net.Conn, join *[]byte, hdr, p []byte) error {
+	if _, ok := nc.(*tls.Conn); ok {
+		*join = append(append((*join)[:0], hdr...), p...)
+		_, err := nc.Write(*join)
+		return err
+	}
+	bufs := net.Buffers{hdr, p}
+	_, err := bufs.WriteTo(nc)
 	return err
 }
 
@@ -675,6 +757,7 @@ func (s *Session) Result() Result {
 		Corrupted:  s.corrupt.Load(),
 		Pings:      s.pings.Load(),
 		Pongs:      s.pongs.Load(),
+		Resumed:    int(s.resumed.Load()),
 		Connect:    new(LatencyHist),
 		Echo:       new(LatencyHist),
 		FloodTime:  time.Duration(s.floodTime.Load()),

@@ -117,7 +117,7 @@ func TestLoadEcho(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			g0, fd0 := runtime.NumGoroutine(), procmem.OpenFDs()
-			stop, err := tc.serve(ln)
+			stop, err := tc.serve(ln, nil)
 			if err != nil {
 				ln.Close()
 			}

@@ -243,6 +243,7 @@ func (r *rateRun) conn(ctx context.Context, c *loadConn, offset, period time.Dur
 	}()
 	stopped := false // the writer gave up early and closed the connection
 	var hdr [ws.MaxHeaderSize]byte
+	var join []byte // the writer's own: the reader may answer a ping meanwhile
 	p := make([]byte, len(c.out))
 	for i := range n {
 		if r.rc.OneInFlight && i > 0 {
@@ -275,7 +276,7 @@ func (r *rateRun) conn(ctx context.Context, c *loadConn, offset, period time.Dur
 		sentAt[i].Store(int64(now.Sub(r.start)))
 		sent.Add(1) // before the write: its echo may be read before the write returns
 		_ = c.nc.SetWriteDeadline(now.Add(r.s.cfg.Timeout))
-		if err := writeMasked(c.nc, hdr[:0], p, base+uint64(i), c.id); err != nil {
+		if err := writeMasked(c.nc, &join, hdr[:0], p, base+uint64(i), c.id); err != nil {
 			r.countErr(err)
 			stopped = true
 			break
@@ -380,17 +381,15 @@ func fillMessage(p []byte, seq uint64, id uint32, at time.Duration) {
 	binary.LittleEndian.PutUint32(p[12:], crc32.ChecksumIEEE(p[16:]))
 }
 
-// writeMasked sends p as one masked binary frame with one vectored write,
-// using hdr's room for the header, and leaves p masked (the caller fills
-// it anew for each message).
-func writeMasked(nc net.Conn, hdr, p []byte, seed uint64, id uint32) error {
+// writeMasked sends p as one masked binary frame with one write
+// (sendFrame), using hdr's room for the header, and leaves p masked (the
+// caller fills it anew for each message).
+func writeMasked(nc net.Conn, join *[]byte, hdr, p []byte, seed uint64, id uint32) error {
 	var mask [4]byte
 	binary.LittleEndian.PutUint32(mask[:], uint32(seed*0x9e3779b9)^id|1)
 	hdr = proto.AppendClientHeader(hdr, ws.OpBinary, len(p), mask)
 	ws.Cipher(p, mask, 0)
-	bufs := net.Buffers{hdr, p}
-	_, err := bufs.WriteTo(nc)
-	return err
+	return sendFrame(nc, join, hdr, p)
 }
 
 // rateCommand runs the load child's "rate" command: EchoRate with the

@@ -94,6 +94,15 @@ func (r *reactor) adopt(fd int) {
 	}
 	r.byFD[fd] = c
 	r.mu.Unlock()
+	if r.tls != nil {
+		// The TLS handshake runs on a goroutine that owns c until it
+		// registers c or closes it; past MaxConns the 503 follows it.
+		if c.refused {
+			s.ctr.refusedMax.Add(1)
+		}
+		s.goFunc(func() { r.tlsHandshake(c) })
+		return
+	}
 	if err := r.ep.add(fd, c.gen, evRead); err != nil {
 		r.markDead(c)
 	} else if c.refused {
@@ -134,7 +143,9 @@ func (r *reactor) acceptOnSpare() error {
 	}
 	s.ctr.accepted.Add(1)
 	s.ctr.refusedFDs.Add(1)
-	_, _ = writeNB(fd, s.refusal[refuseNoFDs])
+	if r.tls == nil { // under TLS an answer would need the handshake
+		_, _ = writeNB(fd, s.refusal[refuseNoFDs])
+	}
 	var req [2048]byte
 	_, _ = readNB(fd, req[:])
 	_ = unix.Shutdown(fd, unix.SHUT_WR)
@@ -224,7 +235,7 @@ func (r *reactor) handshakeIn(c *srvConn, sc *reactorScratch) error {
 			continue
 		}
 		old := len(in.b)
-		n, rerr := readNB(int(c.fd), in.b[old:old+room])
+		n, rerr := c.read(in.b[old : old+room])
 		if n > 0 {
 			c.lastRead.Store(time.Now().UnixNano())
 			in.b = in.b[:old+n]

@@ -34,6 +34,37 @@
 //     reactor_linux.go. Off Linux, New(DesignReactor, ...) runs
 //     DesignGoroutine (Server.Design says which).
 //
+// # TLS (wss://)
+//
+// Options.TLSConfig serves wss://, TLS 1.3 only (a copy of the config with
+// MinVersion TLS 1.3 is served; rtlab's own runs use an ECDSA P-256
+// certificate made at run time by internal/testcert). The goroutine
+// design wraps each accepted connection in crypto/tls's tls.Server and
+// runs the TLS handshake on the connection's goroutine, then the opening
+// handshake: both within one HandshakeTimeout from accept, so a peer that
+// stops in the TLS handshake, or after it without sending its request, is
+// closed then and counted in Stats.HandshakeTimeouts. A peer that sends a
+// malformed record is sent a TLS alert and closed (Stats.HandshakeErrors
+// before the upgrade); one that sends plain HTTP to the TLS port is
+// answered once, in plain HTTP, "400 Bad Request ... TLS (wss://)
+// server" (as net/http answers it), and closed after reading five bytes,
+// with nothing logged. A close frame is followed by the TLS close_notify
+// (the clean end of the TLS stream); a connection that ends without one
+// (EOF, I/O error, pong timeout, Shutdown's context) is closed without
+// close_notify, which a peer that no longer reads could hold for seconds.
+// A client past MaxConns gets its TLS handshake, then the 503; one
+// accepted when descriptors have run out is closed unanswered (the answer
+// would need a TLS handshake on the acceptor). What an idle TLS
+// connection holds besides the plain one: crypto/tls's Conn, with its
+// keys and the record buffers it keeps between reads and writes (its raw
+// input and output buffers, grown to the largest records it has handled).
+// Stats count plaintext bytes.
+// The reactor refuses TLSConfig for now: its Serve returns ErrReactorTLS.
+// To see the goroutine design under each of these peers, and the
+// conformance suite over TLS:
+//
+//	go test -v -run 'TestWSS' ./wsconn/server/
+//
 // # What to expect
 //
 // What each design keeps per idle connection at 9000 connections (RSS
@@ -119,6 +150,46 @@
 // every fault above:
 //
 //	go test -race -v -run 'TestServer|TestHandshake|TestSlowConsumer|TestReactor' ./wsconn/server/
+//
+// # wss: the reactor with TLS
+//
+// With Options.TLSConfig the reactor keeps its promise under TLS: an idle
+// wss connection holds no goroutine, no buffer and no crypto/tls.Conn,
+// only its record layer's state (tlsRecords: the two application traffic
+// secrets, the keys and IVs made from them, two sequence numbers; on top
+// of the srvConn). crypto/tls cannot pause a handshake when the socket has
+// nothing to read, so each TLS handshake runs on a goroutine of its own,
+// over a duplicate of the descriptor in Go's network poller, bounded by
+// HandshakeTimeout (the sweep kills it, counted in HandshakeTimeouts);
+// it hands crypto/tls one record per read so that it never reads past the
+// client's Finished. The reactor then takes the application traffic
+// secrets from the config's KeyLogWriter (a clone of the config's, which
+// still gets every line), matched to the connection by its ClientHello
+// random, counts the session tickets crypto/tls sealed under the first
+// key (its next sequence number), closes the duplicate and runs the TLS
+// 1.3 record layer itself (tlsrecord.go; RFC 8446 section 5: AES-GCM or
+// ChaCha20-Poly1305, KeyUpdate both ways, close_notify): records are
+// read into and sealed in buffers borrowed from a pool while a worker owns
+// the connection, and the AEADs are built from the keys then and dropped
+// when it lets go. TestReactorTLSIdleHoldsNoBuffer fails if an idle wss
+// connection holds a record buffer, an input buffer or cipher state.
+// That is a trade: holding an AES-GCM cipher would cost 1280 bytes a
+// direction per connection, and building it from the keys at each wake-up
+// costs 1.4 µs and two allocations a direction, against 0.3 µs to seal and
+// open a 64-byte record (BenchmarkTLSRecords, this 2-core machine).
+// Only TLS 1.3 is served, without client certificates. A plain HTTP
+// request to the TLS port is answered 400 ("Client sent an HTTP request to
+// an HTTPS server.", as net/http answers it) and closed gracefully;
+// anything else that is not a handshake is closed without an answer, and
+// logs nothing. Past MaxConns a TLS connection is closed without the 503:
+// the answer would need the handshake that refusing saves.
+//
+// Kernel TLS (kTLS) would take the same secrets and do the record layer in
+// the socket; KernelTLS reports whether this kernel offers it (here:
+// setsockopt TCP_ULP "tls" fails with ENOENT, no tls module), and the
+// record layer in Go works on every kernel.
+//
+//	go test -v -run 'TLS' ./wsconn/server/
 //
 // TestServerConformance runs the RFC 6455 conformance suite
 // (wsconn/internal/conformance) against both designs and requires every

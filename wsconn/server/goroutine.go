@@ -35,9 +35,10 @@ func (s *Server) serveGoroutine(c *srvConn) {
 		_ = bw.Flush()
 		_ = wsconn.CloseGracefully(c.nc, s.o.CloseTimeout)
 	default:
-		// EOF, I/O error, pong timeout, handler error: nothing to say.
+		// EOF, I/O error, pong timeout, handler error: nothing to say (nor
+		// a TLS close_notify).
 		bw.release()
-		c.nc.Close()
+		closeNow(c.nc)
 	}
 	s.untrack(c)
 }

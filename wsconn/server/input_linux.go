@@ -58,7 +58,7 @@ func (r *reactor) readIn(c *srvConn, sc *reactorScratch) error {
 			}
 			in.grow(r.s.o.ReadBufferSize, limit)
 		}
-		n, rerr := readNB(int(c.fd), in.b[len(in.b):cap(in.b)])
+		n, rerr := c.read(in.b[len(in.b):cap(in.b)])
 		if n > 0 {
 			now := time.Now()
 			c.lastRead.Store(now.UnixNano())
@@ -299,6 +299,15 @@ func (in *inBuf) validText(p []byte) bool {
 		p = p[n:]
 	}
 	return true
+}
+
+// read reads what c's socket has into p, never waiting: through the record
+// layer for wss (owner only).
+func (c *srvConn) read(p []byte) (int, error) {
+	if c.tls == nil {
+		return readNB(int(c.fd), p)
+	}
+	return c.tls.read(p, func(b []byte) (int, error) { return readNB(int(c.fd), b) })
 }
 
 // errWouldBlock is readNB's EAGAIN: the socket has nothing more for now.

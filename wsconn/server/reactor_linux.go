@@ -101,8 +101,9 @@ type reactor struct {
 	stopped atomic.Bool
 	// epClosed is set once closeEpoll has run (by the first Shutdown).
 	epClosed atomic.Bool
-	pool     sync.Pool // *reactorScratch
-	inPool   sync.Pool // *inBuf
+	pool     sync.Pool   // *reactorScratch
+	tls      *reactorTLS // wss://, nil for ws://
+	inPool   sync.Pool   // *inBuf
 
 	// The listener: a duplicate of its descriptor, registered
 	// level-triggered with data fd=evListener; lmu serialises accepting
@@ -131,8 +132,13 @@ type reactorScratch struct {
 }
 
 func newReactor(s *Server, ln net.Listener) (*reactor, error) {
+	var rt *reactorTLS
 	if s.o.TLSConfig != nil {
-		return nil, ErrReactorTLS
+		var err error
+		if rt, err = newReactorTLS(s.o.TLSConfig); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 	lfd, err := listenerFD(ln)
 	if err != nil {
@@ -163,6 +169,7 @@ func newReactor(s *Server, ln net.Listener) (*reactor, error) {
 		work:     make(chan *srvConn, max(1024, 64*o.Workers)),
 		lfd:      lfd,
 		lstopped: make(chan struct{}),
+		tls:      rt,
 	}
 	size := o.ReadBufferSize
 	r.pool.New = func() any {
@@ -286,6 +293,9 @@ func (r *reactor) release(c *srvConn, loop bool) bool {
 		r.work <- c
 		return true
 	}
+	if c.tls != nil {
+		c.tls.idle()
+	}
 	mask := uint32(evRead)
 	if len(c.wq) > 0 {
 		mask |= evWrite
@@ -350,6 +360,9 @@ func (r *reactor) finish(c *srvConn) {
 		c.wq = nil
 		c.wqSince.Store(0)
 	}
+	if c.tls != nil {
+		c.tls.release()
+	}
 	r.s.untrack(c)
 }
 
@@ -384,11 +397,15 @@ func (r *reactor) sendGoingAway(c *srvConn, w *nbWriter, fw *wsconn.FrameWriter)
 // until the peer closes or CloseTimeout passes (the sweep).
 func (r *reactor) closing(c *srvConn, w *nbWriter) {
 	if c.closeAt.Load() == 0 {
-		c.closeAt.Store(time.Now().UnixNano())
+		c.closeAt.Store(msStamp(time.Now()))
 	}
 	c.closing = true
 	r.dropIn(c) // input after our close frame is drained, not parsed
-	if err := w.flush(); err != nil {
+	flush := w.flush
+	if c.tls != nil {
+		flush = w.closeNotify
+	}
+	if err := flush(); err != nil {
 		r.markDead(c)
 		return
 	}
@@ -469,6 +486,13 @@ func (r *reactor) process(c *srvConn, ev uint32, drain []byte) {
 		}
 		sc.br.Reset(nil)
 		sc.src.Reset(nil)
+		if c.tls != nil && err == nil && c.tls.buffered() {
+			// Records read but not yet taken: no readiness event will
+			// report them, so the owner goes on with them (release).
+			c.mu.Lock()
+			c.pend |= unix.EPOLLIN
+			c.mu.Unlock()
+		}
 	}
 	// Shutdown may have asked while the handshake ran: goAway checks
 	// upgraded after setting goingAway, the handshake the other way round.

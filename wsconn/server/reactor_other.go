@@ -3,6 +3,7 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"runtime"
 )
@@ -32,3 +33,6 @@ func (*reactor) appendConns(cs []*srvConn) []*srvConn { return cs }
 
 // inBuf is the reactor's partial input; never allocated off Linux.
 type inBuf struct{}
+
+// KernelTLS reports errors.ErrUnsupported off Linux: kTLS is Linux's.
+func KernelTLS() error { return errors.ErrUnsupported }

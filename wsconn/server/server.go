@@ -113,9 +113,10 @@ type Options struct {
 	Workers int
 	// TLSConfig, if set, serves wss://: every connection starts with a TLS
 	// handshake (TLS 1.3 only: a config whose MaxVersion is below it is an
-	// error), bounded by HandshakeTimeout like the opening handshake. The
-	// config must hold a certificate (Certificates or GetCertificate) and
-	// is not modified.
+	// error, and a copy with MinVersion TLS 1.3 is served), bounded by
+	// HandshakeTimeout together with the opening handshake. The config
+	// must hold a certificate (Certificates or GetCertificate) and is not
+	// modified. Stats count plaintext bytes (BytesIn, BytesOut).
 	TLSConfig *tls.Config
 }
 
@@ -173,6 +174,10 @@ func (o Options) withDefaults() (Options, error) {
 		if len(c.Certificates) == 0 && c.GetCertificate == nil && c.GetConfigForClient == nil {
 			return o, errors.New("wsconn/server: Options.TLSConfig has no certificate (Certificates, GetCertificate or GetConfigForClient)")
 		}
+		// Served as a copy whose MinVersion is TLS 1.3: the caller's config
+		// is not modified, and a client offering TLS 1.2 alone is refused.
+		o.TLSConfig = c.Clone()
+		o.TLSConfig.MinVersion = tls.VersionTLS13
 	}
 	if o.PingInterval < 0 {
 		o.PingInterval = 0
@@ -435,6 +440,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		delay = 0
 		s.ctr.accepted.Add(1)
+		if s.o.TLSConfig != nil {
+			// The TLS handshake runs on the connection's goroutine, first
+			// thing in handshake (or refuseGoroutine).
+			nc = tls.Server(nc, s.o.TLSConfig)
+		}
 		// A new connection belongs to its goroutine (busy) from here.
 		c := &srvConn{srv: s, nc: nc, fd: -1, busy: true, refused: s.atMaxConns()}
 		if !s.track(c) {
@@ -486,10 +496,14 @@ func (s *Server) acceptOnSpare(ln net.Listener) (net.Conn, error) {
 	}
 	s.ctr.accepted.Add(1)
 	s.ctr.refusedFDs.Add(1)
-	_ = nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	_, _ = nc.Write(s.refusal[refuseNoFDs])
-	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
-		_ = cw.CloseWrite()
+	// Over TLS the answer would need a TLS handshake on the acceptor, which
+	// must not wait for a peer: the connection is closed unanswered.
+	if s.o.TLSConfig == nil {
+		_ = nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _ = nc.Write(s.refusal[refuseNoFDs])
+		if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
 	}
 	nc.Close()
 	s.spare.open()
@@ -502,6 +516,11 @@ func (s *Server) acceptOnSpare(ln net.Listener) (net.Conn, error) {
 // answer is not lost to a reset.
 func (s *Server) refuseGoroutine(c *srvConn) {
 	s.ctr.refusedMax.Add(1)
+	if err := s.tlsHandshake(c, time.Now()); err != nil {
+		closeNow(c.nc)
+		s.untrack(c)
+		return
+	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
 	_, _ = c.nc.Write(s.refusal[refuseMaxConns])
 	_ = wsconn.CloseGracefully(c.nc, s.o.CloseTimeout)
@@ -592,8 +611,17 @@ func (s *Server) untrack(c *srvConn) {
 // handshake upgrades a goroutine-design connection and serves it. It runs
 // on the connection's own goroutine, so a slow handshake never holds up
 // accept. (The reactor runs its handshakes itself: handshake_linux.go.)
+// Over TLS, the TLS handshake and the opening handshake share one
+// HandshakeTimeout.
 func (s *Server) handshake(c *srvConn) {
-	if _, err := wsconn.Handshake(c.nc, s.o.HandshakeTimeout, int64(s.o.MaxHeaderBytes)); err != nil {
+	start := time.Now()
+	err := s.tlsHandshake(c, start)
+	if err == nil {
+		// At least a nanosecond: a deadline already past reads as a timeout.
+		left := max(s.o.HandshakeTimeout-time.Since(start), time.Nanosecond)
+		_, err = wsconn.Handshake(c.nc, left, int64(s.o.MaxHeaderBytes))
+	}
+	if err != nil {
 		s.ctr.hsErrors.Add(1)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			s.ctr.hsTimeouts.Add(1)
@@ -604,6 +632,51 @@ func (s *Server) handshake(c *srvConn) {
 	}
 	s.upgradedConn(c)
 	s.serveGoroutine(c)
+}
+
+// tlsHandshake runs the TLS handshake of a goroutine-design connection
+// over TLS, by HandshakeTimeout after start; without TLS it does nothing.
+// A peer that sends plain HTTP instead is answered 400 in plain HTTP, as
+// net/http answers it, so that someone trying ws:// or curl http:// on a
+// wss:// port learns why; the caller closes the connection.
+func (s *Server) tlsHandshake(c *srvConn, start time.Time) error {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	if err := tc.SetDeadline(start.Add(s.o.HandshakeTimeout)); err != nil {
+		return err
+	}
+	err := tc.Handshake()
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) && rh.Conn != nil && looksLikeHTTP(rh.RecordHeader) {
+		_ = rh.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = rh.Conn.Write(plainHTTPAnswer)
+	}
+	return err
+}
+
+// plainHTTPAnswer answers plain HTTP sent to a TLS port.
+var plainHTTPAnswer = []byte("HTTP/1.0 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n" +
+	"Client sent an HTTP request to a TLS (wss://) server.\n")
+
+// looksLikeHTTP reports whether the first five bytes a peer sent, which
+// crypto/tls rejected as a record header, start an HTTP request.
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO", "DELET", "PATCH", "CONNE", "TRACE":
+		return true
+	}
+	return false
+}
+
+// closeNow closes a connection without a TLS close_notify: a peer that no
+// longer reads would hold Close in the alert's write for up to 5 s.
+func closeNow(nc net.Conn) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	nc.Close()
 }
 
 // upgradedConn counts c as upgraded, once its 101 is written.
@@ -684,8 +757,6 @@ type srvConn struct {
 
 	lastRead atomic.Int64 // unix ns of the last byte read
 	pingSent atomic.Int64 // unix ns of an unanswered ping, 0 if none
-	closeAt  atomic.Int64 // unix ns the close frame was queued, 0 if not
-	wqSince  atomic.Int64 // unix ns the write queue became non-empty, 0 if empty
 
 	upgraded  atomic.Bool
 	goingAway atomic.Bool // Shutdown asked for a close 1001
@@ -695,6 +766,12 @@ type srvConn struct {
 	// (compared with wrap-around arithmetic, see msSince), 0 if none. 32
 	// bits keep srvConn in its size class.
 	partSince atomic.Uint32
+	// wqSince is, for the reactor, when the write queue became non-empty,
+	// in partSince's form, 0 if it is empty.
+	wqSince atomic.Uint32
+	// closeAt is, for the reactor, when the close frame was queued, in
+	// partSince's form, 0 if not.
+	closeAt atomic.Uint32
 
 	// Reactor state, guarded by mu except where noted; fields are ordered
 	// to keep the struct in the 128-byte size class (TestSrvConnSizeClass),
@@ -712,6 +789,9 @@ type srvConn struct {
 	refused bool   // answered 503, not counted against MaxConns; set before the connection is shared
 	wq      []byte // owner only: bytes the socket has not taken yet
 	in      *inBuf // owner only: a unit partly received, nil if none
+	// tls is a wss reactor connection's record layer (owner only), set
+	// once its TLS handshake is done; nil for ws://.
+	tls *tlsRecords
 }
 
 // goAway asks the connection to close with 1001.
@@ -743,6 +823,12 @@ func (c *srvConn) goAway() {
 func (c *srvConn) kill() {
 	if c.srv.r != nil {
 		c.srv.r.kill(c)
+		return
+	}
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		// A TLS close_notify in progress sets a write deadline of its own:
+		// close the socket under it instead, which wakes any I/O at once.
+		tc.NetConn().Close()
 		return
 	}
 	_ = c.nc.SetDeadline(time.Now())

@@ -38,7 +38,7 @@ func (r *reactor) sweepChunk(cs []*srvConn, now time.Time) {
 	ns := now.UnixNano()
 	for _, c := range cs {
 		switch ca, wqs, ps, pt := c.closeAt.Load(), c.wqSince.Load(), c.pingSent.Load(), c.partSince.Load(); {
-		case ca != 0 && time.Duration(ns-ca) >= o.CloseTimeout:
+		case ca != 0 && msSince(ca, now) >= o.CloseTimeout:
 			r.kill(c)
 		case ca == 0 && !c.upgraded.Load():
 			// In the handshake since pt: answered 408 at HandshakeTimeout.
@@ -47,7 +47,7 @@ func (r *reactor) sweepChunk(cs []*srvConn, now time.Time) {
 			}
 		case pt != 0 && msSince(pt, now) >= o.ReadTimeout:
 			r.kill(c) // a unit begun ReadTimeout ago is still not whole
-		case wqs != 0 && time.Duration(ns-wqs) >= o.WriteTimeout:
+		case wqs != 0 && msSince(wqs, now) >= o.WriteTimeout:
 			if r.kill(c) {
 				s.ctr.slow.Add(1)
 			}

@@ -37,7 +37,7 @@ func (w *nbWriter) Write(p []byte) (int, error) {
 	}
 	c := w.c
 	c.srv.ctr.bytesOut.Add(uint64(len(p)))
-	if len(c.wq) > 0 {
+	if len(c.wq) > 0 && c.tls == nil {
 		return len(p), w.setErr(enqueue(c, p))
 	}
 	if len(w.cork)+len(p) <= cap(w.cork) {
@@ -67,6 +67,9 @@ func (w *nbWriter) send(p []byte) error {
 	c := w.c
 	cork := w.cork
 	w.cork = w.cork[:0]
+	if c.tls != nil {
+		return sendTLS(c, recordTypeAppData, cork, p)
+	}
 	if len(c.wq) > 0 {
 		if err := enqueue(c, cork); err != nil {
 			return err
@@ -92,6 +95,42 @@ func (w *nbWriter) send(p []byte) error {
 	return enqueue(c, p[n-len(cork):])
 }
 
+// sendTLS seals a then b into records of type typ and writes them,
+// queueing the rest.
+func sendTLS(c *srvConn, typ byte, a, b []byte) error {
+	buf := recordPool.Get().(*[]byte)
+	defer recordPool.Put(buf)
+	for len(a)+len(b) > 0 {
+		ka := min(len(a), maxPlaintext)
+		kb := min(len(b), maxPlaintext-ka)
+		rec := c.tls.sealAll((*buf)[:0], typ, a[:ka], b[:kb])
+		a, b = a[ka:], b[kb:]
+		n := 0
+		if len(c.wq) == 0 {
+			var err error
+			if n, err = writeNB(int(c.fd), rec); err != nil {
+				return err
+			}
+		}
+		if err := enqueue(c, rec[n:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeNotify sends TLS's close_notify after what w holds: the clean end
+// of a wss connection's stream, before its FIN.
+func (w *nbWriter) closeNotify() error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	return w.setErr(sendTLS(w.c, recordTypeAlert, closeNotifyAlert[:], nil))
+}
+
+// closeNotifyAlert is a warning-level close_notify alert.
+var closeNotifyAlert = [2]byte{1, alertCloseNotify}
+
 // enqueue appends p to c's write queue, or fails the connection as a slow
 // consumer if the queue would pass its bound.
 func enqueue(c *srvConn, p []byte) error {
@@ -107,7 +146,7 @@ func enqueue(c *srvConn, p []byte) error {
 		return errSlowConsumer
 	}
 	if len(c.wq) == 0 {
-		c.wqSince.Store(time.Now().UnixNano())
+		c.wqSince.Store(msStamp(time.Now()))
 	}
 	c.wq = append(c.wq, p...)
 	raiseTo(&s.ctr.peakQueued, s.ctr.queued.Add(int64(len(p))))
@@ -130,7 +169,7 @@ func flushQueue(c *srvConn, s *Server) error {
 		return nil
 	}
 	c.wq = c.wq[:copy(c.wq, c.wq[n:])]
-	c.wqSince.Store(time.Now().UnixNano())
+	c.wqSince.Store(msStamp(time.Now()))
 	return nil
 }
 

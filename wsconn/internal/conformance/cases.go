@@ -488,7 +488,7 @@ func (c Case) run(addr string, opts Options) (Verdict, string) {
 	if c.slow {
 		to *= 10
 	}
-	cl, err := dial(addr, to)
+	cl, err := dial(addr, to, opts.TLS)
 	if err != nil {
 		return Fail, err.Error()
 	}

@@ -31,6 +31,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -86,6 +87,9 @@ type Options struct {
 	Pause time.Duration
 	// Filter, when not nil, selects the cases to run by number.
 	Filter func(id string) bool
+	// TLS, when not nil, runs every case over TLS (wss://) with this client
+	// configuration.
+	TLS *tls.Config
 }
 
 func (o Options) timeout() time.Duration {
@@ -178,8 +182,14 @@ type client struct {
 }
 
 // dial connects and performs the opening handshake.
-func dial(addr string, timeout time.Duration) (*client, error) {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+func dial(addr string, timeout time.Duration, tc *tls.Config) (*client, error) {
+	var conn net.Conn
+	var err error
+	if tc != nil {
+		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: timeout}, "tcp", addr, tc)
+	} else {
+		conn, err = net.DialTimeout("tcp", addr, timeout)
+	}
 	if err != nil {
 		return nil, err
 	}
