@@ -110,7 +110,7 @@ func TestLifecyclePlotFromCSV(t *testing.T) {
 		t.Skip("server and load processes are too slow under the race detector")
 	}
 	dir := t.TempDir()
-	_, stderr, code := run(t, "run", "ws-lifecycle", "-server", "reactor", "-conns", "50", "-csv", dir)
+	_, stderr, code := run(t, "run", "ws-lifecycle", "-server", "reactor", "-conns", "50", "-tls", "off", "-csv", dir)
 	require.Zero(t, code, stderr)
 	svg := filepath.Join(dir, "l.svg")
 	_, stderr, code = run(t, "plot", "lifecycle", "-csv", dir, "-o", svg)

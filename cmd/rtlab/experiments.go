@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -564,64 +563,16 @@ var experiments = []experiment{
 		defineSuiteFrames("WSFrameRead")},
 	{"ws-frame-write", "WSFrameWrite", "one message written per op as a server frame: rtlab and its peers (go test in the clone)", []string{"C35", "C38"},
 		defineSuiteFrames("WSFrameWrite")},
-	{"ws-idleconns", "WSIdleConns", "server RSS per idle WebSocket connection, by server (server and clients in child processes)", []string{"C41", "C48"},
-		func(fs *flag.FlagSet) func() ([]step, error) {
-			servers := serverFlag(fs)
-			conns := intList(fs, "conns", []int{1000, 9000}, "connection counts")
-			return func() ([]step, error) {
-				var s []step
-				for _, d := range servers() {
-					for _, n := range *conns {
-						s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d", d, n), run: func(ctx context.Context) ([]Metric, error) {
-							r, err := measureIdle(ctx, d, n)
-							if err != nil {
-								return nil, err
-							}
-							return []Metric{{0, "ns/op"}, {r.RSS, "B/conn"}, {r.Heap, "heap-B/conn"}, {r.Stacks, "stack-B/conn"}, {r.Goroutines, "goroutines/conn"}}, nil
-						}})
-					}
-				}
-				return s, nil
-			}
-		}},
+	{"ws-idleconns", "WSIdleConns", "server RSS per idle WebSocket connection, by server, ws:// and wss:// (server and clients in child processes)", []string{"C41", "C48"},
+		defineWSIdleConns},
 	{"ws-echo", "WSEcho", "echo latency and throughput, one message in flight per connection (closed loop), by server", []string{"C36", "C42"},
 		defineWSEcho},
 	{"ws-echo-rate", "WSEchoRate", "echo latency at a fixed total rate (open loop), from each message's scheduled send, by server", []string{"C42"},
 		defineWSEchoRate},
-	{"ws-lifecycle", "WSLifecycle", "server RSS through establish, flood, idle, close, GC, free; -csv writes the trace", []string{"C33", "C34"},
-		func(fs *flag.FlagSet) func() ([]step, error) {
-			servers := serverFlag(fs)
-			conns := fs.Int("conns", 9000, "connections")
-			csvDir := fs.String("csv", "", "`dir`ectory to write each trace to as lifecycle-<server>-<conns>.csv")
-			return func() ([]step, error) {
-				if *conns <= 0 {
-					return nil, usagef("-conns %d: want a positive count", *conns)
-				}
-				var s []step
-				for _, d := range servers() {
-					s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d", d, *conns), run: func(ctx context.Context) ([]Metric, error) {
-						r, err := lifecycle(ctx, d, load.LifecycleConfig{Config: load.Config{Conns: *conns}})
-						if err != nil {
-							return nil, err
-						}
-						if *csvDir != "" {
-							if err := writeLifecycleCSV(filepath.Join(*csvDir, fmt.Sprintf("lifecycle-%s-%d.csv", d, *conns)), r); err != nil {
-								return nil, err
-							}
-							// The machine, for rtlab plot lifecycle -csv's caption.
-							var src plotSource
-							src.nodeServer(servers())
-							if err := os.WriteFile(filepath.Join(*csvDir, lifecycleMachine), []byte(src.caption()+"\n"), 0o644); err != nil {
-								return nil, err
-							}
-						}
-						return []Metric{{0, "ns/op"}, {r.EstablishPerConn(), "establish-B/conn"}, {r.FloodPerConn(), "flood-B/conn"},
-							{r.CloseReturned(), "close-returned-%"}, {r.FreeReturned(), "free-returned-%"}}, nil
-					}})
-				}
-				return s, nil
-			}
-		}},
+	{"ws-lifecycle", "WSLifecycle", "server RSS through establish, flood, idle, close, GC, free, ws:// and wss://; -csv writes the trace", []string{"C33", "C34"},
+		defineWSLifecycle},
+	{"ws-reconnect", "WSReconnect", "a reconnect storm: every client drops and redials at once, ws://, wss:// and wss:// resuming its session", nil,
+		defineWSReconnect},
 }
 
 var closureSink int

@@ -112,10 +112,11 @@ var smallArgs = map[string]struct {
 	"sched-looptask":     {},
 	"ws-frame-read":      {args: []string{"-impl", "rtlab,gorilla", "-size", "1024", "-benchtime", "1000x"}, slow: true},
 	"ws-frame-write":     {args: []string{"-impl", "rtlab", "-size", "16", "-benchtime", "1000x"}, slow: true},
-	"ws-idleconns":       {args: []string{"-server", "reactor", "-conns", "50"}, slow: true},
+	"ws-idleconns":       {args: []string{"-server", "reactor", "-conns", "50", "-tls", "off,on"}, slow: true},
 	"ws-echo":            {args: []string{"-server", "reactor", "-conns", "50", "-size", "64", "-flood", "2"}, slow: true},
-	"ws-echo-rate":       {args: []string{"-server", "reactor", "-conns", "50", "-rate", "500", "-duration", "200ms"}, slow: true},
-	"ws-lifecycle":       {args: []string{"-server", "reactor", "-conns", "50"}, slow: true},
+	"ws-echo-rate":       {args: []string{"-server", "reactor", "-conns", "50", "-rate", "500", "-duration", "200ms", "-tls", "on"}, slow: true},
+	"ws-lifecycle":       {args: []string{"-server", "goroutine", "-conns", "50", "-tls", "off"}, slow: true},
+	"ws-reconnect":       {args: []string{"-server", "reactor", "-conns", "50"}, slow: true},
 }
 
 // TestExperimentsReportSuiteUnits runs every experiment small and checks

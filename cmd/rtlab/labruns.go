@@ -95,7 +95,7 @@ func (l *lab) lifecycles(ctx context.Context) (lifecycleRuns, error) {
 	return once(ctx, l, "lifecycles", func(ctx context.Context) (lifecycleRuns, error) {
 		var out lifecycleRuns
 		for _, srv := range []string{string(server.DesignReactor), string(server.DesignGoroutine), serverNodeWS} {
-			r, err := lifecycle(ctx, srv, load.LifecycleConfig{
+			r, err := lifecycle(ctx, srv, false, load.LifecycleConfig{
 				Config: load.Config{Conns: q(l, 1000, 9000), Messages: q(l, 5, 20)},
 				Idle:   q(l, 300*time.Millisecond, time.Second),
 			})
@@ -192,7 +192,7 @@ func (l *lab) gorillaRows(ctx context.Context) (*benchRun, error) {
 		if err != nil {
 			return nil, err
 		}
-		er, err := s.bench(ctx, "^BenchmarkWSEchoRate$/^server=(reactor|gorilla)$", "1x", l.quick)
+		er, err := s.bench(ctx, "^BenchmarkWSEchoRate$/^server=(reactor|gorilla)$/./././^tls=off$", "1x", l.quick)
 		if err != nil {
 			return nil, err
 		}

@@ -526,7 +526,7 @@ func gatherLifecycle(ctx context.Context, e *env, src *plotSource, servers []str
 	defer p.Finish()
 	for _, srv := range servers {
 		p.Step(fmt.Sprintf("lifecycle: %s server, %d connections", srv, conns))
-		r, err := lifecycle(ctx, srv, load.LifecycleConfig{Config: load.Config{Conns: conns}})
+		r, err := lifecycle(ctx, srv, false, load.LifecycleConfig{Config: load.Config{Conns: conns}})
 		if err != nil {
 			return d, err
 		}
@@ -659,7 +659,7 @@ func gatherIdle(ctx context.Context, e *env, src *plotSource, servers []string, 
 	for _, srv := range servers {
 		for _, n := range conns {
 			p.Step(fmt.Sprintf("idleconns: %s server, %d connections", srv, n))
-			r, err := measureIdle(ctx, srv, n)
+			r, err := measureIdle(ctx, srv, false, n)
 			if err != nil {
 				return d, err
 			}

@@ -28,16 +28,31 @@ const serverNodeWS = "nodews"
 func wsServerNames() []string { return append(names(server.Designs()), serverNodeWS) }
 
 // wsServerChild returns the server child named name: a design of
-// wsconn/server, or nodews run by the node on PATH from the clone's node/.
-func wsServerChild(ctx context.Context, name string) (load.ServerChild, error) {
+// wsconn/server, or nodews run by the node on PATH from the clone's node/;
+// serving wss:// if tls (load.ServerChild.WithTLS: TLS 1.3, an ECDSA P-256
+// certificate made at its start).
+func wsServerChild(ctx context.Context, name string, tls bool) (load.ServerChild, error) {
+	var srv load.ServerChild
+	var err error
 	if name != serverNodeWS {
-		return load.DesignChild(lookup(server.Designs(), name))
+		srv, err = load.DesignChild(lookup(server.Designs(), name))
+	} else {
+		n, root, nerr := findNode(ctx)
+		if nerr != nil {
+			return load.ServerChild{}, fmt.Errorf("server %s: %w", name, nerr)
+		}
+		srv, err = load.CommandServerChild(serverNodeWS, filepath.Join(root, "node"), n.Path, "--expose-gc", "wsserver.js")
 	}
-	n, root, err := findNode(ctx)
-	if err != nil {
-		return load.ServerChild{}, fmt.Errorf("server %s: %w", name, err)
+	if err == nil && tls {
+		srv = srv.WithTLS()
 	}
-	return load.CommandServerChild(serverNodeWS, filepath.Join(root, "node"), n.Path, "--expose-gc", "wsserver.js")
+	return srv, err
+}
+
+// tlsFlag defines -tls, the suite's last level tls=off|on: ws:// or
+// wss://.
+func tlsFlag(fs *flag.FlagSet) *[]string {
+	return enumList(fs, "tls", []string{"off", "on"}, "ws:// (off) or wss:// (on), the tls= level")
 }
 
 // nodeHere reports whether node and the clone's node/ are found, without
@@ -77,8 +92,8 @@ func serverFlag(fs *flag.FlagSet) func() []string {
 
 // measureIdle runs load.Idle for the server named name, as
 // BenchmarkWSIdleConns does.
-func measureIdle(ctx context.Context, name string, conns int) (load.IdleResult, error) {
-	srv, err := wsServerChild(ctx, name)
+func measureIdle(ctx context.Context, name string, tls bool, conns int) (load.IdleResult, error) {
+	srv, err := wsServerChild(ctx, name, tls)
 	if err != nil {
 		return load.IdleResult{}, err
 	}
@@ -87,8 +102,8 @@ func measureIdle(ctx context.Context, name string, conns int) (load.IdleResult, 
 
 // lifecycle traces the server named name through the life of conns
 // connections (load.Lifecycle); lost or corrupted echoes are an error.
-func lifecycle(ctx context.Context, name string, cfg load.LifecycleConfig) (load.LifecycleResult, error) {
-	srv, err := wsServerChild(ctx, name)
+func lifecycle(ctx context.Context, name string, tls bool, cfg load.LifecycleConfig) (load.LifecycleResult, error) {
+	srv, err := wsServerChild(ctx, name, tls)
 	if err != nil {
 		return load.LifecycleResult{}, err
 	}
@@ -100,12 +115,13 @@ func lifecycle(ctx context.Context, name string, cfg load.LifecycleConfig) (load
 	return r, err
 }
 
-// withLoad starts the server named name in a child process, opens cfg's
-// connections against it from child processes (load.OpenChild), hands
-// both to f, then closes the load and returns its result. A lost or
-// corrupted echo is an error, as it fails the suite's benchmarks.
-func withLoad(ctx context.Context, name string, cfg load.Config, f func(*load.ServerProc, *load.ChildSession) error) (load.Result, error) {
-	srv, err := wsServerChild(ctx, name)
+// withLoad starts the server named name in a child process (wss:// if
+// tls), opens cfg's connections against it from child processes
+// (load.OpenChild), hands both to f, then closes the load and returns its
+// result. A lost or corrupted echo is an error, as it fails the suite's
+// benchmarks.
+func withLoad(ctx context.Context, name string, tls bool, cfg load.Config, f func(*load.ServerProc, *load.ChildSession) error) (load.Result, error) {
+	srv, err := wsServerChild(ctx, name, tls)
 	if err != nil {
 		return load.Result{}, err
 	}
@@ -114,7 +130,7 @@ func withLoad(ctx context.Context, name string, cfg load.Config, f func(*load.Se
 		return load.Result{}, err
 	}
 	defer p.Close()
-	cfg.Addr = p.Addr()
+	cfg.Addr, cfg.TLS = p.Addr(), p.ClientTLS()
 	lc, err := load.OpenChild(ctx, cfg)
 	if err != nil {
 		return load.Result{}, err
@@ -148,7 +164,7 @@ func defineWSEcho(fs *flag.FlagSet) func() ([]step, error) {
 		for _, srv := range servers() {
 			for _, n := range *sizes {
 				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/size=%d", srv, *conns, n), run: func(ctx context.Context) ([]Metric, error) {
-					res, err := withLoad(ctx, srv, load.Config{Conns: *conns, MsgSize: n}, func(_ *load.ServerProc, lc *load.ChildSession) error {
+					res, err := withLoad(ctx, srv, false, load.Config{Conns: *conns, MsgSize: n}, func(_ *load.ServerProc, lc *load.ChildSession) error {
 						_, err := lc.Flood(*flood)
 						return err
 					})
@@ -168,6 +184,7 @@ func defineWSEcho(fs *flag.FlagSet) func() ([]step, error) {
 // fixed total rate, latency from each message's scheduled send.
 func defineWSEchoRate(fs *flag.FlagSet) func() ([]step, error) {
 	servers := serverFlag(fs)
+	tlss := tlsFlag(fs)
 	conns := fs.Int("conns", 1000, "connections")
 	rate := fs.Int("rate", 10000, "messages per second over all connections")
 	d := fs.Duration("duration", 2*time.Second, "how long messages are scheduled")
@@ -184,21 +201,125 @@ func defineWSEchoRate(fs *flag.FlagSet) func() ([]step, error) {
 		rc := load.RateConfig{Rate: float64(*rate), Duration: *d}
 		var s []step
 		for _, srv := range servers() {
-			s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/rate=%d", srv, *conns, *rate), run: func(ctx context.Context) ([]Metric, error) {
-				var r load.RateResult
-				_, err := withLoad(ctx, srv, load.Config{Conns: *conns}, func(_ *load.ServerProc, lc *load.ChildSession) error {
-					var err error
-					if r, err = lc.EchoRate(rc); err == nil {
-						err = r.Err()
+			for _, tls := range *tlss {
+				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/rate=%d/tls=%s", srv, *conns, *rate, tls), run: func(ctx context.Context) ([]Metric, error) {
+					var r load.RateResult
+					_, err := withLoad(ctx, srv, tls == "on", load.Config{Conns: *conns}, func(_ *load.ServerProc, lc *load.ChildSession) error {
+						var err error
+						if r, err = lc.EchoRate(rc); err == nil {
+							err = r.Err()
+						}
+						return err
+					})
+					if err != nil {
+						return nil, err
 					}
-					return err
-				})
-				if err != nil {
-					return nil, err
+					return []Metric{{0, "ns/op"}, {ns(r.Latency.Quantile(0.50)), "p50-ns"}, {ns(r.Latency.Quantile(0.99)), "p99-ns"},
+						{ns(r.Latency.Quantile(0.999)), "p999-ns"}, {ns(r.SendLatency.Quantile(0.99)), "send-p99-ns"}, {r.Achieved(), "achieved-msgs/s"}}, nil
+				}})
+			}
+		}
+		return s, nil
+	}
+}
+
+// defineWSIdleConns is ws-idleconns: BenchmarkWSIdleConns, load.Idle.
+func defineWSIdleConns(fs *flag.FlagSet) func() ([]step, error) {
+	servers := serverFlag(fs)
+	tlss := tlsFlag(fs)
+	conns := intList(fs, "conns", []int{1000, 9000}, "connection counts")
+	return func() ([]step, error) {
+		var s []step
+		for _, srv := range servers() {
+			for _, n := range *conns {
+				for _, tls := range *tlss {
+					s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/tls=%s", srv, n, tls), run: func(ctx context.Context) ([]Metric, error) {
+						r, err := measureIdle(ctx, srv, tls == "on", n)
+						if err != nil {
+							return nil, err
+						}
+						return []Metric{{0, "ns/op"}, {r.RSS, "B/conn"}, {r.Heap, "heap-B/conn"}, {r.Stacks, "stack-B/conn"}, {r.Goroutines, "goroutines/conn"}}, nil
+					}})
 				}
-				return []Metric{{0, "ns/op"}, {ns(r.Latency.Quantile(0.50)), "p50-ns"}, {ns(r.Latency.Quantile(0.99)), "p99-ns"},
-					{ns(r.Latency.Quantile(0.999)), "p999-ns"}, {ns(r.SendLatency.Quantile(0.99)), "send-p99-ns"}, {r.Achieved(), "achieved-msgs/s"}}, nil
-			}})
+			}
+		}
+		return s, nil
+	}
+}
+
+// defineWSLifecycle is ws-lifecycle: BenchmarkWSLifecycle, load.Lifecycle.
+func defineWSLifecycle(fs *flag.FlagSet) func() ([]step, error) {
+	servers := serverFlag(fs)
+	tlss := tlsFlag(fs)
+	conns := fs.Int("conns", 9000, "connections")
+	csvDir := fs.String("csv", "", "`dir`ectory to write each trace to, as the suite's -wsload.csv names them: lifecycle-<server>[-tls]-<conns>.csv")
+	return func() ([]step, error) {
+		if *conns <= 0 {
+			return nil, usagef("-conns %d: want a positive count", *conns)
+		}
+		var s []step
+		for _, srv := range servers() {
+			for _, tls := range *tlss {
+				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/tls=%s", srv, *conns, tls), run: func(ctx context.Context) ([]Metric, error) {
+					r, err := lifecycle(ctx, srv, tls == "on", load.LifecycleConfig{Config: load.Config{Conns: *conns}})
+					if err != nil {
+						return nil, err
+					}
+					if *csvDir != "" {
+						name := srv
+						if tls == "on" {
+							name += "-tls"
+						}
+						if err := writeLifecycleCSV(filepath.Join(*csvDir, fmt.Sprintf("lifecycle-%s-%d.csv", name, *conns)), r); err != nil {
+							return nil, err
+						}
+						// The machine, for rtlab plot lifecycle -csv's caption.
+						var src plotSource
+						src.nodeServer(servers())
+						if err := os.WriteFile(filepath.Join(*csvDir, lifecycleMachine), []byte(src.caption()+"\n"), 0o644); err != nil {
+							return nil, err
+						}
+					}
+					return []Metric{{0, "ns/op"}, {r.EstablishPerConn(), "establish-B/conn"}, {r.FloodPerConn(), "flood-B/conn"},
+						{float64(r.EstablishCPUPerConn().Nanoseconds()) / 1e3, "establish-cpu-us/conn"}, {r.EstablishRate(), "establish-conns/s"},
+						{r.CloseReturned(), "close-returned-%"}, {r.FreeReturned(), "free-returned-%"}}, nil
+				}})
+			}
+		}
+		return s, nil
+	}
+}
+
+// defineWSReconnect is ws-reconnect: BenchmarkWSReconnect, load.Reconnect.
+func defineWSReconnect(fs *flag.FlagSet) func() ([]step, error) {
+	servers := serverFlag(fs)
+	modes := enumList(fs, "tls", []string{"off", "full", "resumed"}, "ws:// (off), wss:// with a full handshake per client (full) or resuming each client's first session (resumed)")
+	conns := fs.Int("conns", 1000, "clients that drop and redial at once")
+	return func() ([]step, error) {
+		if err := checkLoadFlags(*conns, nil); err != nil {
+			return nil, err
+		}
+		var s []step
+		for _, srv := range servers() {
+			for _, mode := range *modes {
+				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/tls=%s", srv, *conns, mode), run: func(ctx context.Context) ([]Metric, error) {
+					child, err := wsServerChild(ctx, srv, mode != "off")
+					if err != nil {
+						return nil, err
+					}
+					cfg := load.ReconnectConfig{Server: child, Conns: *conns}
+					if mode == "resumed" {
+						cfg.Load.TLS = &load.TLSConfig{Resume: true}
+					}
+					r, err := load.Reconnect(ctx, cfg)
+					if err != nil {
+						return nil, err
+					}
+					return []Metric{{0, "ns/op"}, {r.PerSec(), "conns/s"}, {float64(r.CPUPerConn().Nanoseconds()) / 1e3, "server-cpu-us/conn"},
+						{100 * float64(r.Resumed) / float64(r.Conns), "resumed-%"},
+						{ns(r.Connect.Quantile(0.5)), "connect-p50-ns"}, {ns(r.Connect.Quantile(0.99)), "connect-p99-ns"}}, nil
+				}})
+			}
 		}
 		return s, nil
 	}
