@@ -125,3 +125,26 @@ func TestWrapWords(t *testing.T) {
 	assert.Equal(t, []string{"ab cd", "efghij", "k"}, wrapWords("ab cd efghij k", 5))
 	assert.Equal(t, []string{"one line"}, wrapWords("one line", 80))
 }
+
+// TestGorillaRows: the root suite's rows C36 reads are there, by the names
+// it reads them (a row renamed in the suite fails here, not as a skip in the
+// ledger).
+func TestGorillaRows(t *testing.T) {
+	if raceEnabled {
+		t.Skip("builds and runs the root suite's server benchmarks: too slow under the race detector")
+	}
+	l := newLab(true)
+	defer l.close()
+	r, err := l.gorillaRows(t.Context())
+	require.NoError(t, err)
+	for _, x := range []struct{ name, unit string }{
+		{"WSFrameRead/impl=rtlab/size=1024", "allocs/op"}, {"WSFrameRead/impl=gorilla/size=1024", "sec/op"},
+		{"WSEchoRate/server=reactor/conns=1000", "p50-ns"}, {"WSEchoRate/server=gorilla/conns=1000", "p50-ns"},
+	} {
+		_, err := r.must(x.name, x.unit)
+		assert.NoError(t, err)
+	}
+	for _, res := range r.results {
+		assert.NotContains(t, string(res.Name), "tls=on", "C36 compares ws:// echoes")
+	}
+}

@@ -192,7 +192,7 @@ func (l *lab) gorillaRows(ctx context.Context) (*benchRun, error) {
 		if err != nil {
 			return nil, err
 		}
-		er, err := s.bench(ctx, "^BenchmarkWSEchoRate$/^server=(reactor|gorilla)$/./././^tls=off$", "1x", l.quick)
+		er, err := s.bench(ctx, "^BenchmarkWSEchoRate$/^server=(reactor|gorilla)$/././^tls=off$", "1x", l.quick)
 		if err != nil {
 			return nil, err
 		}
