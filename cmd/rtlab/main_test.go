@@ -266,7 +266,7 @@ func TestPlotsRender(t *testing.T) {
 	}}
 	cases := map[string]func() ([]*plot.Plot, error){
 		"stack": func() ([]*plot.Plot, error) {
-			return stackData{Go: xy(100, 5e3, 1000, 48e3, 1e5, 4.8e6), Fixed: xy(100, 5e3, 1000, 48e3, 20986, 1e6), Growths: xy(100, 2, 1000, 5, 1e5, 12), FixedMax: 20986, V8: xy(100, 9.6e3, 10467, 1e6)}.plots()
+			return stackData{Go: xy(100, 5e3, 1000, 48e3, 1e5, 4.8e6), Fixed: xy(100, 5e3, 1000, 48e3, 20986, 1e6), Growths: xy(100, 2, 1000, 5, 1e5, 12), FixedMax: 20986, FixedBudget: 984 << 10, V8: xy(100, 9.6e3, 10467, 1e6)}.plots()
 		},
 		"gc": func() ([]*plot.Plot, error) {
 			return gcData{Points: []gcPoint{{"go", 0.05, 2, 4, 0.001}, {"go", 0.05, 6, 20, 0.002}, {"go", 0.05, 110, 25, 0.003}, {"v8", 0.05, 1.4, 14, 0.004}, {"v8", 0.05, 80, 0, 0}}}.plots()
