@@ -4,6 +4,6 @@
 # module root: bash docs/regen.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go run ./cmd/rtlab claims --quick C19 C22 C23 C29 C45 > docs/ledger-quick.txt
+go run ./cmd/rtlab claims --quick C09 C19 C22 C23 C29 C36 C45 C46 > docs/ledger-quick.txt
 go run ./cmd/rtlab plot stack -o docs/stack.png
 go run ./cmd/rtlab plot stack -o docs/stack.svg

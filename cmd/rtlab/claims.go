@@ -179,10 +179,13 @@ func oneLine(s string) string {
 	return s
 }
 
+// configStrings are the configuration lines as the ledger shows them
+// (go test's cpu name may end in spaces, which benchfmt files keep and the
+// ledger does not).
 func configStrings() []string {
 	var s []string
 	for _, l := range configLines() {
-		s = append(s, l.String())
+		s = append(s, strings.TrimSpace(l.String()))
 	}
 	return s
 }

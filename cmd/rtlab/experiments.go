@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -18,7 +17,6 @@ import (
 	"github.com/rtlab/rtlab/sched"
 	"github.com/rtlab/rtlab/stack"
 	"github.com/rtlab/rtlab/wsconn/load"
-	"github.com/rtlab/rtlab/wsconn/server"
 )
 
 // An experiment is one benchmark of the root suite run by the command: the
@@ -35,10 +33,12 @@ type experiment struct {
 }
 
 // A step is one row of an experiment: its sub-benchmark name and the
-// measurement that fills it.
+// measurement that fills it, or (rows set) a run of the root suite that
+// fills several rows, named as the suite names them.
 type step struct {
 	name string // "frame=small/depth=1000"
 	run  func(ctx context.Context) ([]Metric, error)
+	rows func(ctx context.Context) ([]Row, error)
 }
 
 func ns(d time.Duration) float64 { return float64(d.Nanoseconds()) }
@@ -53,7 +53,7 @@ var experiments = []experiment{
 				for _, f := range *frames {
 					for _, d := range *depths {
 						cfg := stack.RecurseConfig{Depth: d, Frame: lookup(stack.Frames(), f)}
-						s = append(s, step{fmt.Sprintf("frame=%s/depth=%d", f, d), func(ctx context.Context) ([]Metric, error) {
+						s = append(s, step{name: fmt.Sprintf("frame=%s/depth=%d", f, d), run: func(ctx context.Context) ([]Metric, error) {
 							r, err := stack.Recurse(ctx, cfg)
 							if err != nil {
 								return nil, err
@@ -78,7 +78,7 @@ var experiments = []experiment{
 				for _, m := range *models {
 					for _, f := range *frames {
 						cfg := stack.MaxDepthConfig{Model: lookup(stack.Models(), m), Frame: lookup(stack.Frames(), f), Budget: *budget}
-						s = append(s, step{fmt.Sprintf("model=%s/frame=%s", m, f), func(ctx context.Context) ([]Metric, error) {
+						s = append(s, step{name: fmt.Sprintf("model=%s/frame=%s", m, f), run: func(ctx context.Context) ([]Metric, error) {
 							r, err := stack.MaxDepth(ctx, cfg)
 							if err != nil {
 								return nil, err
@@ -97,7 +97,7 @@ var experiments = []experiment{
 				if *n <= 0 {
 					return nil, usagef("-n %d: want a positive count", *n)
 				}
-				return []step{{"", func(ctx context.Context) ([]Metric, error) {
+				return []step{{name: "", run: func(ctx context.Context) ([]Metric, error) {
 					r, err := stack.Spawn(ctx, stack.SpawnConfig{N: *n})
 					if err != nil {
 						return nil, err
@@ -111,7 +111,7 @@ var experiments = []experiment{
 			return func() ([]step, error) {
 				var s []step
 				for _, off := range []bool{false, true} {
-					s = append(s, step{"adaptivestackstart=" + onOff(!off), func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: "adaptivestackstart=" + onOff(!off), run: func(ctx context.Context) ([]Metric, error) {
 						r, err := stack.StartSize(ctx, stack.StartSizeConfig{AdaptiveOff: off})
 						if err != nil {
 							return nil, err
@@ -127,7 +127,7 @@ var experiments = []experiment{
 			return func() ([]step, error) {
 				var s []step
 				for _, off := range []bool{false, true} {
-					s = append(s, step{"gcshrinkstackoff=" + onOff(off), func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: "gcshrinkstackoff=" + onOff(off), run: func(ctx context.Context) ([]Metric, error) {
 						r, err := stack.Shrink(ctx, stack.ShrinkConfig{ShrinkOff: off})
 						if err != nil {
 							return nil, err
@@ -146,7 +146,7 @@ var experiments = []experiment{
 					name string
 					f    func(int) int
 				}{{"escaping", stack.EscapingClosure}, {"stack", stack.StackClosure}} {
-					s = append(s, step{"closure=" + v.name, func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: "closure=" + v.name, run: func(ctx context.Context) ([]Metric, error) {
 						r := testing.Benchmark(func(b *testing.B) {
 							b.ReportAllocs()
 							x := 0
@@ -171,7 +171,7 @@ var experiments = []experiment{
 				for _, k := range *kinds {
 					for _, n := range *sizes {
 						cfg := alloc.SizeConfig{Size: n, Kind: lookup(alloc.Kinds(), k), Ops: *ops}
-						s = append(s, step{fmt.Sprintf("kind=%s/size=%d", k, n), func(ctx context.Context) ([]Metric, error) {
+						s = append(s, step{name: fmt.Sprintf("kind=%s/size=%d", k, n), run: func(ctx context.Context) ([]Metric, error) {
 							r, err := alloc.Size(ctx, cfg)
 							if err != nil {
 								return nil, err
@@ -191,12 +191,18 @@ var experiments = []experiment{
 				for _, k := range alloc.Kinds() {
 					for _, n := range []int{1, 8, 12} {
 						cfg := alloc.MeasureConfig{Size: n, Kind: k, Count: *count}
-						s = append(s, step{fmt.Sprintf("kind=%s/size=%d", k, n), func(ctx context.Context) ([]Metric, error) {
+						s = append(s, step{name: fmt.Sprintf("kind=%s/size=%d", k, n), run: func(ctx context.Context) ([]Metric, error) {
+							// ns/op is one allocation of the size and kind,
+							// as the suite's loop of alloc.New times it.
+							sz, err := alloc.Size(ctx, alloc.SizeConfig{Size: cfg.Size, Kind: cfg.Kind})
+							if err != nil {
+								return nil, err
+							}
 							r, err := alloc.Measure(ctx, cfg)
 							if err != nil {
 								return nil, err
 							}
-							return []Metric{{r.PerObject(), "heap-B/obj"}, {100 * r.TinyShare(), "tiny-%"}}, nil
+							return []Metric{{sz.NsPerOp(), "ns/op"}, {r.PerObject(), "heap-B/obj"}, {100 * r.TinyShare(), "tiny-%"}}, nil
 						}})
 					}
 				}
@@ -214,12 +220,37 @@ var experiments = []experiment{
 						if p == 0 {
 							name = fmt.Sprintf("size=%d/procs=all", n)
 						}
-						s = append(s, step{name, func(ctx context.Context) ([]Metric, error) {
+						s = append(s, step{name: name, run: func(ctx context.Context) ([]Metric, error) {
 							r, err := alloc.Parallel(ctx, alloc.ParallelConfig{Size: n, Procs: p})
 							if err != nil {
 								return nil, err
 							}
 							return []Metric{{r.NsPerOp(), "ns/op"}}, nil
+						}})
+					}
+				}
+				return s, nil
+			}
+		}},
+	{"alloc-reuse", "AllocReuse", "one short-lived object got and put back per op: fresh from the heap, from a sync.Pool, from a bump arena", nil,
+		func(fs *flag.FlagSet) func() ([]step, error) {
+			impls := enumList(fs, "impl", names(alloc.Impls()), "ways of getting an object")
+			sizes := intList(fs, "size", []int{64, 1024}, "object sizes in bytes")
+			ops := fs.Int("ops", 0, "objects per row (0: enough for 256 MiB)")
+			return func() ([]step, error) {
+				if *ops < 0 {
+					return nil, usagef("-ops %d: want 0 or a positive count", *ops)
+				}
+				var s []step
+				for _, im := range *impls {
+					for _, n := range *sizes {
+						cfg := alloc.ReuseConfig{Impl: lookup(alloc.Impls(), im), Size: n, Ops: *ops}
+						s = append(s, step{name: fmt.Sprintf("impl=%s/size=%d", im, n), run: func(ctx context.Context) ([]Metric, error) {
+							r, err := alloc.Reuse(ctx, cfg)
+							if err != nil {
+								return nil, err
+							}
+							return []Metric{{r.NsPerOp(), "ns/op"}, {r.BytesPerOp(), "B/op"}, {r.AllocsPerOp(), "allocs/op"}, {r.GCsPerMobj(), "gcs/Mobj"}}, nil
 						}})
 					}
 				}
@@ -236,7 +267,7 @@ var experiments = []experiment{
 					if st%8 != 0 {
 						return nil, usagef("-stride %d: want a multiple of 8", st)
 					}
-					s = append(s, step{fmt.Sprintf("stride=%d", st), func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: fmt.Sprintf("stride=%d", st), run: func(ctx context.Context) ([]Metric, error) {
 						r, err := alloc.Stride(ctx, alloc.StrideConfig{Bytes: *mib << 20, Stride: st})
 						if err != nil {
 							return nil, err
@@ -260,7 +291,7 @@ var experiments = []experiment{
 				for _, sv := range *survs {
 					for _, d := range *dens {
 						shape := gc.Shape{Live: int64(*live) << 20, Survival: sv, PointerDensity: lookup(gc.Densities(), d)}
-						s = append(s, step{fmt.Sprintf("survival=%g/ptrs=%s", sv, d), func(ctx context.Context) ([]Metric, error) {
+						s = append(s, step{name: fmt.Sprintf("survival=%g/ptrs=%s", sv, d), run: func(ctx context.Context) ([]Metric, error) {
 							r, err := gc.Run(ctx, gc.RunConfig{Shape: shape})
 							if err != nil {
 								return nil, err
@@ -285,7 +316,7 @@ var experiments = []experiment{
 				var s []step
 				for _, set := range gc.Settings(l) {
 					shape := gc.Shape{Live: l, Survival: 0.2, PointerDensity: gc.DensityLow}
-					s = append(s, step{"gogc=" + set.Name, func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: "gogc=" + set.Name, run: func(ctx context.Context) ([]Metric, error) {
 						r, err := gc.Run(ctx, gc.RunConfig{Shape: shape, Setting: set.Setting})
 						if err != nil {
 							return nil, err
@@ -303,12 +334,41 @@ var experiments = []experiment{
 			return func() ([]step, error) {
 				var s []step
 				for _, m := range gc.Methods() {
-					s = append(s, step{"method=" + m.String(), func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: "method=" + m.String(), run: func(ctx context.Context) ([]Metric, error) {
 						r, err := gc.Observe(ctx, gc.ObserveConfig{Method: m, Calls: *calls, Churn: gc.Shape{Live: 8 << 20, Survival: 0.2, PointerDensity: gc.DensityHigh}})
 						if err != nil {
 							return nil, err
 						}
 						return []Metric{{0, "ns/op"}, {ns(r.P50), "p50-ns"}, {ns(r.P99), "p99-ns"}}, nil
+					}})
+				}
+				return s, nil
+			}
+		}},
+	{"gc-sampler", "GCSampler", "the cost of sampling RSS, VSS and the runtime every interval beside a churning heap", []string{"C33"},
+		func(fs *flag.FlagSet) func() ([]step, error) {
+			ivs := durationList(fs, "interval", []time.Duration{10 * time.Millisecond, 100 * time.Millisecond}, "sampling intervals")
+			live := fs.Int("live-mib", 32, "live heap in MiB")
+			churns := fs.Int("churns", 20, "times the live heap is churned per row")
+			return func() ([]step, error) {
+				if *live <= 0 {
+					return nil, usagef("-live-mib %d: want a positive size", *live)
+				}
+				if *churns <= 0 {
+					return nil, usagef("-churns %d: want a positive count", *churns)
+				}
+				var s []step
+				for _, iv := range *ivs {
+					s = append(s, step{name: "interval=" + iv.String(), run: func(ctx context.Context) ([]Metric, error) {
+						series, err := sampleBesideChurn(ctx, int64(*live)<<20, iv, *churns)
+						if err != nil {
+							return nil, err
+						}
+						m := []Metric{{0, "ns/op"}, {100 * series.Overhead(), "overhead-%"}}
+						if n := len(series.Samples) - 1; n > 0 && series.CPU > 0 {
+							m = append(m, Metric{ns(series.CPU) / float64(n), "cpu-ns/sample"})
+						}
+						return m, nil
 					}})
 				}
 				return s, nil
@@ -322,7 +382,7 @@ var experiments = []experiment{
 				for _, l := range channels.LitmusTests() {
 					for _, sy := range channels.Syncs() {
 						cfg := channels.LitmusConfig{Test: l, Sync: sy, Trials: *trials}
-						s = append(s, step{fmt.Sprintf("test=%s/sync=%s", l, sy), func(ctx context.Context) ([]Metric, error) {
+						s = append(s, step{name: fmt.Sprintf("test=%s/sync=%s", l, sy), run: func(ctx context.Context) ([]Metric, error) {
 							r, err := channels.Litmus(ctx, cfg)
 							if err != nil {
 								return nil, err
@@ -342,7 +402,7 @@ var experiments = []experiment{
 				var s []step
 				for _, im := range *impls {
 					cfg := channels.PingPongConfig{Impl: lookup(channels.PingPongImpls(), im), Rounds: *rounds}
-					s = append(s, step{"impl=" + im, func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: "impl=" + im, run: func(ctx context.Context) ([]Metric, error) {
 						r, err := channels.PingPong(ctx, cfg)
 						if err != nil {
 							return nil, err
@@ -353,12 +413,45 @@ var experiments = []experiment{
 				return s, nil
 			}
 		}},
+	{"chan-throughput", "ChanThroughput", "one producer to one consumer through a channel by capacity, one int per send or 64 as a slice", nil,
+		func(fs *flag.FlagSet) func() ([]step, error) {
+			caps := intListFrom(fs, "cap", []int{0, 1, 64, 1024}, 0, "channel capacities")
+			batches := intList(fs, "batch", []int{1, 64}, "ints per send")
+			msgs := fs.Int("msgs", 1<<16, "ints sent per row")
+			return func() ([]step, error) {
+				if *msgs <= 0 {
+					return nil, usagef("-msgs %d: want a positive count", *msgs)
+				}
+				var s []step
+				for _, c := range *caps {
+					for _, b := range *batches {
+						cfg := channels.ThroughputConfig{Cap: c, Batch: b, Msgs: *msgs}
+						s = append(s, step{name: fmt.Sprintf("cap=%d/batch=%d", c, b), run: func(ctx context.Context) ([]Metric, error) {
+							// The first run starts the consumer cold; the
+							// figure is the second's.
+							if _, err := channels.Throughput(ctx, cfg); err != nil {
+								return nil, err
+							}
+							r, err := channels.Throughput(ctx, cfg)
+							if err != nil {
+								return nil, err
+							}
+							if want := cfg.Msgs * (cfg.Msgs - 1) / 2; r.Msgs != cfg.Msgs || r.Sum != want {
+								return nil, fmt.Errorf("the consumer got %d ints summing to %d, want %d summing to %d", r.Msgs, r.Sum, cfg.Msgs, want)
+							}
+							return []Metric{{ns(r.Elapsed) / float64(r.Msgs), "ns/op"}, {r.MsgsPerSec(), "msgs/s"}}, nil
+						}})
+					}
+				}
+				return s, nil
+			}
+		}},
 	{"chan-contended", "ChanContended", "producers handing messages to one channel, mutex queue or atomic counter", []string{"C30"},
 		func(fs *flag.FlagSet) func() ([]step, error) {
 			return func() ([]step, error) {
 				var s []step
 				for _, im := range channels.ContendedImpls() {
-					s = append(s, step{"impl=" + im.String() + "/procs=all", func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: "impl=" + im.String() + "/procs=all", run: func(ctx context.Context) ([]Metric, error) {
 						r, err := channels.Contended(ctx, channels.ContendedConfig{Impl: im})
 						if err != nil {
 							return nil, err
@@ -375,7 +468,7 @@ var experiments = []experiment{
 			return func() ([]step, error) {
 				var s []step
 				for _, on := range []bool{true, false} {
-					s = append(s, step{"asyncpreempt=" + onOff(on), func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: "asyncpreempt=" + onOff(on), run: func(ctx context.Context) ([]Metric, error) {
 						r, err := sched.Preempt(ctx, sched.PreemptConfig{Loop: *loop, AsyncPreemptOff: !on})
 						if err != nil {
 							return nil, err
@@ -395,7 +488,7 @@ var experiments = []experiment{
 				bytes := *mib << 20
 				for _, m := range sched.Models() {
 					for _, w := range *workers {
-						s = append(s, step{fmt.Sprintf("model=%s/workers=%d", m, w), func(ctx context.Context) ([]Metric, error) {
+						s = append(s, step{name: fmt.Sprintf("model=%s/workers=%d", m, w), run: func(ctx context.Context) ([]Metric, error) {
 							one, err := sched.Parallel(ctx, sched.ParallelConfig{Model: sched.ModelGoroutines, Workers: 1, Bytes: bytes})
 							if err != nil {
 								return nil, err
@@ -417,7 +510,7 @@ var experiments = []experiment{
 			return func() ([]step, error) {
 				var s []step
 				for _, n := range append([]int{0}, *blocked...) {
-					s = append(s, step{fmt.Sprintf("blocked=%d", n), func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: fmt.Sprintf("blocked=%d", n), run: func(ctx context.Context) ([]Metric, error) {
 						r, err := sched.Blocking(ctx, sched.BlockingConfig{Blocked: n})
 						if err != nil {
 							return nil, err
@@ -433,7 +526,7 @@ var experiments = []experiment{
 			return func() ([]step, error) {
 				var s []step
 				for _, l := range sched.Layouts() {
-					s = append(s, step{"layout=" + l.String(), func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: "layout=" + l.String(), run: func(ctx context.Context) ([]Metric, error) {
 						r, err := sched.FalseSharing(ctx, sched.FalseSharingConfig{Layout: l})
 						if err != nil {
 							return nil, err
@@ -444,54 +537,42 @@ var experiments = []experiment{
 				return s, nil
 			}
 		}},
-	{"ws-idleconns", "WSIdleConns", "server RSS per idle WebSocket connection, by design (server and clients in child processes)", []string{"C41", "C48"},
+	{"sched-looptask", "SchedLoopTask", "the cost of one macrotask and the microtask it queues on sched.Loop, the JavaScript-model event loop", []string{"C08"},
 		func(fs *flag.FlagSet) func() ([]step, error) {
-			designs := enumList(fs, "server", names(server.Designs()), "server designs")
-			conns := intList(fs, "conns", []int{1000, 9000}, "connection counts")
 			return func() ([]step, error) {
-				var s []step
-				for _, d := range *designs {
-					for _, n := range *conns {
-						s = append(s, step{fmt.Sprintf("server=%s/conns=%d", d, n), func(ctx context.Context) ([]Metric, error) {
-							r, err := measureIdle(ctx, lookup(server.Designs(), d), n)
-							if err != nil {
-								return nil, err
-							}
-							return []Metric{{0, "ns/op"}, {r.RSS, "B/conn"}, {r.Heap, "heap-B/conn"}, {r.Stacks, "stack-B/conn"}, {r.Goroutines, "goroutines/conn"}}, nil
-						}})
+				return []step{{name: "", run: func(ctx context.Context) ([]Metric, error) {
+					var l sched.Loop
+					nop := func() {}
+					task := func() { l.Microtask(nop) }
+					var err error
+					r := testing.Benchmark(func(b *testing.B) {
+						b.ReportAllocs()
+						for b.Loop() && err == nil {
+							l.Post(task)
+							err = l.Run(ctx)
+						}
+					})
+					if err != nil {
+						return nil, err
 					}
-				}
-				return s, nil
+					return []Metric{{float64(r.NsPerOp()), "ns/op"}, {float64(r.AllocedBytesPerOp()), "B/op"}, {float64(r.AllocsPerOp()), "allocs/op"}}, nil
+				}}}, nil
 			}
 		}},
-	{"ws-lifecycle", "WSLifecycle", "server RSS through establish, flood, idle, close, GC, free; -csv writes the trace", []string{"C33", "C34"},
-		func(fs *flag.FlagSet) func() ([]step, error) {
-			designs := enumList(fs, "server", names(server.Designs()), "server designs")
-			conns := fs.Int("conns", 9000, "connections")
-			csvDir := fs.String("csv", "", "`dir`ectory to write each trace to as lifecycle-<server>-<conns>.csv")
-			return func() ([]step, error) {
-				if *conns <= 0 {
-					return nil, usagef("-conns %d: want a positive count", *conns)
-				}
-				var s []step
-				for _, d := range *designs {
-					s = append(s, step{fmt.Sprintf("server=%s/conns=%d", d, *conns), func(ctx context.Context) ([]Metric, error) {
-						r, err := lifecycle(ctx, lookup(server.Designs(), d), *conns)
-						if err != nil {
-							return nil, err
-						}
-						if *csvDir != "" {
-							if err := writeLifecycleCSV(filepath.Join(*csvDir, fmt.Sprintf("lifecycle-%s-%d.csv", d, *conns)), r); err != nil {
-								return nil, err
-							}
-						}
-						return []Metric{{0, "ns/op"}, {r.EstablishPerConn(), "establish-B/conn"}, {r.FloodPerConn(), "flood-B/conn"},
-							{r.CloseReturned(), "close-returned-%"}, {r.FreeReturned(), "free-returned-%"}}, nil
-					}})
-				}
-				return s, nil
-			}
-		}},
+	{"ws-frame-read", "WSFrameRead", "one message read per op from in-memory client frames: rtlab, its peers, the copy+unmask floor (go test in the clone)", []string{"C35", "C36"},
+		defineSuiteFrames("WSFrameRead")},
+	{"ws-frame-write", "WSFrameWrite", "one message written per op as a server frame: rtlab and its peers (go test in the clone)", []string{"C35", "C38"},
+		defineSuiteFrames("WSFrameWrite")},
+	{"ws-idleconns", "WSIdleConns", "server RSS per idle WebSocket connection, by server, ws:// and wss:// (server and clients in child processes)", []string{"C41", "C48"},
+		defineWSIdleConns},
+	{"ws-echo", "WSEcho", "echo latency and throughput, one message in flight per connection (closed loop), by server", []string{"C36", "C42"},
+		defineWSEcho},
+	{"ws-echo-rate", "WSEchoRate", "echo latency at a fixed total rate (open loop), from each message's scheduled send, by server", []string{"C42"},
+		defineWSEchoRate},
+	{"ws-lifecycle", "WSLifecycle", "server RSS through establish, flood, idle, close, GC, free, ws:// and wss://; -csv writes the trace", []string{"C33", "C34"},
+		defineWSLifecycle},
+	{"ws-reconnect", "WSReconnect", "a reconnect storm: every client drops and redials at once, ws://, wss:// and wss:// resuming its session", nil,
+		defineWSReconnect},
 }
 
 var closureSink int
@@ -512,30 +593,6 @@ func findExperiment(name string) (*experiment, error) {
 		all = append(all, experiments[i].name)
 	}
 	return nil, usagef("unknown experiment %q: want one of %s (rtlab list describes them)", name, strings.Join(all, ", "))
-}
-
-// measureIdle runs load.Idle for a server of design d, as
-// BenchmarkWSIdleConns does.
-func measureIdle(ctx context.Context, d server.Design, conns int) (load.IdleResult, error) {
-	srv, err := load.DesignChild(d)
-	if err != nil {
-		return load.IdleResult{}, err
-	}
-	return load.Idle(ctx, load.IdleConfig{Server: srv, Conns: conns})
-}
-
-// lifecycle traces a server of design d through the life of conns
-// connections (load.Lifecycle); lost or corrupted echoes are an error.
-func lifecycle(ctx context.Context, d server.Design, conns int) (load.LifecycleResult, error) {
-	srv, err := load.DesignChild(d)
-	if err != nil {
-		return load.LifecycleResult{}, err
-	}
-	r, err := load.Lifecycle(ctx, load.LifecycleConfig{Config: load.Config{Conns: conns}, Server: srv})
-	if err == nil {
-		err = r.Load.Err()
-	}
-	return r, err
 }
 
 func writeLifecycleCSV(path string, r load.LifecycleResult) error {
@@ -578,14 +635,22 @@ func runExperiment(ctx context.Context, e *env, x *experiment, steps []step, cou
 				name += "/" + s.name
 			}
 			p.Step(fmt.Sprintf("%s %d/%d", name, i+1, count))
-			m, err := s.run(ctx)
+			var got []Row
+			var err error
+			if s.rows != nil {
+				got, err = s.rows(ctx)
+			} else {
+				var m []Metric
+				m, err = s.run(ctx)
+				got = []Row{{Name: name, Metrics: m}}
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return rows, ctx.Err()
 				}
 				return rows, fmt.Errorf("%s: %w", name, err)
 			}
-			rows = append(rows, Row{Name: name, Metrics: m})
+			rows = append(rows, got...)
 			p.Done()
 		}
 	}
@@ -658,7 +723,11 @@ func writeList(w interface{ Write([]byte) (int, error) }) error {
 	var b strings.Builder
 	b.WriteString("Experiments (rtlab run <name> [flags]; -h lists the flags):\n\n")
 	for _, x := range experiments {
-		fmt.Fprintf(&b, "  %-19s %s\n  %-19s claims %s\n", x.name, x.desc, "", strings.Join(x.claims, " "))
+		claims := "claims " + strings.Join(x.claims, " ")
+		if len(x.claims) == 0 {
+			claims = "claims none: a figure of the suite that no row of the ledger reads"
+		}
+		fmt.Fprintf(&b, "  %-19s %s\n  %-19s %s\n", x.name, x.desc, "", claims)
 	}
 	b.WriteString("\nPlots (rtlab plot <name> -o file.svg|.png):\n\n")
 	for _, p := range plots {

@@ -5,17 +5,27 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // intList defines a flag holding a comma-separated list of positive ints.
 func intList(fs *flag.FlagSet, name string, def []int, usage string) *[]int {
+	return intListFrom(fs, name, def, 1, usage)
+}
+
+// intListFrom defines a flag holding a comma-separated list of ints of at
+// least lo.
+func intListFrom(fs *flag.FlagSet, name string, def []int, lo int, usage string) *[]int {
 	v := append([]int(nil), def...)
 	fs.Func(name, fmt.Sprintf("%s (comma-separated; default %s)", usage, joinInts(def)), func(s string) error {
 		var out []int
 		for _, f := range strings.Split(s, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				return fmt.Errorf("%q is not a positive integer", f)
+			if err != nil || n < lo {
+				if lo == 1 {
+					return fmt.Errorf("%q is not a positive integer", f)
+				}
+				return fmt.Errorf("%q is not an integer of at least %d", f, lo)
 			}
 			out = append(out, n)
 		}
@@ -41,6 +51,29 @@ func floatList(fs *flag.FlagSet, name string, def []float64, lo, hi float64, usa
 				return fmt.Errorf("%q is not a number from %g to %g", f, lo, hi)
 			}
 			out = append(out, x)
+		}
+		v = out
+		return nil
+	})
+	return &v
+}
+
+// durationList defines a flag holding a comma-separated list of positive
+// durations.
+func durationList(fs *flag.FlagSet, name string, def []time.Duration, usage string) *[]time.Duration {
+	v := append([]time.Duration(nil), def...)
+	var ds []string
+	for _, d := range def {
+		ds = append(ds, d.String())
+	}
+	fs.Func(name, fmt.Sprintf("%s (comma-separated; default %s)", usage, strings.Join(ds, ",")), func(s string) error {
+		var out []time.Duration
+		for _, f := range strings.Split(s, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(f))
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%q is not a positive duration (10ms, 1s)", f)
+			}
+			out = append(out, d)
 		}
 		v = out
 		return nil

@@ -29,7 +29,14 @@ type memoEntry struct {
 
 func newLab(quick bool) *lab { return &lab{quick: quick, memo: map[string]memoEntry{}} }
 
-func (l *lab) close() {}
+// close removes what the run left: the root suite's test binary.
+func (l *lab) close() {
+	if e, ok := l.memo["suite"]; ok {
+		if s, ok := e.v.(*suite); ok {
+			s.close()
+		}
+	}
+}
 
 // q picks the quick or the full size.
 func q[T any](l *lab, quick, full T) T {
@@ -58,19 +65,19 @@ var errNeedsNode = errors.New("needs node")
 // nodeBenches are the node/bench.js benchmarks the ledger reads, run
 // together once (levels are matched as go test matches them: the first is
 // the whole "BenchmarkX").
-const nodeBenches = "^Benchmark(StackMaxDepth|GCShape|GCObserve|ChanLitmus|ChanPingPong|ChanContended|SchedParallel|SchedPreempt|AllocHeap|AllocPage|BufferAlloc)$"
+const nodeBenches = "^Benchmark(StackMaxDepth|GCShape|GCObserve|ChanLitmus|ChanPingPong|ChanContended|SchedParallel|SchedPreempt|AllocHeap|AllocPage|BufferAlloc|WSFrameRead)$"
 
-// nodeRun is one run of node/bench.js.
-type nodeRun struct {
-	node    nodejs.Node
+// benchRun is the results of one run of node/bench.js or of the root
+// suite's test binary (see suite.go), as benchfmt reads them.
+type benchRun struct {
 	results []*benchfmt.Result
 }
 
 // node runs node/bench.js once for every Node claim (-short -benchtime 1x
 // in quick mode, the default benchtime otherwise).
-func (l *lab) node(ctx context.Context) (*nodeRun, error) {
-	return once(ctx, l, "node", func(ctx context.Context) (*nodeRun, error) {
-		n, root, err := l.nodeAndRoot(ctx)
+func (l *lab) node(ctx context.Context) (*benchRun, error) {
+	return once(ctx, l, "node", func(ctx context.Context) (*benchRun, error) {
+		n, root, err := findNode(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -84,13 +91,13 @@ func (l *lab) node(ctx context.Context) (*nodeRun, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &nodeRun{node: n, results: res}, nil
+		return &benchRun{results: res}, nil
 	})
 }
 
-// nodeAndRoot finds node and the clone's node/ directory, or says why not
-// (the error wraps errNeedsNode).
-func (l *lab) nodeAndRoot(ctx context.Context) (nodejs.Node, string, error) {
+// findNode finds node and the clone's node/ directory, with node/'s
+// dependencies installed, or says why not (the error wraps errNeedsNode).
+func findNode(ctx context.Context) (nodejs.Node, string, error) {
 	n, err := nodejs.Find()
 	if err != nil {
 		return n, "", fmt.Errorf("%w: %v", errNeedsNode, err)
@@ -106,30 +113,70 @@ func (l *lab) nodeAndRoot(ctx context.Context) (nodejs.Node, string, error) {
 	return n, root, nil
 }
 
-// value returns the figure in unit of the Node result named name (without
-// its -procs suffix). benchfmt tidies units as it reads them (ns/op to
-// sec/op, p99-pause-ns to p99-pause-sec): the figure comes back in the unit
-// asked for, whichever of the two is named.
-func (r *nodeRun) value(name, unit string) (float64, bool) {
+// value returns the figure in unit of the result named name (without its
+// -procs suffix). benchfmt tidies units as it reads them (ns/op to sec/op,
+// p99-pause-ns to p99-pause-sec): the figure comes back in the unit asked
+// for, whichever of the two is named.
+//
+// A name matches a result with more levels too
+// ("WSEchoRate/server=reactor/conns=1000/rate=2000" matches ".../tls=off"),
+// so that a level the suite adds at the end does not hide a row; of several,
+// one with no extra level set to "on" (tls=on) is preferred.
+func (r *benchRun) value(name, unit string) (float64, bool) {
+	res := r.lookup(name)
+	if res == nil {
+		return 0, false
+	}
 	scale, tidied := benchunit.Tidy(1, unit)
+	if v, ok := res.Value(tidied); ok {
+		return v / scale, true
+	}
+	// benchfmt leaves a zero in its original unit.
+	return res.Value(unit)
+}
+
+// lookup returns the result named name, or one whose name extends it by
+// more levels (see value); nil if none.
+func (r *benchRun) lookup(name string) *benchfmt.Result {
+	var found *benchfmt.Result
+	foundOff := false
 	for _, res := range r.results {
-		full := string(res.Name)
-		if i := strings.LastIndexByte(full, '-'); i > 0 && !strings.ContainsAny(full[i:], "/=") {
-			full = full[:i]
-		}
+		full := trimProcs(string(res.Name))
 		if full == name {
-			if v, ok := res.Value(tidied); ok {
-				return v / scale, true
-			}
-			// benchfmt leaves a zero in its original unit.
-			return res.Value(unit)
+			return res
+		}
+		rest, ok := strings.CutPrefix(full, name+"/")
+		if !ok {
+			continue
+		}
+		noneOn := true
+		for _, lvl := range strings.Split(rest, "/") {
+			noneOn = noneOn && !strings.HasSuffix(lvl, "=on")
+		}
+		if found == nil || (noneOn && !foundOff) {
+			found, foundOff = res, noneOn
 		}
 	}
-	return 0, false
+	return found
+}
+
+// trimProcs removes the -N suffix go test adds to a benchmark name (none
+// when GOMAXPROCS is 1, so "impl=rtlab-direct" keeps its "-direct").
+func trimProcs(full string) string {
+	i := strings.LastIndexByte(full, '-')
+	if i <= 0 || i == len(full)-1 {
+		return full
+	}
+	for _, c := range full[i+1:] {
+		if c < '0' || c > '9' {
+			return full
+		}
+	}
+	return full[:i]
 }
 
 // must returns the figure or an error naming the missing row.
-func (r *nodeRun) must(name, unit string) (float64, error) {
+func (r *benchRun) must(name, unit string) (float64, error) {
 	v, ok := r.value(name, unit)
 	if !ok {
 		return 0, fmt.Errorf("node/bench.js printed no %s for %s", unit, name)
@@ -139,7 +186,7 @@ func (r *nodeRun) must(name, unit string) (float64, error) {
 
 // needsNode turns a Node error into the row's finding: a skip that says
 // "needs node" and why, with what the Go side measured.
-func needsNode(goSide string, err error) (finding, error) {
+func needs(goSide string, err error) (finding, error) {
 	if errors.Is(err, errNeedsNode) {
 		return finding{Measured: goSide, Verdict: verdictSkip, On: "needs node: " + strings.TrimPrefix(err.Error(), errNeedsNode.Error()+": ")}, nil
 	}
@@ -184,7 +231,7 @@ func procs() string {
 // collected reports whether V8 ran at least one collection in the GCShape
 // row name: a short run of a small heap may see none, and its zero pause
 // and CPU share are then no figure at all.
-func (r *nodeRun) collected(name string) bool {
+func (r *benchRun) collected(name string) bool {
 	g, ok := r.value(name, "gcs/op")
 	return ok && g > 0
 }

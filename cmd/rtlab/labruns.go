@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/metrics"
@@ -77,33 +78,35 @@ func (l *lab) preempt(ctx context.Context) (on, off sched.PreemptResult, err err
 	return p.on, p.off, err
 }
 
-type designLifecycle struct {
-	design server.Design
+type serverLifecycle struct {
+	server string
 	res    load.LifecycleResult
 }
 
-// lifecycles traces both server designs (reactor first) through a
-// connection lifecycle: C34 and C48.
-func (l *lab) lifecycles(ctx context.Context) ([]designLifecycle, error) {
-	return once(ctx, l, "lifecycles", func(ctx context.Context) ([]designLifecycle, error) {
-		var out []designLifecycle
-		for _, d := range []server.Design{server.DesignReactor, server.DesignGoroutine} {
-			srv, err := load.DesignChild(d)
-			if err != nil {
-				return nil, err
-			}
-			r, err := load.Lifecycle(ctx, load.LifecycleConfig{
+// lifecycleRuns is every server's trace; nodeErr says why nodews has none.
+type lifecycleRuns struct {
+	runs    []serverLifecycle
+	nodeErr error
+}
+
+// lifecycles traces both server designs (reactor first) and, where node
+// runs, Node's ws library through a connection lifecycle: C34 and C48.
+func (l *lab) lifecycles(ctx context.Context) (lifecycleRuns, error) {
+	return once(ctx, l, "lifecycles", func(ctx context.Context) (lifecycleRuns, error) {
+		var out lifecycleRuns
+		for _, srv := range []string{string(server.DesignReactor), string(server.DesignGoroutine), serverNodeWS} {
+			r, err := lifecycle(ctx, srv, false, load.LifecycleConfig{
 				Config: load.Config{Conns: q(l, 1000, 9000), Messages: q(l, 5, 20)},
-				Server: srv,
 				Idle:   q(l, 300*time.Millisecond, time.Second),
 			})
-			if err == nil {
-				err = r.Load.Err()
+			if srv == serverNodeWS && errors.Is(err, errNeedsNode) {
+				out.nodeErr = err
+				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", d, err)
+				return lifecycleRuns{}, fmt.Errorf("%s: %w", srv, err)
 			}
-			out = append(out, designLifecycle{d, r})
+			out.runs = append(out.runs, serverLifecycle{srv, r})
 		}
 		return out, nil
 	})
@@ -143,5 +146,56 @@ func (l *lab) connsRun(ctx context.Context) (connsResult, error) {
 		}
 		_, err = lc.Close()
 		return connsResult{res, st}, err
+	})
+}
+
+// sampleBesideChurn runs a gc.Sampler every iv beside a heap of live bytes
+// (survival 0.2, low pointer density) churned churns times, the workload
+// of BenchmarkGCSampler, and returns what it recorded.
+func sampleBesideChurn(ctx context.Context, live int64, iv time.Duration, churns int) (gc.Series, error) {
+	h, err := gc.NewHeap(gc.Shape{Live: live, Survival: 0.2, PointerDensity: gc.DensityLow})
+	if err != nil {
+		return gc.Series{}, err
+	}
+	defer h.Release()
+	s, err := gc.StartSampler(iv, nil)
+	if err != nil {
+		return gc.Series{}, err
+	}
+	for i := 0; i < churns && ctx.Err() == nil; i++ {
+		h.Churn(live)
+	}
+	series, err := s.Stop()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return series, err
+}
+
+// goSuite builds the root suite's test binary once per ledger run; close
+// removes it.
+func (l *lab) goSuite(ctx context.Context) (*suite, error) {
+	return once(ctx, l, "suite", buildSuite)
+}
+
+// gorillaRows runs the root suite's rows of C36: a 1 KiB message read by
+// rtlab's frame path and by gorilla/websocket (BenchmarkWSFrameRead), and
+// the echo at a fixed rate against rtlab's reactor and a gorilla server
+// (BenchmarkWSEchoRate, -short in --quick).
+func (l *lab) gorillaRows(ctx context.Context) (*benchRun, error) {
+	return once(ctx, l, "gorilla", func(ctx context.Context) (*benchRun, error) {
+		s, err := l.goSuite(ctx)
+		if err != nil {
+			return nil, err
+		}
+		fr, err := s.bench(ctx, "^BenchmarkWSFrameRead$/^impl=(rtlab|gorilla)$/^size=1024$", q(l, "0.2s", ""), false)
+		if err != nil {
+			return nil, err
+		}
+		er, err := s.bench(ctx, "^BenchmarkWSEchoRate$/^server=(reactor|gorilla)$/././^tls=off$", "1x", l.quick)
+		if err != nil {
+			return nil, err
+		}
+		return &benchRun{results: append(fr.results, er.results...)}, nil
 	})
 }

@@ -179,6 +179,13 @@ func TestUsage(t *testing.T) {
 		{[]string{"ws", "serve", "-design", "threads"}, `-design "threads": want one of`},
 		{[]string{"ws", "load", "-conns", "0"}, "-conns 0"},
 		{[]string{"ws", "load", "-size", "3"}, "-size 3: want at least 24"},
+		{[]string{"run", "ws-frame-read", "-benchtime", "0x"}, `-benchtime "0x": want a positive duration`},
+		{[]string{"run", "ws-frame-read", "-impl", "Gorilla"}, `"Gorilla" is not an impl name`},
+		{[]string{"run", "ws-frame-read", "-impl", "nope", "-size", "16", "-benchtime", "1x"}, "no row of the root suite's BenchmarkWSFrameRead matched"},
+		{[]string{"run", "ws-echo", "-size", "8"}, "-size 8: want at least 24"},
+		{[]string{"run", "ws-echo", "-server", "threads"}, `"threads" is not one of all, goroutine, reactor, nodews`},
+		{[]string{"run", "chan-throughput", "-cap", "-1"}, `"-1" is not an integer of at least 0`},
+		{[]string{"run", "gc-sampler", "-interval", "0s"}, `"0s" is not a positive duration`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			stdout, stderr, code := run(t, tc.args...)
@@ -259,7 +266,7 @@ func TestPlotsRender(t *testing.T) {
 	}}
 	cases := map[string]func() ([]*plot.Plot, error){
 		"stack": func() ([]*plot.Plot, error) {
-			return stackData{Go: xy(100, 5e3, 1000, 48e3, 1e5, 4.8e6), Fixed: xy(100, 5e3, 1000, 48e3, 20986, 1e6), Growths: xy(100, 2, 1000, 5, 1e5, 12), FixedMax: 20986, V8: xy(100, 9.6e3, 10467, 1e6)}.plots()
+			return stackData{Go: xy(100, 5e3, 1000, 48e3, 1e5, 4.8e6), Fixed: xy(100, 5e3, 1000, 48e3, 20986, 1e6), Growths: xy(100, 2, 1000, 5, 1e5, 12), FixedMax: 20986, FixedBudget: 984 << 10, V8: xy(100, 9.6e3, 10467, 1e6)}.plots()
 		},
 		"gc": func() ([]*plot.Plot, error) {
 			return gcData{Points: []gcPoint{{"go", 0.05, 2, 4, 0.001}, {"go", 0.05, 6, 20, 0.002}, {"go", 0.05, 110, 25, 0.003}, {"v8", 0.05, 1.4, 14, 0.004}, {"v8", 0.05, 80, 0, 0}}}.plots()
@@ -310,14 +317,20 @@ func TestReadLifecycleCSV(t *testing.T) {
 	dir := t.TempDir()
 	csv := "phase,elapsed_s,rss_bytes,vss_bytes\nbaseline,0,8388608,1\nestablish,1.5,16777216,1\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lifecycle-reactor-1000.csv"), []byte(csv), 0o644))
-	d, err := readLifecycleDir(dir)
+	var src plotSource
+	d, err := readLifecycleDir(dir, &src)
 	require.NoError(t, err)
 	assert.Equal(t, 1000, d.Conns)
 	assert.Equal(t, []lifecycleSample{{"baseline", 0, 8 << 20}, {"establish", 1.5, 16 << 20}}, d.Traces["reactor"])
-	_, err = readLifecycleDir(t.TempDir())
+	assert.Contains(t, src.caption(), "recorded on a machine they do not name", "no machine file: the caption says so")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, lifecycleMachine), []byte("lab-7, Some CPU, linux/amd64, GOMAXPROCS 2, go1.26.0\n"), 0o644))
+	_, err = readLifecycleDir(dir, &src)
+	require.NoError(t, err)
+	assert.Equal(t, "traces from "+dir+", recorded on lab-7, Some CPU, linux/amd64, GOMAXPROCS 2, go1.26.0", src.caption())
+	_, err = readLifecycleDir(t.TempDir(), &src)
 	assert.ErrorContains(t, err, "no lifecycle-<server>-<conns>.csv files")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lifecycle-reactor-1000.csv"), []byte("phase,x\nb,1\n"), 0o644))
-	_, err = readLifecycleDir(dir)
+	_, err = readLifecycleDir(dir, &src)
 	assert.ErrorContains(t, err, "no elapsed_s column")
 }
 
@@ -522,7 +535,7 @@ func TestClaimsNeedNode(t *testing.T) {
 func TestNodeValueUnits(t *testing.T) {
 	res, err := nodejs.Parse([]byte("BenchmarkGCShape/survival=0.05/ptrs=high-2 1 0 p99-pause-ns 81.9 ptrs/KiB\nBenchmarkGCShape/survival=0.2/ptrs=low-2 1 2500000 p99-pause-ns 3000 ns/op\n"), "node.txt")
 	require.NoError(t, err)
-	nr := &nodeRun{results: res}
+	nr := &benchRun{results: res}
 	for _, tc := range []struct {
 		name, unit string
 		want       float64

@@ -21,7 +21,6 @@ import (
 	"github.com/rtlab/rtlab/internal/nodejs"
 	"github.com/rtlab/rtlab/stack"
 	"github.com/rtlab/rtlab/wsconn/load"
-	"github.com/rtlab/rtlab/wsconn/server"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -36,46 +35,47 @@ import (
 type plotDef struct {
 	name, desc string
 	// define adds the plot's flags and returns what measures and draws.
-	define func(fs *flag.FlagSet) func(ctx context.Context, e *env) ([]*plot.Plot, error)
+	define func(fs *flag.FlagSet) func(ctx context.Context, e *env, src *plotSource) ([]*plot.Plot, error)
 }
 
 var plots = []plotDef{
-	{"stack", "stack bytes and copies vs recursion depth: Go, the fixed model, V8", func(fs *flag.FlagSet) func(context.Context, *env) ([]*plot.Plot, error) {
+	{"stack", "stack bytes and copies vs recursion depth: Go, the fixed model, V8", func(fs *flag.FlagSet) func(context.Context, *env, *plotSource) ([]*plot.Plot, error) {
 		useNode := fs.Bool("node", true, "add V8's line (needs node and a clone of rtlab)")
-		return func(ctx context.Context, e *env) ([]*plot.Plot, error) {
-			d, err := gatherStack(ctx, e, *useNode)
+		return func(ctx context.Context, e *env, src *plotSource) ([]*plot.Plot, error) {
+			d, err := gatherStack(ctx, e, src, *useNode)
 			if err != nil {
 				return nil, err
 			}
 			return d.plots()
 		}
 	}},
-	{"gc", "GC CPU share and p99 pause vs pointer density, by survival: Go and V8", func(fs *flag.FlagSet) func(context.Context, *env) ([]*plot.Plot, error) {
+	{"gc", "GC CPU share and p99 pause vs pointer density, by survival: Go and V8", func(fs *flag.FlagSet) func(context.Context, *env, *plotSource) ([]*plot.Plot, error) {
 		useNode := fs.Bool("node", true, "add V8's lines (needs node and a clone of rtlab)")
 		live := fs.Int("live-mib", 8, "Go's live heap in MiB")
-		return func(ctx context.Context, e *env) ([]*plot.Plot, error) {
+		return func(ctx context.Context, e *env, src *plotSource) ([]*plot.Plot, error) {
 			if *live <= 0 {
 				return nil, usagef("-live-mib %d: want a positive size", *live)
 			}
-			d, err := gatherGC(ctx, e, int64(*live)<<20, *useNode)
+			d, err := gatherGC(ctx, e, src, int64(*live)<<20, *useNode)
 			if err != nil {
 				return nil, err
 			}
 			return d.plots()
 		}
 	}},
-	{"lifecycle", "server RSS through establish, flood, idle, close, GC, free, per server design", func(fs *flag.FlagSet) func(context.Context, *env) ([]*plot.Plot, error) {
+	{"lifecycle", "server RSS through establish, flood, idle, close, GC, free, per server design", func(fs *flag.FlagSet) func(context.Context, *env, *plotSource) ([]*plot.Plot, error) {
 		dir := fs.String("csv", "", "read the traces from `dir` (lifecycle-<server>-<conns>.csv, from rtlab run ws-lifecycle -csv) instead of measuring")
 		conns := fs.Int("conns", 2000, "connections when measuring")
-		return func(ctx context.Context, e *env) ([]*plot.Plot, error) {
+		servers := serverFlag(fs)
+		return func(ctx context.Context, e *env, src *plotSource) ([]*plot.Plot, error) {
 			var d lifecycleData
 			var err error
 			if *dir != "" {
-				d, err = readLifecycleDir(*dir)
+				d, err = readLifecycleDir(*dir, src)
 			} else if *conns <= 0 {
 				return nil, usagef("-conns %d: want a positive count", *conns)
 			} else {
-				d, err = gatherLifecycle(ctx, e, *conns)
+				d, err = gatherLifecycle(ctx, e, src, servers(), *conns)
 			}
 			if err != nil {
 				return nil, err
@@ -83,20 +83,21 @@ var plots = []plotDef{
 			return d.plots()
 		}
 	}},
-	{"idleconns", "server RSS per idle connection vs connection count, per server design", func(fs *flag.FlagSet) func(context.Context, *env) ([]*plot.Plot, error) {
+	{"idleconns", "server RSS per idle connection vs connection count, per server design", func(fs *flag.FlagSet) func(context.Context, *env, *plotSource) ([]*plot.Plot, error) {
 		conns := intList(fs, "conns", []int{500, 2000, 5000}, "connection counts")
-		return func(ctx context.Context, e *env) ([]*plot.Plot, error) {
-			d, err := gatherIdle(ctx, e, *conns)
+		servers := serverFlag(fs)
+		return func(ctx context.Context, e *env, src *plotSource) ([]*plot.Plot, error) {
+			d, err := gatherIdle(ctx, e, src, servers(), *conns)
 			if err != nil {
 				return nil, err
 			}
 			return d.plots()
 		}
 	}},
-	{"pingpong", "round trip between two threads of control by mechanism: Go and Node", func(fs *flag.FlagSet) func(context.Context, *env) ([]*plot.Plot, error) {
+	{"pingpong", "round trip between two threads of control by mechanism: Go and Node", func(fs *flag.FlagSet) func(context.Context, *env, *plotSource) ([]*plot.Plot, error) {
 		useNode := fs.Bool("node", true, "add Node's mechanisms (needs node and a clone of rtlab)")
-		return func(ctx context.Context, e *env) ([]*plot.Plot, error) {
-			d, err := gatherPingPong(ctx, e, *useNode)
+		return func(ctx context.Context, e *env, src *plotSource) ([]*plot.Plot, error) {
+			d, err := gatherPingPong(ctx, e, src, *useNode)
 			if err != nil {
 				return nil, err
 			}
@@ -145,28 +146,74 @@ func cmdPlot(ctx context.Context, e *env, args []string) error {
 	if ext := strings.ToLower(filepath.Ext(*out)); ext != ".svg" && ext != ".png" {
 		return usagef("-o %s: want a .svg or .png file", *out)
 	}
-	ps, err := build(ctx, e)
+	var src plotSource
+	ps, err := build(ctx, e, &src)
 	if err != nil {
 		return err
 	}
-	return savePlots(*out, caption(), ps...)
+	return savePlots(*out, src.caption(), ps...)
 }
 
-// caption names the machine and the runtimes under every picture.
-func caption() string {
-	host, _ := os.Hostname()
-	c := fmt.Sprintf("%s, %s, %s/%s, GOMAXPROCS %d, %s", host, cpuName(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.Version())
+// plotSource is where a picture's figures came from, for its caption.
+type plotSource struct {
+	node   string // the version of the node whose figures are drawn; "" if none are
+	noNode string // why a picture that can show Node's figures shows none
+	trace  string // the machine a trace read from files was recorded on
+}
+
+// without notes that no Node figures are drawn, and why.
+func (s *plotSource) without(why string) {
+	s.node, s.noNode = "", why
+}
+
+// nodeServer notes the node behind a nodews server among servers, or why
+// there is none.
+func (s *plotSource) nodeServer(servers []string) {
+	if !slices.Contains(servers, serverNodeWS) {
+		why := "nodews not asked for (-server)"
+		if err := nodeHere(); err != nil {
+			why = oneLine(err.Error())
+		}
+		s.without(why)
+		return
+	}
 	if n, err := nodejs.Find(); err == nil {
-		c += ", node " + n.Version
+		s.node = n.Version
+	}
+}
+
+// caption names the machine and the runtimes under a picture: this one,
+// Go, and the node whose figures are drawn; for traces read from files,
+// the machine they were recorded on.
+func (s *plotSource) caption() string {
+	c := machineLine()
+	if s.trace != "" {
+		return s.trace
+	}
+	switch {
+	case s.node != "":
+		c += ", node " + s.node
+	case s.noNode != "":
+		c += "; no Node figures: " + s.noNode
 	}
 	return c
+}
+
+// machineLine is this machine and its Go: host, CPU, OS/architecture,
+// GOMAXPROCS and Go version.
+func machineLine() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s, %s, %s/%s, GOMAXPROCS %d, %s", host, strings.TrimSpace(cpuName()), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.Version())
 }
 
 // savePlots draws the plots one above the other with the caption below and
 // writes them to path, as SVG or PNG by its extension. A failed write
 // leaves no file.
 func savePlots(path, caption string, ps ...*plot.Plot) error {
-	w, h := 8*vg.Inch, vg.Length(len(ps))*4*vg.Inch+0.4*vg.Inch
+	lines := wrapWords(caption, 150)
+	lineH := 0.15 * vg.Inch
+	pad := 0.25*vg.Inch + vg.Length(len(lines))*lineH
+	w, h := 8*vg.Inch, vg.Length(len(ps))*4*vg.Inch+pad
 	var c interface {
 		vg.CanvasSizer
 		io.WriterTo
@@ -180,7 +227,6 @@ func savePlots(path, caption string, ps ...*plot.Plot) error {
 		return fmt.Errorf("%s: want .svg or .png", path)
 	}
 	dc := draw.New(c)
-	const pad = 0.4 * vg.Inch
 	area := draw.Crop(dc, 0, 0, pad, 0)
 	var rows [][]*plot.Plot
 	for _, p := range ps {
@@ -193,7 +239,9 @@ func savePlots(path, caption string, ps ...*plot.Plot) error {
 	}
 	sty := draw.TextStyle{Color: color.Gray{Y: 0x50}, Font: plot.DefaultFont, Handler: plot.DefaultTextHandler}
 	sty.Font.Size = vg.Points(8)
-	dc.FillText(sty, vg.Point{X: dc.Min.X + 8, Y: dc.Min.Y + 8}, caption)
+	for i, l := range lines {
+		dc.FillText(sty, vg.Point{X: dc.Min.X + 8, Y: dc.Min.Y + 8 + vg.Length(len(lines)-1-i)*lineH}, l)
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -206,6 +254,24 @@ func savePlots(path, caption string, ps ...*plot.Plot) error {
 		os.Remove(path)
 	}
 	return err
+}
+
+// wrapWords breaks s into lines of at most n bytes at spaces (a longer
+// word gets a line of its own).
+func wrapWords(s string, n int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(w) > n {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return append(lines, line)
 }
 
 func newPlot(title, x, y string) *plot.Plot {
@@ -246,21 +312,21 @@ func addLine(p *plot.Plot, i int, name string, xys plotter.XYs, dashed bool) err
 	return nil
 }
 
-// nodeBench runs node/bench.js -short -benchtime 1x -bench re for a plot;
-// when node cannot run it says why on stderr and returns nil.
-func nodeBench(ctx context.Context, e *env, re string) *nodeRun {
-	l := newLab(true)
-	n, root, err := l.nodeAndRoot(ctx)
+// nodeBench runs node/bench.js -short -benchtime 1x -bench re for a plot
+// and notes the node in src; when node cannot run it says why on stderr
+// and in src, and returns nil.
+func nodeBench(ctx context.Context, e *env, src *plotSource, re string) *benchRun {
+	n, root, err := findNode(ctx)
 	if err == nil {
-		var res []*nodeRun
 		r, _, berr := n.Bench(ctx, root, nodejs.BenchConfig{Bench: re, Benchtime: "1x", Short: true})
 		if berr == nil {
-			res = append(res, &nodeRun{node: n, results: r})
-			return res[0]
+			src.node = n.Version
+			return &benchRun{results: r}
 		}
 		err = berr
 	}
-	fmt.Fprintf(e.stderr, "rtlab: plot without Node: %v\n", oneLine(err.Error()))
+	src.noNode = oneLine(err.Error())
+	fmt.Fprintf(e.stderr, "rtlab: plot without Node: %v\n", src.noNode)
 	return nil
 }
 
@@ -268,10 +334,11 @@ func nodeBench(ctx context.Context, e *env, re string) *nodeRun {
 type stackData struct {
 	Go, Fixed, Growths plotter.XYs // (depth, bytes), (depth, copies)
 	FixedMax           float64     // the fixed model's overflow depth
+	FixedBudget        float64     // and its budget in bytes
 	V8                 plotter.XYs // (depth, bytes) up to its RangeError
 }
 
-func gatherStack(ctx context.Context, e *env, useNode bool) (stackData, error) {
+func gatherStack(ctx context.Context, e *env, src *plotSource, useNode bool) (stackData, error) {
 	var d stackData
 	depths := []int{100, 300, 1000, 3000, 10000, 30000, 100000}
 	p := e.startProgress(2*len(depths) + 2)
@@ -298,12 +365,12 @@ func gatherStack(ctx context.Context, e *env, useNode bool) (stackData, error) {
 	if err != nil {
 		return d, err
 	}
-	d.FixedMax = float64(m.Depth)
+	d.FixedMax, d.FixedBudget = float64(m.Depth), float64(m.Budget)
 	d.Fixed = append(d.Fixed, plotter.XY{X: float64(m.Depth), Y: float64(m.StackBytes)})
 	p.Done()
 	if useNode {
 		p.Step("stack: V8 (node/bench.js)")
-		if nr := nodeBench(ctx, e, "^BenchmarkStackMaxDepth$/^model=v8$/^frame=small$"); nr != nil {
+		if nr := nodeBench(ctx, e, src, "^BenchmarkStackMaxDepth$/^model=v8$/^frame=small$"); nr != nil {
 			depth, ok1 := nr.value("StackMaxDepth/model=v8/frame=small", "max-depth")
 			per, ok2 := nr.value("StackMaxDepth/model=v8/frame=small", "stack-B/frame")
 			if ok1 && ok2 {
@@ -313,8 +380,12 @@ func gatherStack(ctx context.Context, e *env, useNode bool) (stackData, error) {
 					}
 				}
 				d.V8 = append(d.V8, plotter.XY{X: depth, Y: depth * per})
+			} else {
+				src.without("node/bench.js printed no StackMaxDepth/model=v8/frame=small row")
 			}
 		}
+	} else {
+		src.without("-node=false")
 	}
 	p.Done()
 	return d, nil
@@ -327,11 +398,11 @@ func (d stackData) plots() ([]*plot.Plot, error) {
 	if err := addLine(a, 0, "Go (grows by copying)", d.Go, false); err != nil {
 		return nil, err
 	}
-	if err := addLine(a, 1, fmt.Sprintf("fixed 984 KiB model (overflows at %.0f)", d.FixedMax), d.Fixed, true); err != nil {
+	if err := addLine(a, 1, fmt.Sprintf("fixed %s model (overflows at %.0f)", kib(d.FixedBudget), d.FixedMax), d.Fixed, true); err != nil {
 		return nil, err
 	}
 	if len(d.V8) > 0 {
-		if err := addLine(a, 2, fmt.Sprintf("V8 (RangeError at %.0f)", d.V8[len(d.V8)-1].X), d.V8, true); err != nil {
+		if err := addLine(a, 2, fmt.Sprintf("V8 (its B/frame x depth; RangeError at %.0f)", d.V8[len(d.V8)-1].X), d.V8, true); err != nil {
 			return nil, err
 		}
 	}
@@ -353,7 +424,7 @@ type gcPoint struct {
 
 type gcData struct{ Points []gcPoint }
 
-func gatherGC(ctx context.Context, e *env, live int64, useNode bool) (gcData, error) {
+func gatherGC(ctx context.Context, e *env, src *plotSource, live int64, useNode bool) (gcData, error) {
 	var d gcData
 	surv := []float64{0.05, 0.2, 0.5}
 	p := e.startProgress(len(surv)*len(gc.Densities()) + 1)
@@ -369,9 +440,10 @@ func gatherGC(ctx context.Context, e *env, live int64, useNode bool) (gcData, er
 			p.Done()
 		}
 	}
+	v8 := false
 	if useNode {
 		p.Step("gc: V8 (node/bench.js)")
-		if nr := nodeBench(ctx, e, "^BenchmarkGCShape$"); nr != nil {
+		if nr := nodeBench(ctx, e, src, "^BenchmarkGCShape$"); nr != nil {
 			for _, s := range surv {
 				for _, dn := range gc.Densities() {
 					name := fmt.Sprintf("GCShape/survival=%g/ptrs=%s", s, dn)
@@ -380,10 +452,16 @@ func gatherGC(ctx context.Context, e *env, live int64, useNode bool) (gcData, er
 					pz, ok3 := nr.value(name, "p99-pause-ns")
 					if ok1 && ok2 && ok3 && nr.collected(name) {
 						d.Points = append(d.Points, gcPoint{"v8", s, x, c, pz / 1e9})
+						v8 = true
 					}
 				}
 			}
+			if !v8 {
+				src.without("V8 ran no collection in any GCShape row of node/bench.js -short")
+			}
 		}
+	} else {
+		src.without("-node=false")
 	}
 	p.Done()
 	return d, nil
@@ -442,27 +520,33 @@ type lifecycleData struct {
 	Traces  map[string][]lifecycleSample
 }
 
-func gatherLifecycle(ctx context.Context, e *env, conns int) (lifecycleData, error) {
+func gatherLifecycle(ctx context.Context, e *env, src *plotSource, servers []string, conns int) (lifecycleData, error) {
 	d := lifecycleData{Conns: conns, Traces: map[string][]lifecycleSample{}}
-	p := e.startProgress(len(server.Designs()))
+	p := e.startProgress(len(servers))
 	defer p.Finish()
-	for _, des := range server.Designs() {
-		p.Step(fmt.Sprintf("lifecycle: %s server, %d connections", des, conns))
-		r, err := lifecycle(ctx, des, conns)
+	for _, srv := range servers {
+		p.Step(fmt.Sprintf("lifecycle: %s server, %d connections", srv, conns))
+		r, err := lifecycle(ctx, srv, false, load.LifecycleConfig{Config: load.Config{Conns: conns}})
 		if err != nil {
 			return d, err
 		}
 		for _, s := range r.Samples {
-			d.Traces[des.String()] = append(d.Traces[des.String()], lifecycleSample{s.Phase, s.Elapsed.Seconds(), float64(s.RSS)})
+			d.Traces[srv] = append(d.Traces[srv], lifecycleSample{s.Phase, s.Elapsed.Seconds(), float64(s.RSS)})
 		}
-		d.Servers = append(d.Servers, des.String())
+		d.Servers = append(d.Servers, srv)
 		p.Done()
 	}
+	src.nodeServer(servers)
 	return d, nil
 }
 
-// readLifecycleDir reads lifecycle-<server>-<conns>.csv traces.
-func readLifecycleDir(dir string) (lifecycleData, error) {
+// lifecycleMachine is the file beside the traces that rtlab run
+// ws-lifecycle -csv writes: the caption of the machine that recorded them.
+const lifecycleMachine = "lifecycle-machine.txt"
+
+// readLifecycleDir reads lifecycle-<server>-<conns>.csv traces, and notes
+// in src the machine that recorded them (lifecycleMachine).
+func readLifecycleDir(dir string, src *plotSource) (lifecycleData, error) {
 	d := lifecycleData{Traces: map[string][]lifecycleSample{}}
 	files, err := filepath.Glob(filepath.Join(dir, "lifecycle-*-*.csv"))
 	if err != nil {
@@ -472,6 +556,10 @@ func readLifecycleDir(dir string) (lifecycleData, error) {
 		return d, fmt.Errorf("-csv %s: no lifecycle-<server>-<conns>.csv files (rtlab run ws-lifecycle -csv %s writes them)", dir, dir)
 	}
 	slices.Sort(files)
+	src.trace = fmt.Sprintf("traces from %s, recorded on a machine they do not name (no %s: go test -wsload.csv writes none); drawn on %s", dir, lifecycleMachine, machineLine())
+	if b, err := os.ReadFile(filepath.Join(dir, lifecycleMachine)); err == nil {
+		src.trace = fmt.Sprintf("traces from %s, recorded on %s", dir, strings.TrimSpace(string(b)))
+	}
 	for _, f := range files {
 		parts := strings.Split(strings.TrimSuffix(filepath.Base(f), ".csv"), "-")
 		name := strings.Join(parts[1:len(parts)-1], "-")
@@ -564,21 +652,22 @@ type idlePoint struct {
 
 type idleData struct{ Points []idlePoint }
 
-func gatherIdle(ctx context.Context, e *env, conns []int) (idleData, error) {
+func gatherIdle(ctx context.Context, e *env, src *plotSource, servers []string, conns []int) (idleData, error) {
 	var d idleData
-	p := e.startProgress(len(conns) * len(server.Designs()))
+	p := e.startProgress(len(conns) * len(servers))
 	defer p.Finish()
-	for _, des := range server.Designs() {
+	for _, srv := range servers {
 		for _, n := range conns {
-			p.Step(fmt.Sprintf("idleconns: %s server, %d connections", des, n))
-			r, err := measureIdle(ctx, des, n)
+			p.Step(fmt.Sprintf("idleconns: %s server, %d connections", srv, n))
+			r, err := measureIdle(ctx, srv, false, n)
 			if err != nil {
 				return d, err
 			}
-			d.Points = append(d.Points, idlePoint{des.String(), n, r.RSS})
+			d.Points = append(d.Points, idlePoint{srv, n, r.RSS})
 			p.Done()
 		}
 	}
+	src.nodeServer(servers)
 	return d, nil
 }
 
@@ -615,7 +704,7 @@ type pingBar struct {
 
 type pingData struct{ Bars []pingBar }
 
-func gatherPingPong(ctx context.Context, e *env, useNode bool) (pingData, error) {
+func gatherPingPong(ctx context.Context, e *env, src *plotSource, useNode bool) (pingData, error) {
 	var d pingData
 	p := e.startProgress(len(channels.PingPongImpls()) + 1)
 	defer p.Finish()
@@ -630,13 +719,19 @@ func gatherPingPong(ctx context.Context, e *env, useNode bool) (pingData, error)
 	}
 	if useNode {
 		p.Step("pingpong: Node (node/bench.js)")
-		if nr := nodeBench(ctx, e, "^BenchmarkChanPingPong$"); nr != nil {
+		if nr := nodeBench(ctx, e, src, "^BenchmarkChanPingPong$"); nr != nil {
+			n := len(d.Bars)
 			for _, im := range []string{"atomics", "postmessage"} {
 				if v, ok := nr.value("ChanPingPong/impl="+im, "sec/op"); ok {
 					d.Bars = append(d.Bars, pingBar{"Node " + im, v})
 				}
 			}
+			if len(d.Bars) == n {
+				src.without("node/bench.js printed no ChanPingPong row")
+			}
 		}
+	} else {
+		src.without("-node=false")
 	}
 	p.Done()
 	return d, nil

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"runtime"
 	"strings"
 	"text/tabwriter"
@@ -44,22 +42,6 @@ func configLines() []runinfo.Line {
 		lines = append(lines, runinfo.Line{Key: "cpu", Value: cpu})
 	}
 	return lines
-}
-
-// cpuName is the CPU model as go test prints it, or "" where unknown.
-func cpuName() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // procsSuffix is the -N go test appends to every name: GOMAXPROCS, none
