@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/wstest"
 	"github.com/rtlab/rtlab/wsconn"
 	"github.com/rtlab/rtlab/wsconn/client"
 	"github.com/rtlab/rtlab/wsconn/server"
@@ -143,47 +142,6 @@ func echoOn(ln net.Listener) (stop func(), err error) {
 	}, nil
 }
 
-// silentServer upgrades every connection and reads it to its end without
-// answering anything, pings included.
-func silentServer() (addr string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := ws.Upgrade(c); err == nil {
-					_, _ = io.Copy(io.Discard, c)
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String(), func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	}, nil
-}
-
 // serverLoss shuts a client's server down and starts another on the same
 // address: the client should back off and reconnect.
 func serverLoss(ctx context.Context) (string, bool, error) {
@@ -237,7 +195,7 @@ func serverLoss(ctx context.Context) (string, bool, error) {
 // the client should lose the connection once a pong is overdue and
 // reconnect.
 func pongTimeout(ctx context.Context) (string, bool, error) {
-	addr, stop, err := silentServer()
+	addr, stop, err := wstest.SilentServer()
 	if err != nil {
 		return "", false, err
 	}

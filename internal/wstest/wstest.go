@@ -215,3 +215,47 @@ func Start(t testing.TB, s Server, closed error) string {
 	})
 	return addr
 }
+
+// SilentServer is a WebSocket server that upgrades every connection, then
+// reads it to its end and answers nothing, pings and close frames
+// included: the peer a liveness check or a conformance case must catch.
+// stop closes the listener and every connection and waits for its
+// goroutines.
+func SilentServer() (addr string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := ws.Upgrade(c); err == nil {
+					_, _ = io.Copy(io.Discard, c)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}, nil
+}

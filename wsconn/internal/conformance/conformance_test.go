@@ -1,59 +1,22 @@
 package conformance
 
 import (
-	"bufio"
-	"crypto/sha1"
-	"encoding/base64"
-	"io"
-	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/rtlab/rtlab/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
-// startSilentServer completes the opening handshake and then reads and
-// drops everything: a server that answers nothing must fail the cases that
-// expect an answer and the cases that expect it to fail the connection.
-func startSilentServer(t *testing.T) (string, func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				sum := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-				_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+
-					base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\n")
-				_, _ = io.Copy(io.Discard, br)
-			}()
-		}
-	}()
-	return ln.Addr().String(), func() { ln.Close(); wg.Wait() }
-}
-
 func TestSilentServerFails(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	addr, stop := startSilentServer(t)
+	// Upgraded, then never an answer: it must fail the cases that expect
+	// an answer and those that expect it to fail the connection.
+	addr, stop, err := wstest.SilentServer()
+	require.NoError(t, err)
 	defer stop()
 	want := map[string]bool{"1.1.1": true, "2.5": true, "7.3.3": true, "6.4.1": true}
 	rs := Run(addr, Options{Timeout: 200 * time.Millisecond, Filter: func(id string) bool { return want[id] }})
