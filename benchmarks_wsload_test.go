@@ -45,7 +45,7 @@ var wsLoadServers = func() []wsLoadServer {
 	return append(s,
 		wsLoadServer{name: "gorilla", child: load.RegisterServerChild("gorilla", serveGorillaEcho)},
 		wsLoadServer{name: "nbio", child: load.RegisterServerChild("nbio", serveNbioEcho),
-			tlsFloodSkip: "nbio v1.6.8's TLS (llib) lost an echo in about 1 of 3 runs of this flood here (a 10 s timeout on one connection of 1000; no other server did): not ours to fix; its idle rows over TLS run"},
+			tlsSkip: "nbio v1.6.8's TLS (llib) fails here under load: a handshake answered with a TLS internal_error alert, or a connection reset, in 2 of 3 runs of 9000 idle connections, and an echo lost in about 1 of 3 floods of 1000; no other server did. -wsload.flakytls runs these rows"},
 		wsLoadServer{name: "nodews", child: nodews, needs: func(tb testing.TB) { nodeBin(tb) }},
 	)
 }()
@@ -56,17 +56,19 @@ type wsLoadServer struct {
 	// needs, if set, skips tb saying why when the server cannot run here
 	// (nodews without node), and prepares what it needs (npm ci).
 	needs func(testing.TB)
-	// tlsFloodSkip, if set, is why the server's tls=on rows of the
-	// benchmarks that send many messages per connection (lifecycle, fixed
-	// rate) are skipped: a lost echo fails those rows.
-	tlsFloodSkip string
+	// tlsSkip, if set, is why the server's tls=on rows are skipped unless
+	// -wsload.flakytls: its TLS loses connections or echoes here, which
+	// fails a row.
+	tlsSkip string
 }
 
-// skipTLSFlood skips b, saying why, when srv serves TLS and the server's
-// TLS cannot carry a flood without losing echoes (tlsFloodSkip).
-func (s wsLoadServer) skipTLSFlood(b *testing.B, srv load.ServerChild) {
-	if srv.ServesTLS() && s.tlsFloodSkip != "" {
-		b.Skip(s.tlsFloodSkip)
+var wsFlakyTLS = flag.Bool("wsload.flakytls", false, "run the tls=on rows of servers whose TLS fails here under load (nbio), which are skipped otherwise")
+
+// skipFlakyTLS skips b, saying why, when srv serves TLS that fails here
+// under load (tlsSkip), unless -wsload.flakytls.
+func (s wsLoadServer) skipFlakyTLS(b *testing.B, srv load.ServerChild) {
+	if srv.ServesTLS() && s.tlsSkip != "" && !*wsFlakyTLS {
+		b.Skip(s.tlsSkip)
 	}
 }
 
@@ -90,6 +92,7 @@ func (s wsLoadServer) runTLS(b *testing.B, f func(b *testing.B, srv load.ServerC
 			if on {
 				srv = srv.WithTLS()
 			}
+			s.skipFlakyTLS(b, srv)
 			f(b, srv)
 		})
 	}
@@ -316,7 +319,6 @@ func BenchmarkWSEchoRate(b *testing.B) {
 			b.Run("conns=1000", func(b *testing.B) {
 				b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
 					s.runTLS(b, func(b *testing.B, srv load.ServerChild) {
-						s.skipTLSFlood(b, srv)
 						benchEchoRate(b, srv, 1000, load.RateConfig{Rate: float64(rate), Duration: d})
 					})
 				})
@@ -392,7 +394,6 @@ func BenchmarkWSLifecycle(b *testing.B) {
 		s.run(b, func(b *testing.B) {
 			b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
 				s.runTLS(b, func(b *testing.B, srv load.ServerChild) {
-					s.skipTLSFlood(b, srv)
 					benchLifecycle(b, s.name, srv, conns)
 				})
 			})

@@ -34,17 +34,18 @@ func BenchmarkWSReconnect(b *testing.B) {
 		s.run(b, func(b *testing.B) {
 			b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
 				for _, mode := range wsReconnectModes {
-					b.Run("tls="+mode, func(b *testing.B) { benchReconnect(b, s.child, conns, mode) })
+					b.Run("tls="+mode, func(b *testing.B) { benchReconnect(b, s, conns, mode) })
 				}
 			})
 		})
 	}
 }
 
-func benchReconnect(b *testing.B, srv load.ServerChild, conns int, mode string) {
-	cfg := load.ReconnectConfig{Server: srv, Conns: conns, Load: wsLoad("", conns, wsFit(b, conns))}
+func benchReconnect(b *testing.B, s wsLoadServer, conns int, mode string) {
+	cfg := load.ReconnectConfig{Server: s.child, Conns: conns, Load: wsLoad("", conns, wsFit(b, conns))}
 	if mode != "off" {
-		cfg.Server = srv.WithTLS()
+		cfg.Server = s.child.WithTLS()
+		s.skipFlakyTLS(b, cfg.Server)
 	}
 	if mode == "resumed" {
 		cfg.Load.TLS = &load.TLSConfig{Resume: true}
