@@ -205,13 +205,13 @@ func wsfCheck(b *testing.B, op ws.OpCode, msg []byte, size int, err error) {
 	}
 }
 
-// rtlab: ServeBuffered through a 4 KiB bufio.Reader, as ServeConn serves
-// a connection: a message held whole in the reader's buffer is unmasked
-// there and handed to the handler; larger ones go into the message buffer,
-// handed back each time.
+// rtlab: ServeFrom through a 4 KiB FrameReader, as ServeConn serves a
+// connection: a message held whole in the reader's buffer is unmasked there
+// and handed to the handler; larger ones go into the message buffer, handed
+// back each time.
 func wsfReadRTLab(b *testing.B, c *wsfConn, size int) {
 	var m wsconn.MessageReader
-	br := bufio.NewReaderSize(c, 4096)
+	fr := wsconn.NewFrameReader(c, wsconn.DefaultReadBuffer)
 	h := wsconn.HandlerFunc(func(_ io.Writer, op ws.OpCode, msg []byte) error {
 		wsfCheck(b, op, msg, size, nil)
 		return nil
@@ -219,7 +219,7 @@ func wsfReadRTLab(b *testing.B, c *wsfConn, size int) {
 	buf := make([]byte, 0, size)
 	for b.Loop() {
 		var err error
-		if buf, err = m.ServeBuffered(br, c, h, buf); err != nil {
+		if buf, err = m.ServeFrom(fr, c, h, buf); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -26,11 +26,6 @@ func (f HandlerFunc) HandleMessage(w io.Writer, op ws.OpCode, payload []byte) er
 	return f(w, op, payload)
 }
 
-// connBufSize is the size of the bufio.Reader ServeConn reads through:
-// messages up to about this size are read with one read system call for
-// many of them and handed to the handler without a copy.
-const connBufSize = 4096
-
 // EchoHandler sends every message back unchanged, with the same opcode, as
 // one frame. It is the handler the conformance suite expects.
 type EchoHandler struct{}
@@ -55,14 +50,34 @@ func (m *MessageReader) Serve(rw io.ReadWriter, h Handler, buf []byte) ([]byte, 
 // w. A message that is one frame held whole in br's buffer (the common case
 // for messages smaller than the buffer) is unmasked where it lies and h
 // gets that slice, valid until HandleMessage returns like any payload: no
-// copy after the one into br. Other messages are read into buf by
+// copy after the one into br. Other messages are read into buf as by
 // ReadMessageBuffered. It returns the buffer to keep for the next message
-// and the error that ends the connection, if any.
+// and the error that ends the connection, if any. ServeFrom does the same
+// through a FrameReader, with less work per message.
 func (m *MessageReader) ServeBuffered(br *bufio.Reader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
-	if op, msg, ok := m.wholeFrame(br, buf, true); ok {
+	return m.serveBuffered(br, w, h, buf)
+}
+
+// ServeFrom is ServeBuffered through fr. The common message, one frame
+// held whole in fr's buffer, is parsed, unmasked and handed to h where it
+// lies, with no call between the check that it is there and the handler
+// but the parse.
+func (m *MessageReader) ServeFrom(fr *FrameReader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
+	if op, p, ok := m.nextFrame(fr, nil, true); ok {
+		return buf, h.HandleMessage(w, op, p)
+	}
+	op, msg, err := m.read(source{br: fr, r: fr}, w, buf[:0])
+	if err != nil {
+		return msg, err
+	}
+	return msg, h.HandleMessage(w, op, msg)
+}
+
+func (m *MessageReader) serveBuffered(br peekReader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
+	if op, msg, ok := m.bufferedFrame(br, buf, true); ok {
 		return buf, h.HandleMessage(w, op, msg)
 	}
-	op, msg, err := m.ReadMessageBuffered(br, w, buf)
+	op, msg, err := m.read(source{br: br, r: br}, w, buf[:0])
 	if err != nil {
 		return msg, err
 	}
@@ -70,19 +85,19 @@ func (m *MessageReader) ServeBuffered(br *bufio.Reader, w io.Writer, h Handler, 
 }
 
 // ServeConn runs the frame path on an upgraded connection until it ends:
-// it reads messages through a bufio.Reader of connBufSize bytes with one
-// MessageReader and one message buffer held for the life of the connection
-// (ServeBuffered) and passes each to h. It returns the error that
+// it reads messages through a FrameReader of DefaultReadBuffer bytes with
+// one MessageReader and one message buffer held for the life of the
+// connection (ServeFrom) and passes each to h. It returns the error that
 // ended the connection: a *CloseError for a close (sent or answered), io.EOF
 // for a peer that went away between messages, or an I/O error. It does not
 // close rw.
 func ServeConn(rw io.ReadWriter, h Handler, lim Limits) error {
 	m := MessageReader{Limits: lim}
-	br := bufio.NewReaderSize(rw, connBufSize)
+	fr := NewFrameReader(rw, DefaultReadBuffer)
 	var buf []byte
 	for {
 		var err error
-		if buf, err = m.ServeBuffered(br, rw, h, buf); err != nil {
+		if buf, err = m.ServeFrom(fr, rw, h, buf); err != nil {
 			return err
 		}
 	}

@@ -174,11 +174,21 @@ func readHeader(src io.Reader, hdr []byte, fragmented bool) (frameHeader, error)
 	return h, err
 }
 
+// peekReader is a reader with a buffer that headers are parsed in:
+// *bufio.Reader and *FrameReader.
+type peekReader interface {
+	io.Reader
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+	Buffered() int
+	Size() int
+}
+
 // peekHeader is readHeader for a source read through br: the header is
 // parsed where it lies in br's buffer (one Peek, two when the buffer holds
 // less than a whole header) and then discarded, instead of being copied out
 // by two Reads.
-func peekHeader(br *bufio.Reader, fragmented bool) (frameHeader, error) {
+func peekHeader(br peekReader, fragmented bool) (frameHeader, error) {
 	b, err := br.Peek(max(2, min(br.Buffered(), ws.MaxHeaderSize)))
 	if len(b) >= 2 && len(b) < headerLen(b[1]) {
 		b, err = br.Peek(headerLen(b[1]))
@@ -262,31 +272,88 @@ func (m *MessageReader) ReadMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []
 // ReadMessageBuffered is ReadMessage for a connection read through br
 // (answers to pings and closes go to w): each header is parsed where it
 // lies in br's buffer, and a payload that br holds whole is copied out of
-// it with one Read. Messages, limits, checks and errors are those of
-// ReadMessage. Payloads larger than br's buffer are still read straight
-// into buf (bufio.Reader.Read bypasses its buffer for them).
+// it. Messages, limits, checks and errors are those of ReadMessage.
+// Payloads larger than br's buffer are still read straight into buf
+// (bufio.Reader.Read bypasses its buffer for them). ReadMessageFrom does
+// the same through a FrameReader, with less work per message.
 func (m *MessageReader) ReadMessageBuffered(br *bufio.Reader, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
-	if op, msg, ok := m.wholeFrame(br, buf[:0], false); ok {
-		return op, msg, nil
-	}
-	return m.read(source{br: br, r: br}, w, buf[:0])
+	return m.readBuffered(br, w, buf[:0])
 }
 
-// wholeFrame reads the next message straight out of br's buffer when it is
-// the common case: one final text or binary frame, valid, within the
-// limits, and small enough to fit br's buffer whole (Peek waits for the
-// bytes of a binary one as a Read would; a text one must be there whole). Its header is parsed where it lies and br moves
-// past it: one Peek, one Discard. The payload is unmasked in br's buffer
-// and returned there if inPlace (valid until the next read from br), else
-// copied to buf and unmasked there. For anything else it consumes nothing
-// and reports false, and the general path reads the message, finding any
-// error as ReadMessage would.
-func (m *MessageReader) wholeFrame(br *bufio.Reader, buf []byte, inPlace bool) (ws.OpCode, []byte, bool) {
-	b, _ := br.Peek(max(2, br.Buffered()))
-	var (
-		h frameHeader
-		n int
-	)
+// ReadMessageFrom is ReadMessageBuffered through fr.
+func (m *MessageReader) ReadMessageFrom(fr *FrameReader, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
+	if op, p, ok := m.nextFrame(fr, buf[:0], false); ok {
+		return op, p, nil
+	}
+	return m.read(source{br: fr, r: fr}, w, buf[:0])
+}
+
+// nextFrame is bufferedFrame for a FrameReader, reading its buffer
+// directly: frameAt on the buffered bytes, and a read of fr's source
+// whenever it needs more.
+func (m *MessageReader) nextFrame(fr *FrameReader, buf []byte, inPlace bool) (ws.OpCode, []byte, bool) {
+	for {
+		op, p, n, need := m.frameAt(fr.buf[fr.r:fr.w], len(fr.buf), buf, inPlace)
+		if n > 0 {
+			fr.r += n
+			return op, p, true
+		}
+		if need == 0 || fr.err != nil {
+			return 0, buf, false
+		}
+		// need is at most the buffer's size and more than is buffered,
+		// so the buffer is not full (fill moves the bytes to the front
+		// if they leave less than need behind them).
+		fr.fill(need)
+	}
+}
+
+// readBuffered reads the next message through br: one whole frame copied
+// out of its buffer if it can (bufferedFrame), else the general path.
+func (m *MessageReader) readBuffered(br peekReader, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
+	if op, msg, ok := m.bufferedFrame(br, buf, false); ok {
+		return op, msg, nil
+	}
+	return m.read(source{br: br, r: br}, w, buf)
+}
+
+// bufferedFrame is frameAt on the bytes br holds, waiting (Peek) for the
+// bytes it says it needs: br moves past the frame it returns, and past
+// nothing if ok is false.
+func (m *MessageReader) bufferedFrame(br peekReader, buf []byte, inPlace bool) (op ws.OpCode, p []byte, ok bool) {
+	b, _ := br.Peek(br.Buffered())
+	op, p, n, need := m.frameAt(b, br.Size(), buf, inPlace)
+	for need > 0 {
+		// need grows with each round (a header, then a whole frame) or
+		// is 0: the loop ends.
+		if b, _ = br.Peek(need); len(b) < need {
+			return 0, buf, false
+		}
+		op, p, n, need = m.frameAt(b, br.Size(), buf, inPlace)
+	}
+	if n == 0 {
+		return 0, buf, false
+	}
+	_, _ = br.Discard(n) // n bytes are buffered: Discard cannot fail
+	return op, p, true
+}
+
+// frameAt is the fast path for the message at the start of b, the bytes
+// buffered at the front of a reader whose buffer holds size bytes, when it
+// is the common case: one final text or binary frame, valid, within the
+// limits and no larger than size. If b holds it whole, frameAt unmasks the
+// payload (where it lies if inPlace, else copied into buf, grown as
+// needed), checks text's UTF-8 and returns the opcode, the payload and n,
+// the frame's size in b. If b holds only part of such a frame (part of its
+// header, or part of a binary one's payload), n is 0 and need is how many
+// bytes must be buffered before calling again; a text frame held in part
+// goes to the general path instead, which checks UTF-8 on each piece as it
+// arrives, so that invalid text fails before the rest of its frame is
+// sent. For anything else n and need are 0 and b is as it was (text that
+// is not valid UTF-8 is masked again): the general path reads the message
+// and finds any error as ReadMessage would.
+func (m *MessageReader) frameAt(b []byte, size int, buf []byte, inPlace bool) (op ws.OpCode, p []byte, n, need int) {
+	var h frameHeader
 	if len(b) >= 8 && b[0]-0x81 < 2 && b[1] >= 0x80 && b[1] != 0xff {
 		// A final text or binary frame, masked, with a 7- or 16-bit
 		// length: parseHeader's common case, decoded inline.
@@ -297,33 +364,28 @@ func (m *MessageReader) wholeFrame(br *bufio.Reader, buf []byte, inPlace bool) (
 		h.mask = binary.LittleEndian.Uint32(b[n-4 : n])
 	} else {
 		if len(b) < 2 {
-			return 0, buf, false
+			return 0, nil, 0, 2
 		}
-		if need := headerLen(b[1]); len(b) < need {
-			b, _ = br.Peek(need)
+		if hl := headerLen(b[1]); len(b) < hl {
+			return 0, nil, 0, hl
 		}
 		var err error
 		if h, n, err = parseHeader(b, false); err != nil || !h.fin() || h.op().IsControl() {
-			return 0, buf, false
+			return 0, nil, 0, 0
 		}
 	}
 	lim := m.Limits.WithDefaults()
-	if h.length > lim.MaxFrame || h.length > lim.MaxMessage || h.length > int64(br.Size()-n) {
-		return 0, buf, false
+	if h.length > lim.MaxFrame || h.length > lim.MaxMessage || h.length > int64(size-n) {
+		return 0, nil, 0, 0
 	}
 	end := n + int(h.length)
 	if len(b) < end {
-		// Wait for the rest of a binary frame here, as a Read would; text
-		// goes to the general path, which checks UTF-8 on each piece as it
-		// arrives, so that invalid text fails before the rest of its frame.
 		if h.op() == ws.OpText {
-			return 0, buf, false
+			return 0, nil, 0, 0
 		}
-		if b, _ = br.Peek(end); len(b) < end {
-			return 0, buf, false
-		}
+		return 0, nil, 0, end
 	}
-	p := b[n:end]
+	p = b[n:end]
 	if !inPlace {
 		if cap(buf) < len(p) {
 			// The bytes have arrived: growing to their length is growing
@@ -338,10 +400,9 @@ func (m *MessageReader) wholeFrame(br *bufio.Reader, buf []byte, inPlace bool) (
 		if inPlace {
 			ws.Cipher(p, key, 0) // mask it again: the general path reads it as it came
 		}
-		return 0, buf, false
+		return 0, nil, 0, 0
 	}
-	_, _ = br.Discard(end) // end bytes are buffered: Discard cannot fail
-	return h.op(), p, true
+	return h.op(), p, end, 0
 }
 
 // read reads a message with readMessage and writes the close frame for a
@@ -363,10 +424,10 @@ func (m *MessageReader) read(src source, w io.Writer, buf []byte) (ws.OpCode, []
 }
 
 // source is what a MessageReader reads frames from: r, and br when r is a
-// bufio.Reader whose buffer headers are parsed in. It is never converted
-// to an io.Reader itself: that would put it on the heap.
+// reader with a buffer that headers are parsed in (then r is br). It is
+// never converted to an io.Reader itself: that would put it on the heap.
 type source struct {
-	br *bufio.Reader
+	br peekReader
 	r  io.Reader
 }
 
@@ -377,12 +438,7 @@ func (s source) header(hdr []byte, fragmented bool) (frameHeader, error) {
 	return readHeader(s.r, hdr, fragmented)
 }
 
-func (s source) Read(p []byte) (int, error) {
-	if s.br != nil {
-		return s.br.Read(p)
-	}
-	return s.r.Read(p)
-}
+func (s source) Read(p []byte) (int, error) { return s.r.Read(p) }
 
 func (m *MessageReader) readMessage(src source, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
 	var (
