@@ -74,7 +74,7 @@ func TestFramePathAlone(t *testing.T) {
 	framePath := []string{
 		"Buffered", "CloseError", "CloseGracefully", "DefaultMaxFrame", "DefaultMaxHandshakeBytes", "DefaultMaxMessage",
 		"DefaultReadBuffer", "Discard", "EchoHandler", "Error", "FrameReader", "FrameWriter", "HandleMessage",
-		"Handler", "HandlerFunc", "Handshake", "IsNormalClose", "Limits", "MessageReader", "NewFrameReader",
+		"Handler", "HandlerFunc", "Handshake", "IsNormalClose", "Limits", "MaxGrownReadBuffer", "MessageReader", "NewFrameReader",
 		"ParseHeader", "Peek", "Read", "ReadFrame", "ReadHeader", "ReadMessage", "ReadMessageBuffered",
 		"ReadMessageFrom", "Reset", "Serve", "ServeBuffered", "ServeConn", "ServeFrom", "Size",
 		"WithDefaults", "WriteClose", "WriteFrame", "WriteMessage",

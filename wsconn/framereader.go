@@ -5,10 +5,14 @@ import (
 	"io"
 )
 
-// DefaultReadBuffer is the buffer size of a FrameReader made with size 0:
-// messages up to about this size are read with one read system call for
-// many of them and handed to the handler where they lie.
+// DefaultReadBuffer is the size a FrameReader made with size 0 starts
+// with: messages up to about this size are read with one read system call
+// for many of them and handed to the handler where they lie.
 const DefaultReadBuffer = 4096
+
+// MaxGrownReadBuffer is the size up to which a FrameReader's buffer grows
+// while reads fill it (see FrameReader).
+const MaxGrownReadBuffer = 16 << 10
 
 // minReadBuffer is the smallest FrameReader buffer: room for the largest
 // frame header and a little more.
@@ -19,35 +23,49 @@ const minReadBuffer = 16
 // parse each frame where it lies in the buffer and hand a frame held whole
 // there to the handler without copying it out. Against a bufio.Reader
 // (ServeBuffered) it saves what a profile of the 1 KiB read showed bufio
-// costing per message: a Peek and a Discard (two calls with their checks),
-// and at each refill the slide of every buffered byte to the front, which
-// it does only when the frame being read does not fit behind them.
+// costing per message: a Peek and a Discard (two calls with their checks)
+// and some of the compaction, the slide of the buffered bytes to the front
+// before each read, which it does only when the frame being read does not
+// fit behind them.
+//
+// The buffer starts at the size given and doubles, up to
+// MaxGrownReadBuffer, whenever a read fills all the space it was given:
+// the source had more to give, so larger reads will take fewer system
+// calls, and the compaction left costs less (a frame of f bytes cut by the
+// end of a buffer of b bytes is moved once per about b bytes read: about
+// f²/2b bytes copied per message). A connection that never fills its
+// buffer, an idle one or one of small messages at a low rate, keeps the
+// size it started with; one that did keeps the larger buffer until it is
+// dropped. BenchmarkFrameReaderSize measures the sizes.
 //
 // It also has the bufio.Reader methods the frame path uses (Read, Peek,
 // Discard, Buffered, Size), with their semantics, so it can be handed to
 // ReadFrame or anything else that reads an io.Reader. It is not safe for
 // concurrent use.
 type FrameReader struct {
-	src  io.Reader
-	buf  []byte
-	r, w int // buffered bytes are buf[r:w]
-	err  error
+	src    io.Reader
+	buf    []byte
+	r, w   int // buffered bytes are buf[r:w]
+	err    error
+	grow   bool // the last read filled all the space it was given
+	maxBuf int  // the buffer grows up to this size
 }
 
 // NewFrameReader returns a FrameReader reading src through a buffer of
-// size bytes: DefaultReadBuffer if size is 0 or less, 16 if it is less
-// than that.
+// size bytes to start with: DefaultReadBuffer if size is 0 or less, 16 if
+// it is less than that.
 func NewFrameReader(src io.Reader, size int) *FrameReader {
 	if size <= 0 {
 		size = DefaultReadBuffer
 	}
-	return &FrameReader{src: src, buf: make([]byte, max(size, minReadBuffer))}
+	size = max(size, minReadBuffer)
+	return &FrameReader{src: src, buf: make([]byte, size), maxBuf: max(size, MaxGrownReadBuffer)}
 }
 
 // Reset drops the buffered bytes and any pending error and makes fr read
 // from src, keeping its buffer.
 func (fr *FrameReader) Reset(src io.Reader) {
-	*fr = FrameReader{src: src, buf: fr.buf}
+	*fr = FrameReader{src: src, buf: fr.buf, maxBuf: fr.maxBuf}
 }
 
 // Size is the size of the buffer in bytes.
@@ -61,21 +79,29 @@ func (fr *FrameReader) Buffered() int { return fr.w - fr.r }
 const maxEmptyReads = 100
 
 // fill reads src once into the buffer. It first moves the buffered bytes to
-// the front, but only if fewer than want bytes from the first buffered one
-// fit in the buffer (the frame being read needs room) or nothing is
-// buffered (a free move); otherwise it reads into the space behind them.
-// The buffer must not be full.
+// the front, into a buffer twice the size if the last read filled its
+// space and the buffer may grow, else only if fewer than want bytes from
+// the first buffered one fit in the buffer (the frame being read needs
+// room) or nothing is buffered (a free move); otherwise it reads into the
+// space behind them. The buffer must not be full.
 func (fr *FrameReader) fill(want int) {
-	if fr.r > 0 && (fr.r == fr.w || fr.r+want > len(fr.buf)) {
+	switch {
+	case fr.grow && len(fr.buf) < fr.maxBuf:
+		buf := make([]byte, min(2*len(fr.buf), fr.maxBuf))
+		fr.w = copy(buf, fr.buf[fr.r:fr.w])
+		fr.r, fr.buf = 0, buf
+	case fr.r > 0 && (fr.r == fr.w || fr.r+want > len(fr.buf)):
 		fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
 		fr.r = 0
 	}
 	for range maxEmptyReads {
-		n, err := fr.src.Read(fr.buf[fr.w:])
-		if n < 0 || n > len(fr.buf)-fr.w {
+		space := fr.buf[fr.w:]
+		n, err := fr.src.Read(space)
+		if n < 0 || n > len(space) {
 			panic("wsconn: FrameReader's source returned an impossible count")
 		}
 		fr.w += n
+		fr.grow = n == len(space)
 		if err != nil {
 			fr.err = err
 			return
@@ -115,9 +141,13 @@ func (fr *FrameReader) Read(p []byte) (int, error) {
 			}
 			return n, err
 		}
-		fr.r, fr.w = 0, 0
-		fr.fill(len(fr.buf))
-		if fr.r == fr.w {
+		// One read, as bufio does: fill would retry an empty one.
+		n, err := fr.src.Read(fr.buf)
+		if n < 0 || n > len(fr.buf) {
+			panic("wsconn: FrameReader's source returned an impossible count")
+		}
+		fr.r, fr.w, fr.err, fr.grow = 0, n, err, n == len(fr.buf)
+		if n == 0 {
 			return 0, fr.readErr()
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
@@ -58,11 +59,34 @@ func (m *MessageReader) ServeBuffered(br *bufio.Reader, w io.Writer, h Handler, 
 	return m.serveBuffered(br, w, h, buf)
 }
 
-// ServeFrom is ServeBuffered through fr. The common message, one frame
-// held whole in fr's buffer, is parsed, unmasked and handed to h where it
-// lies, with no call between the check that it is there and the handler
-// but the parse.
+// ServeFrom is ServeBuffered through fr. The common message, one final
+// text or binary frame with a 7- or 16-bit length that fits fr's buffer,
+// is parsed, unmasked and handed to h where it lies, in a loop that calls
+// nothing else but fr's source when the frame is not all there yet.
 func (m *MessageReader) ServeFrom(fr *FrameReader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
+	for {
+		b := fr.buf[fr.r:fr.w]
+		fh, n := commonHeader(b)
+		if n == 0 || !m.fits(fh.length, n, len(fr.buf)) {
+			break
+		}
+		end := n + int(fh.length)
+		if end > len(b) {
+			if waitFor(fh, end) == 0 || fr.err != nil {
+				break
+			}
+			fr.fill(end)
+			continue
+		}
+		p, key := b[n:end], fh.key()
+		ws.Cipher(p, key, 0)
+		if op := fh.op(); op == ws.OpBinary || utf8.Valid(p) {
+			fr.r += end
+			return buf, h.HandleMessage(w, op, p)
+		}
+		ws.Cipher(p, key, 0) // invalid text, masked again for the general path
+		break
+	}
 	if op, p, ok := m.nextFrame(fr, nil, true); ok {
 		return buf, h.HandleMessage(w, op, p)
 	}

@@ -353,16 +353,8 @@ func (m *MessageReader) bufferedFrame(br peekReader, buf []byte, inPlace bool) (
 // is not valid UTF-8 is masked again): the general path reads the message
 // and finds any error as ReadMessage would.
 func (m *MessageReader) frameAt(b []byte, size int, buf []byte, inPlace bool) (op ws.OpCode, p []byte, n, need int) {
-	var h frameHeader
-	if len(b) >= 8 && b[0]-0x81 < 2 && b[1] >= 0x80 && b[1] != 0xff {
-		// A final text or binary frame, masked, with a 7- or 16-bit
-		// length: parseHeader's common case, decoded inline.
-		h.b0, h.masked, h.length, n = b[0], true, int64(b[1]&0x7f), 6
-		if h.length == 126 {
-			h.length, n = int64(binary.BigEndian.Uint16(b[2:4])), 8
-		}
-		h.mask = binary.LittleEndian.Uint32(b[n-4 : n])
-	} else {
+	h, n := commonHeader(b)
+	if n == 0 {
 		if len(b) < 2 {
 			return 0, nil, 0, 2
 		}
@@ -374,35 +366,72 @@ func (m *MessageReader) frameAt(b []byte, size int, buf []byte, inPlace bool) (o
 			return 0, nil, 0, 0
 		}
 	}
-	lim := m.Limits.WithDefaults()
-	if h.length > lim.MaxFrame || h.length > lim.MaxMessage || h.length > int64(size-n) {
+	if !m.fits(h.length, n, size) {
 		return 0, nil, 0, 0
 	}
 	end := n + int(h.length)
 	if len(b) < end {
-		if h.op() == ws.OpText {
-			return 0, nil, 0, 0
-		}
-		return 0, nil, 0, end
+		return 0, nil, 0, waitFor(h, end)
 	}
 	p = b[n:end]
 	if !inPlace {
 		if cap(buf) < len(p) {
 			// The bytes have arrived: growing to their length is growing
 			// with what arrived, not with what a header declares.
-			buf = proto.Grow(buf, max(len(p), proto.NextCap(cap(buf), 512, lim.MaxMessage)))
+			buf = proto.Grow(buf, max(len(p), proto.NextCap(cap(buf), 512, m.Limits.WithDefaults().MaxMessage)))
 		}
 		p = buf[:copy(buf[:len(p)], p)]
 	}
-	key := h.key()
-	ws.Cipher(p, key, 0)
-	if h.op() == ws.OpText && !utf8.Valid(p) {
+	if !unmask(p, h) {
 		if inPlace {
-			ws.Cipher(p, key, 0) // mask it again: the general path reads it as it came
+			unmask(p, h) // mask it again: the general path reads it as it came
 		}
 		return 0, nil, 0, 0
 	}
 	return h.op(), p, end, 0
+}
+
+// commonHeader decodes the header at the start of b if it is the common
+// one, a final text or binary frame, masked, with a 7- or 16-bit length
+// (what parseHeader would accept without its rule-by-rule check), and b
+// holds it: n is its size, 0 for any other header. It is small enough to
+// be inlined into the loops that call it.
+func commonHeader(b []byte) (h frameHeader, n int) {
+	if len(b) < 8 || b[0]-0x81 >= 2 || b[1] < 0x80 || b[1] == 0xff {
+		return h, 0
+	}
+	h.b0, h.masked, h.length, n = b[0], true, int64(b[1]&0x7f), 6
+	if h.length == 126 {
+		h.length, n = int64(binary.BigEndian.Uint16(b[2:4])), 8
+	}
+	h.mask = binary.LittleEndian.Uint32(b[n-4 : n])
+	return h, n
+}
+
+// fits reports whether a data frame of length bytes behind an n-byte
+// header is within m's limits and fits a buffer of size bytes whole.
+func (m *MessageReader) fits(length int64, n, size int) bool {
+	lim := m.Limits.WithDefaults()
+	return length <= lim.MaxFrame && length <= lim.MaxMessage && length <= int64(size-n)
+}
+
+// waitFor is how many bytes a reader should buffer for the fast path to
+// read a frame h of end bytes (header and payload) that it holds in part:
+// end for binary, 0 for text, which goes to the general path so that its
+// UTF-8 is checked on each piece as it arrives and invalid text fails
+// before the rest of its frame is sent.
+func waitFor(h frameHeader, end int) int {
+	if h.op() == ws.OpText {
+		return 0
+	}
+	return end
+}
+
+// unmask unmasks p, the whole payload of h, and reports whether it is a
+// valid message payload: binary, or text that is valid UTF-8.
+func unmask(p []byte, h frameHeader) bool {
+	ws.Cipher(p, h.key(), 0)
+	return h.op() != ws.OpText || utf8.Valid(p)
 }
 
 // read reads a message with readMessage and writes the close frame for a
