@@ -77,7 +77,7 @@ func TestFramePathAlone(t *testing.T) {
 		"Handler", "HandlerFunc", "Handshake", "IsNormalClose", "Limits", "MaxGrownReadBuffer", "MessageReader", "NewFrameReader",
 		"ParseHeader", "Peek", "Read", "ReadFrame", "ReadHeader", "ReadMessage", "ReadMessageBuffered",
 		"ReadMessageFrom", "Reset", "Serve", "ServeBuffered", "ServeConn", "ServeFrom", "Size",
-		"WithDefaults", "WriteClose", "WriteFrame", "WriteMessage",
+		"WholeFrame", "WithDefaults", "WriteClose", "WriteFrame", "WriteMessage",
 	}
 	assert.Equal(t, framePath, exported, "wsconn's exported API: the frame path only")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 	"testing/iotest"
@@ -299,5 +300,43 @@ func TestFrameReaderGrows(t *testing.T) {
 			require.NoError(t, err, tc.name)
 		}
 		require.Equal(t, tc.want, fr.Size(), tc.name)
+	}
+}
+
+// TestWholeFrame: WholeFrame takes a whole common message where it lies
+// and leaves everything else, unchanged, to the general path.
+func TestWholeFrame(t *testing.T) {
+	m := MessageReader{Limits: Limits{MaxFrame: 100, MaxMessage: 100}}
+	text := wstest.ClientFrame(ws.OpText, true, []byte("héllo"))
+	big := wstest.ClientFrame(ws.OpBinary, true, bytes.Repeat([]byte("b"), 300))
+	mb := MessageReader{}
+	op, p, n := mb.WholeFrame(append(slices.Clone(big), text...))
+	require.Equal(t, ws.OpBinary, op)
+	require.Equal(t, bytes.Repeat([]byte("b"), 300), p)
+	require.Equal(t, len(big), n, "a 16-bit length, and the next frame left alone")
+	op, p, n = m.WholeFrame(slices.Clone(text))
+	require.Equal(t, ws.OpText, op)
+	require.Equal(t, "héllo", string(p))
+	require.Equal(t, len(text), n)
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+	}{
+		{"cut", text[:len(text)-1]},
+		{"over MaxFrame", big},
+		{"ping", wstest.ClientFrame(ws.OpPing, true, []byte("p"))},
+		{"fragment", wstest.ClientFrame(ws.OpBinary, false, []byte("f"))},
+		{"continuation", wstest.ClientFrame(ws.OpContinuation, true, []byte("c"))},
+		{"unmasked", wstest.RawFrame(ws.Header{Fin: true, OpCode: ws.OpBinary}, []byte("u"))},
+		{"reserved bits", wstest.RawFrame(ws.Header{Fin: true, Rsv: 2, OpCode: ws.OpBinary, Masked: true}, []byte("r"))},
+		{"invalid text", wstest.ClientFrame(ws.OpText, true, []byte("a\xc0\xafb"))},
+		{"empty", nil},
+	} {
+		b := slices.Clone(tc.frame)
+		op, p, n := m.WholeFrame(b)
+		require.Zero(t, n, tc.name)
+		require.Zero(t, op, tc.name)
+		require.Nil(t, p, tc.name)
+		require.Equal(t, tc.frame, b, "%s: bytes left as they were", tc.name)
 	}
 }

@@ -308,6 +308,19 @@ func (m *MessageReader) nextFrame(fr *FrameReader, buf []byte, inPlace bool) (ws
 	}
 }
 
+// WholeFrame is the fast path over bytes already in memory (a reactor's
+// input buffer): if b starts with a message that is one final text or
+// binary frame, held whole in b, valid (masked, no reserved bits, text
+// that is valid UTF-8) and within m's limits, it unmasks the payload where
+// it lies and returns the opcode, the payload (a slice of b) and the
+// frame's size in bytes. Otherwise n is 0 and b is as it was: a control
+// frame, a fragment, a frame not all there yet or any violation is for
+// ReadMessage (on a reader of b) to read, and to fail as it does.
+func (m *MessageReader) WholeFrame(b []byte) (op ws.OpCode, payload []byte, n int) {
+	op, payload, n, _ = m.frameAt(b, len(b), nil, true)
+	return op, payload, n
+}
+
 // readBuffered reads the next message through br: one whole frame copied
 // out of its buffer if it can (bufferedFrame), else the general path.
 func (m *MessageReader) readBuffered(br peekReader, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
