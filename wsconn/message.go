@@ -90,17 +90,19 @@ func (m *MessageReader) ServeFrom(fr *FrameReader, w io.Writer, h Handler, buf [
 	if op, p, ok := m.nextFrame(fr, nil, true); ok {
 		return buf, h.HandleMessage(w, op, p)
 	}
-	op, msg, err := m.read(source{br: fr, r: fr}, w, buf[:0])
-	if err != nil {
-		return msg, err
-	}
-	return msg, h.HandleMessage(w, op, msg)
+	return m.serveGeneral(fr, w, h, buf)
 }
 
 func (m *MessageReader) serveBuffered(br peekReader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
 	if op, msg, ok := m.bufferedFrame(br, buf, true); ok {
 		return buf, h.HandleMessage(w, op, msg)
 	}
+	return m.serveGeneral(br, w, h, buf)
+}
+
+// serveGeneral reads the next message through br on the general path, into
+// buf, and hands it to h.
+func (m *MessageReader) serveGeneral(br peekReader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
 	op, msg, err := m.read(source{br: br, r: br}, w, buf[:0])
 	if err != nil {
 		return msg, err

@@ -263,8 +263,9 @@ type MessageReader struct {
 // errors of rw (io.EOF when the peer closed between messages).
 //
 // ReadMessage reads each frame with three Reads of rw (two for the header,
-// one for the payload). For a stream of small messages read through a
-// bufio.Reader, ReadMessageBuffered does the same with one Peek per header.
+// one for the payload). For a stream of small messages, ReadMessageFrom
+// does the same through a FrameReader, parsing each frame where it lies in
+// the reader's buffer.
 func (m *MessageReader) ReadMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []byte, error) {
 	return m.read(source{r: rw}, rw, buf[:0])
 }
