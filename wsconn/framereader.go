@@ -3,6 +3,8 @@ package wsconn
 import (
 	"bufio"
 	"io"
+
+	"github.com/gobwas/ws"
 )
 
 // DefaultReadBuffer is the size a FrameReader made with size 0 starts
@@ -29,13 +31,17 @@ const minReadBuffer = 16
 // fit behind them.
 //
 // The buffer starts at the size given and doubles, up to
-// MaxGrownReadBuffer, whenever a read fills all the space it was given:
-// the source had more to give, so larger reads will take fewer system
-// calls, and the compaction left costs less (a frame of f bytes cut by the
-// end of a buffer of b bytes is moved once per about b bytes read: about
-// f²/2b bytes copied per message). A connection that never fills its
-// buffer, an idle one or one of small messages at a low rate, keeps the
-// size it started with; one that did keeps the larger buffer until it is
+// MaxGrownReadBuffer, when a frame it holds in part (one that fits the
+// buffer, held for the whole-frame path) must be moved to the front while
+// the last read filled all the space it was given: the source had more to
+// give, so larger reads will take fewer system calls, and the compaction
+// costs less (a frame of f bytes cut by the end of a buffer of b bytes is
+// moved once per about b bytes read: about f²/2b bytes copied per
+// message). A connection that never fills its buffer, an idle one or one
+// of small messages at a low rate, keeps the size it started with, and so
+// does one of messages larger than the buffer, which the general path
+// reads straight into the message buffer (a larger buffer would only copy
+// more of each twice); one that grew keeps the larger buffer until it is
 // dropped. BenchmarkFrameReaderSize measures the sizes.
 //
 // It also has the bufio.Reader methods the frame path uses (Read, Peek,
@@ -78,19 +84,22 @@ func (fr *FrameReader) Buffered() int { return fr.w - fr.r }
 // before fill gives up with io.ErrNoProgress (bufio's figure).
 const maxEmptyReads = 100
 
-// fill reads src once into the buffer. It first moves the buffered bytes to
-// the front, into a buffer twice the size if the last read filled its
-// space and the buffer may grow, else only if fewer than want bytes from
-// the first buffered one fit in the buffer (the frame being read needs
-// room) or nothing is buffered (a free move); otherwise it reads into the
-// space behind them. The buffer must not be full.
+// fill reads src once into the buffer, for a reader that wants want bytes
+// buffered. It first moves the buffered bytes to the front if fewer than
+// want bytes from the first buffered one fit in the buffer (the frame being
+// read needs room) or nothing is buffered (a free move); otherwise it reads
+// into the space behind them. If the bytes must move for a frame (want is
+// more than a header) and the last read filled its space, they move to
+// the front of a buffer twice the size, up to maxBuf. The buffer must not
+// be full.
 func (fr *FrameReader) fill(want int) {
+	move := fr.r > 0 && (fr.r == fr.w || fr.r+want > len(fr.buf))
 	switch {
-	case fr.grow && len(fr.buf) < fr.maxBuf:
+	case move && fr.grow && want > ws.MaxHeaderSize && len(fr.buf) < fr.maxBuf:
 		buf := make([]byte, min(2*len(fr.buf), fr.maxBuf))
 		fr.w = copy(buf, fr.buf[fr.r:fr.w])
 		fr.r, fr.buf = 0, buf
-	case fr.r > 0 && (fr.r == fr.w || fr.r+want > len(fr.buf)):
+	case move:
 		fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
 		fr.r = 0
 	}
@@ -195,6 +204,6 @@ func (fr *FrameReader) Discard(n int) (int, error) {
 		if fr.err != nil {
 			return n - remain, fr.readErr()
 		}
-		fr.fill(len(fr.buf))
+		fr.fill(1) // nothing is buffered: a free move, and a full read
 	}
 }

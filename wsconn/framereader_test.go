@@ -276,27 +276,33 @@ func (l *loopReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// TestFrameReaderGrows: a FrameReader's buffer doubles while reads fill it,
-// up to MaxGrownReadBuffer, and stays as it is when they do not; one that
-// starts larger never grows.
+// TestFrameReaderGrows: a FrameReader's buffer doubles, up to
+// MaxGrownReadBuffer, while reads fill it and frames it holds in part must
+// be moved; it stays as it is when reads do not fill it, when messages are
+// larger than it (read past it, not through it) and when it starts larger.
 func TestFrameReaderGrows(t *testing.T) {
-	frame := wstest.ClientFrame(ws.OpBinary, true, bytes.Repeat([]byte("g"), 1024))
-	stream := bytes.Repeat(frame, 100)
-	h := &sizeCheck{size: 1024}
+	stream := func(size int) []byte {
+		return bytes.Repeat(wstest.ClientFrame(ws.OpBinary, true, bytes.Repeat([]byte("g"), size)), 100)
+	}
 	for _, tc := range []struct {
 		name  string
 		src   io.Reader
+		size  int // of each message
 		start int
 		want  int
 	}{
-		{"reads fill it", &loopReader{b: stream}, 0, MaxGrownReadBuffer},
-		{"a byte per read", iotest.OneByteReader(&loopReader{b: stream}), 0, DefaultReadBuffer},
-		{"larger to start with", &loopReader{b: stream}, 2 * MaxGrownReadBuffer, 2 * MaxGrownReadBuffer},
+		{"reads fill it", &loopReader{b: stream(1024)}, 1024, 0, MaxGrownReadBuffer},
+		{"a byte per read", iotest.OneByteReader(&loopReader{b: stream(1024)}), 1024, 0, DefaultReadBuffer},
+		{"messages larger than it", &loopReader{b: stream(70000)}, 70000, 0, DefaultReadBuffer},
+		{"larger to start with", &loopReader{b: stream(1024)}, 1024, 2 * MaxGrownReadBuffer, 2 * MaxGrownReadBuffer},
 	} {
 		fr := NewFrameReader(tc.src, tc.start)
 		var m MessageReader
+		h := &sizeCheck{size: tc.size}
+		var buf []byte
 		for range 100 {
-			_, err := m.ServeFrom(fr, io.Discard, h, nil)
+			var err error
+			buf, err = m.ServeFrom(fr, io.Discard, h, buf)
 			require.NoError(t, err, tc.name)
 		}
 		require.Equal(t, tc.want, fr.Size(), tc.name)
