@@ -82,8 +82,9 @@
 // copy is small and the rest shows: ServeFrom's code 35%, ws.Cipher 36%
 // (mostly its fixed cost: the calls and the checks before the AVX2 kernel,
 // which the floor pays too), the header decode 10%, the handler 5%. The
-// epoll server in wsconn/server runs the same in-place path over its own
-// input buffer (MessageReader.WholeFrame).
+// epoll server in wsconn/server unmasks single-frame messages in place in
+// its own input buffer; MessageReader.WholeFrame is this path over such
+// bytes in memory.
 //
 // A MessageReader holds scratch only: nothing survives between two
 // messages, so a server can keep no buffer and no reader per idle
