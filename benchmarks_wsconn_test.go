@@ -205,24 +205,35 @@ func wsfCheck(b *testing.B, op ws.OpCode, msg []byte, size int, err error) {
 	}
 }
 
-// rtlab: ServeBuffered through a 4 KiB bufio.Reader, as ServeConn serves
-// a connection: a message held whole in the reader's buffer is unmasked
-// there and handed to the handler; larger ones go into the message buffer,
-// handed back each time.
+// rtlab: ServeFrom through a FrameReader of wsconn.DefaultReadBuffer
+// bytes, as ServeConn serves a connection: a message held whole in the
+// reader's buffer is unmasked there and handed to the handler; larger ones
+// go into the message buffer, handed back each time.
 func wsfReadRTLab(b *testing.B, c *wsfConn, size int) {
 	var m wsconn.MessageReader
-	br := bufio.NewReaderSize(c, 4096)
-	h := wsconn.HandlerFunc(func(_ io.Writer, op ws.OpCode, msg []byte) error {
-		wsfCheck(b, op, msg, size, nil)
-		return nil
-	})
+	fr := wsconn.NewFrameReader(c, wsconn.DefaultReadBuffer)
+	h := &wsfHandler{b: b, size: size}
 	buf := make([]byte, 0, size)
 	for b.Loop() {
 		var err error
-		if buf, err = m.ServeBuffered(br, c, h, buf); err != nil {
+		if buf, err = m.ServeFrom(fr, c, h, buf); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// wsfHandler is impl=rtlab's handler: it checks each message as wsfCheck
+// does, a method on a struct as a server's handler is.
+type wsfHandler struct {
+	b    *testing.B
+	size int
+}
+
+func (h *wsfHandler) HandleMessage(_ io.Writer, op ws.OpCode, msg []byte) error {
+	if op != ws.OpBinary || len(msg) != h.size {
+		wsfCheck(h.b, op, msg, h.size, nil)
+	}
+	return nil
 }
 
 // rtlab-direct: ReadMessage straight on the conn, three Reads per frame (on

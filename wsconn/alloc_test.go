@@ -87,9 +87,9 @@ func TestWriteAllocs(t *testing.T) {
 }
 
 // TestReadBufferedAllocs: the buffered paths allocate nothing per message
-// either, for messages read in place (ServeBuffered), copied out of the
-// buffer (ReadMessageBuffered) and assembled from fragments with control
-// frames between them.
+// either, for messages read in place (ServeBuffered, ServeFrom), copied out
+// of the buffer (ReadMessageBuffered, ReadMessageFrom) and assembled from
+// fragments with control frames between them.
 func TestReadBufferedAllocs(t *testing.T) {
 	stream := bytes.Join([][]byte{
 		wstest.ClientFrame(ws.OpText, true, []byte("small")),
@@ -101,6 +101,7 @@ func TestReadBufferedAllocs(t *testing.T) {
 	r := bytes.NewReader(stream)
 	rw := discardRW{r}
 	br := bufio.NewReaderSize(rw, 4096)
+	fr := NewFrameReader(rw, 4096)
 	var m MessageReader
 	var got int
 	h := HandlerFunc(func(_ io.Writer, _ ws.OpCode, p []byte) error {
@@ -108,33 +109,42 @@ func TestReadBufferedAllocs(t *testing.T) {
 		return nil
 	})
 	var buf []byte
-	run := func(serve bool) {
+	run := func(how string) {
 		r.Reset(stream)
 		br.Reset(rw)
+		fr.Reset(rw)
 		got = 0
 		for range 3 {
-			if serve {
-				var err error
-				if buf, err = m.ServeBuffered(br, rw, h, buf); err != nil {
-					t.Fatal(err)
-				}
-				continue
+			var (
+				msg []byte
+				err error
+			)
+			switch how {
+			case "ServeBuffered":
+				buf, err = m.ServeBuffered(br, rw, h, buf)
+			case "ServeFrom":
+				buf, err = m.ServeFrom(fr, rw, h, buf)
+			case "ReadMessageBuffered":
+				_, msg, err = m.ReadMessageBuffered(br, rw, buf)
+			default:
+				_, msg, err = m.ReadMessageFrom(fr, rw, buf)
 			}
-			_, msg, err := m.ReadMessageBuffered(br, rw, buf)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got += len(msg)
-			buf = msg
+			if msg != nil {
+				got += len(msg)
+				buf = msg
+			}
 		}
 		if got != 5+1000+1400+3 {
-			t.Fatalf("read %d payload bytes", got)
+			t.Fatalf("%s read %d payload bytes", how, got)
 		}
 	}
-	run(true) // the first pass grows the buffer
-	for _, serve := range []bool{true, false} {
-		allocs := testing.AllocsPerRun(200, func() { run(serve) })
-		require.Zero(t, allocs, "allocations per 3 messages, ServeBuffered %v", serve)
+	run("ServeBuffered") // the first pass grows the buffer
+	for _, how := range []string{"ServeBuffered", "ServeFrom", "ReadMessageBuffered", "ReadMessageFrom"} {
+		allocs := testing.AllocsPerRun(200, func() { run(how) })
+		require.Zero(t, allocs, "allocations per 3 messages, %s", how)
 	}
 }
 

@@ -72,11 +72,12 @@ func TestFramePathAlone(t *testing.T) {
 	slices.Sort(exported)
 	exported = slices.Compact(exported)
 	framePath := []string{
-		"CloseError", "CloseGracefully", "DefaultMaxFrame", "DefaultMaxHandshakeBytes", "DefaultMaxMessage",
-		"EchoHandler", "Error", "FrameWriter", "HandleMessage", "Handler", "HandlerFunc", "Handshake",
-		"IsNormalClose", "Limits", "MessageReader", "ParseHeader", "ReadFrame", "ReadHeader", "ReadMessage",
-		"ReadMessageBuffered", "Serve", "ServeBuffered",
-		"ServeConn", "WithDefaults", "WriteClose", "WriteFrame", "WriteMessage",
+		"Buffered", "CloseError", "CloseGracefully", "DefaultMaxFrame", "DefaultMaxHandshakeBytes", "DefaultMaxMessage",
+		"DefaultReadBuffer", "Discard", "EchoHandler", "Error", "FrameReader", "FrameWriter", "HandleMessage",
+		"Handler", "HandlerFunc", "Handshake", "IsNormalClose", "Limits", "MaxGrownReadBuffer", "MessageReader", "NewFrameReader",
+		"ParseHeader", "Peek", "Read", "ReadFrame", "ReadHeader", "ReadMessage", "ReadMessageBuffered",
+		"ReadMessageFrom", "Reset", "Serve", "ServeBuffered", "ServeConn", "ServeFrom", "Size",
+		"WholeFrame", "WithDefaults", "WriteClose", "WriteFrame", "WriteMessage",
 	}
 	assert.Equal(t, framePath, exported, "wsconn's exported API: the frame path only")
 }

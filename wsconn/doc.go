@@ -30,11 +30,10 @@
 // bytes (copy plus ws.Cipher) and decode each header from bytes in memory;
 // impl=limit is the same floor without the header. At 64 KiB rtlab is at
 // the floor; at 16 bytes and 1 KiB a fixed cost per message is left (see
-// below), about as large as the floor itself at 16 bytes. The
-// allocating peers pay a fixed cost per message (allocation, locks,
-// per-message setup) that dominates small messages, and extra copies that
-// dominate large ones. Allocation counts are claims backed by tests
-// (alloc_test.go, testing.AllocsPerRun), not only by benchmarks.
+// below). The allocating peers pay a fixed cost per message (allocation,
+// locks, per-message setup) that dominates small messages, and extra
+// copies that dominate large ones. Allocation counts are claims backed by
+// tests (alloc_test.go, testing.AllocsPerRun), not only by benchmarks.
 //
 // # Where the nanoseconds of a small message go
 //
@@ -44,33 +43,48 @@
 //	go test -run '^$' -bench 'BenchmarkWSFrameRead/impl=rtlab$/size=(16|1024)$' -cpuprofile cpu.prof .
 //	go tool pprof -top rtlab.test cpu.prof
 //
-// showed, for ReadMessage straight on a reader (now impl=rtlab-direct),
-// about half the time in reading the header: ws.ReadHeaderBuffer's two
-// io.ReadFull calls (each a Read through an interface for a few bytes)
-// and the rule checks, then the payload Read and ws.Cipher. A listing of
-// the functions (pprof -list) put the largest single cost on the lines
-// that pass a ws.Header from one function to the next: the struct holds
-// an array, so it lives in memory, is stored field by field and reloaded
-// 16 bytes at a time, which the CPU cannot forward from the stores. What
-// was removed:
+// was taken at each step; what each showed and what was removed:
 //
-//   - Reads: ReadMessageBuffered and ServeBuffered parse each header with
-//     one Peek of a bufio.Reader's buffered bytes (ParseHeader), and a
-//     frame held whole there costs one Peek and one Discard.
-//   - The copy out of the buffer: ServeBuffered unmasks such a payload in
-//     place and hands the handler that slice (a payload is valid only
-//     until HandleMessage returns anyway); ServeConn serves this way.
-//   - ws.Header on the hot path: headers are decoded into a four-word
-//     struct that stays in registers, the common header (final text or
-//     binary, masked, 7- or 16-bit length) inline, and the rule-by-rule
-//     check runs only for the other headers.
+//   - ReadMessage straight on a reader (now impl=rtlab-direct): about half
+//     the time in reading the header, ws.ReadHeaderBuffer's two
+//     io.ReadFull calls (each a Read through an interface for a few bytes)
+//     and the rule checks, then the payload Read and ws.Cipher. A listing
+//     (pprof -list) put the largest single cost on the lines that pass a
+//     ws.Header from one function to the next: the struct holds an array,
+//     so it lives in memory, is stored field by field and reloaded 16
+//     bytes at a time, which the CPU cannot forward from the stores.
+//     Removed: headers are decoded into a four-word struct that stays in
+//     registers, the common header (final text or binary, masked, 7- or
+//     16-bit length) inline, and the rule-by-rule check runs only for the
+//     other headers; ServeBuffered parses each header where it lies in a
+//     bufio.Reader's buffer (one Peek and one Discard per frame held whole
+//     there) and unmasks the payload in place for the handler.
+//   - ServeBuffered through a 4 KiB bufio.Reader, at 1 KiB: of the time,
+//     33% in memmove (26% the conn's Read into the buffer, the copy the
+//     floor makes too; 7.5% bufio sliding a frame cut by the end of its
+//     buffer to the front before each read), 30% in ws.Cipher, and the
+//     rest per message: Peek 7.5% of its own and Discard 6% (two calls
+//     with their checks), the whole-frame path 5%, the handler 5%.
+//     Removed: FrameReader, a buffered reader of this package's own, and
+//     MessageReader.ServeFrom, which reads its buffer's bytes directly:
+//     decode, limit check, wait for the rest of a cut frame, unmask and
+//     hand over in one loop with no call but ws.Cipher, the handler and,
+//     when the frame is not all there, the read. A cut frame is moved to
+//     the front only if it does not fit behind the bytes before it, and
+//     the buffer doubles from 4 KiB up to 16 KiB while reads fill it
+//     (MaxGrownReadBuffer), which makes that slide a quarter as frequent
+//     for a connection that streams. BenchmarkFrameReaderSize measures
+//     the buffer sizes and the bufio.Reader path side by side.
 //
-// What is left above the floor is per message: the Peek, the Discard and
-// the handler call (an interface call), and at 1 KiB also the
-// bufio.Reader sliding a frame cut by the end of its buffer to the front
-// before it reads more (a fill copies the rest of the partial frame once).
-// The epoll server in wsconn/server runs the same in-place path over its
-// own input buffer.
+// Left now, at 1 KiB: memmove 37% (the conn's Read 32%, the slide of cut
+// frames 4%), ws.Cipher 36%, and per message ServeFrom's own code 9%, the
+// header decode 4%, the limit check 3.5%, the handler 1%. At 16 bytes the
+// copy is small and the rest shows: ServeFrom's code 35%, ws.Cipher 36%
+// (mostly its fixed cost: the calls and the checks before the AVX2 kernel,
+// which the floor pays too), the header decode 10%, the handler 5%. The
+// epoll server in wsconn/server unmasks single-frame messages in place in
+// its own input buffer; MessageReader.WholeFrame is this path over such
+// bytes in memory.
 //
 // A MessageReader holds scratch only: nothing survives between two
 // messages, so a server can keep no buffer and no reader per idle
@@ -81,11 +95,12 @@
 //
 // Reading straight from a socket costs three read system calls per frame
 // (two for the header, one for the payload; TestReadFrameReadCalls counts
-// them). A server therefore reads through a bufio.Reader, with
-// ServeBuffered or ReadMessageBuffered: one read system call then serves
-// every frame that fits its buffer (the same test counts one for 100 small
-// frames), and payloads larger than the buffer still go straight into the
-// caller's buffer (bufio.Reader.Read bypasses its buffer for them).
+// them). A server therefore reads through a FrameReader, with ServeFrom or
+// ReadMessageFrom (or through a bufio.Reader, with ServeBuffered or
+// ReadMessageBuffered): one read system call then serves every frame that
+// fits its buffer (the same test counts one for 100 small frames), and
+// payloads larger than the buffer still go straight into the caller's
+// buffer (Read bypasses the buffer for them).
 //
 // Text in a frame that is not there whole (it straddles the end of the
 // buffer or is larger than it) goes through the general path, which checks
@@ -111,11 +126,13 @@
 // the kernel's copy out of the socket buffer; every write goes to the same
 // conn, whose Write discards. One iteration is one message of size bytes.
 //
-//   - rtlab: ServeBuffered through a 4 KiB bufio.Reader, as ServeConn
-//     serves a connection, with a handler that checks the message. Copies:
-//     one (stream to the bufio.Reader's buffer, by Read); a message held
-//     whole there is unmasked in place and handed to the handler, a larger
-//     one is read into the message buffer handed back. Writes:
+//   - rtlab: ServeFrom through a FrameReader, as ServeConn serves a
+//     connection, with a handler (a method on a struct) that checks the
+//     message. The buffer starts at 4 KiB and grows to 16 KiB, since every
+//     Read of the in-memory conn fills it. Copies: one (stream to the
+//     FrameReader's buffer, by Read); a message held whole there is
+//     unmasked in place and handed to the handler, a larger one is read
+//     into the message buffer handed back. Writes:
 //     FrameWriter.WriteMessage: up to 256 bytes copied behind the header
 //     and one Write; larger payloads not copied, leaving with the header in
 //     one writev on a socket (TestWriteOneSyscall counts them) and as two

@@ -70,9 +70,10 @@ func FuzzFrameRead(f *testing.F) {
 			buf = msg
 		}
 		// The buffered paths must read the same messages, write the same
-		// answers and end the same way: through the smallest bufio.Reader
-		// (most frames straddle its end) fed one byte per Read, and
-		// through a 4 KiB one fed everything at once.
+		// answers and end the same way: through the smallest buffer (most
+		// frames straddle its end) fed one byte per Read, and through a
+		// 4 KiB one fed everything at once; through a bufio.Reader
+		// (ServeBuffered) and a FrameReader (ServeFrom, ReadMessageFrom).
 		for _, bc := range []struct {
 			size int
 			src  func(io.Reader) io.Reader
@@ -80,27 +81,41 @@ func FuzzFrameRead(f *testing.F) {
 			{16, iotest.OneByteReader},
 			{4096, func(r io.Reader) io.Reader { return r }},
 		} {
-			bcon := newConn(data)
-			br := bufio.NewReaderSize(bc.src(bcon.in), bc.size)
-			var got [][]byte
-			h := HandlerFunc(func(_ io.Writer, op ws.OpCode, msg []byte) error {
-				got = append(got, append([]byte{byte(op)}, msg...))
-				return nil
-			})
-			var err error
-			for buf = nil; err == nil; {
-				if buf, err = m.ServeBuffered(br, &bcon.out, h, buf); cap(buf) > fuzzMax {
-					t.Fatalf("buffered: buffer grew to %d, limit %d", cap(buf), fuzzMax)
+			for _, how := range []string{"ServeBuffered", "ServeFrom", "ReadMessageFrom"} {
+				bcon := newConn(data)
+				in := bc.src(bcon.in)
+				br, fr := bufio.NewReaderSize(in, bc.size), NewFrameReader(in, bc.size)
+				var got [][]byte
+				h := HandlerFunc(func(_ io.Writer, op ws.OpCode, msg []byte) error {
+					got = append(got, append([]byte{byte(op)}, msg...))
+					return nil
+				})
+				var err error
+				for buf = nil; err == nil; {
+					switch how {
+					case "ServeBuffered":
+						buf, err = m.ServeBuffered(br, &bcon.out, h, buf)
+					case "ServeFrom":
+						buf, err = m.ServeFrom(fr, &bcon.out, h, buf)
+					default:
+						var op ws.OpCode
+						if op, buf, err = m.ReadMessageFrom(fr, &bcon.out, buf); err == nil {
+							err = h.HandleMessage(&bcon.out, op, buf)
+						}
+					}
+					if cap(buf) > fuzzMax {
+						t.Fatalf("%s: buffer grew to %d, limit %d", how, cap(buf), fuzzMax)
+					}
 				}
-			}
-			if !slices.EqualFunc(msgs, got, bytes.Equal) {
-				t.Fatalf("bufio.Reader of %d: messages %q, ReadMessage read %q", bc.size, got, msgs)
-			}
-			if !bytes.Equal(c.out.Bytes(), bcon.out.Bytes()) {
-				t.Fatalf("bufio.Reader of %d: wrote %q, ReadMessage wrote %q", bc.size, bcon.out.Bytes(), c.out.Bytes())
-			}
-			if !sameEnd(end, err) {
-				t.Fatalf("bufio.Reader of %d: ended with %v, ReadMessage with %v", bc.size, err, end)
+				if !slices.EqualFunc(msgs, got, bytes.Equal) {
+					t.Fatalf("%s, buffer of %d: messages %q, ReadMessage read %q", how, bc.size, got, msgs)
+				}
+				if !bytes.Equal(c.out.Bytes(), bcon.out.Bytes()) {
+					t.Fatalf("%s, buffer of %d: wrote %q, ReadMessage wrote %q", how, bc.size, bcon.out.Bytes(), c.out.Bytes())
+				}
+				if !sameEnd(end, err) {
+					t.Fatalf("%s, buffer of %d: ended with %v, ReadMessage with %v", how, bc.size, err, end)
+				}
 			}
 		}
 	})

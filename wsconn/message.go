@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
@@ -25,11 +26,6 @@ type HandlerFunc func(w io.Writer, op ws.OpCode, payload []byte) error
 func (f HandlerFunc) HandleMessage(w io.Writer, op ws.OpCode, payload []byte) error {
 	return f(w, op, payload)
 }
-
-// connBufSize is the size of the bufio.Reader ServeConn reads through:
-// messages up to about this size are read with one read system call for
-// many of them and handed to the handler without a copy.
-const connBufSize = 4096
 
 // EchoHandler sends every message back unchanged, with the same opcode, as
 // one frame. It is the handler the conformance suite expects.
@@ -55,14 +51,59 @@ func (m *MessageReader) Serve(rw io.ReadWriter, h Handler, buf []byte) ([]byte, 
 // w. A message that is one frame held whole in br's buffer (the common case
 // for messages smaller than the buffer) is unmasked where it lies and h
 // gets that slice, valid until HandleMessage returns like any payload: no
-// copy after the one into br. Other messages are read into buf by
+// copy after the one into br. Other messages are read into buf as by
 // ReadMessageBuffered. It returns the buffer to keep for the next message
-// and the error that ends the connection, if any.
+// and the error that ends the connection, if any. ServeFrom does the same
+// through a FrameReader, with less work per message.
 func (m *MessageReader) ServeBuffered(br *bufio.Reader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
-	if op, msg, ok := m.wholeFrame(br, buf, true); ok {
+	return m.serveBuffered(br, w, h, buf)
+}
+
+// ServeFrom is ServeBuffered through fr. The common message, one final
+// text or binary frame with a 7- or 16-bit length that fits fr's buffer,
+// is parsed, unmasked and handed to h where it lies, in a loop that calls
+// nothing else but fr's source when the frame is not all there yet.
+func (m *MessageReader) ServeFrom(fr *FrameReader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
+	for {
+		b := fr.buf[fr.r:fr.w]
+		fh, n := commonHeader(b)
+		if n == 0 || !m.fits(fh.length, n, len(fr.buf)) {
+			break
+		}
+		end := n + int(fh.length)
+		if end > len(b) {
+			if waitFor(fh, end) == 0 || fr.err != nil {
+				break
+			}
+			fr.fill(end)
+			continue
+		}
+		p, key := b[n:end], fh.key()
+		ws.Cipher(p, key, 0)
+		if op := fh.op(); op == ws.OpBinary || utf8.Valid(p) {
+			fr.r += end
+			return buf, h.HandleMessage(w, op, p)
+		}
+		ws.Cipher(p, key, 0) // invalid text, masked again for the general path
+		break
+	}
+	if op, p, ok := m.nextFrame(fr, nil, true); ok {
+		return buf, h.HandleMessage(w, op, p)
+	}
+	return m.serveGeneral(fr, w, h, buf)
+}
+
+func (m *MessageReader) serveBuffered(br peekReader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
+	if op, msg, ok := m.bufferedFrame(br, buf, true); ok {
 		return buf, h.HandleMessage(w, op, msg)
 	}
-	op, msg, err := m.ReadMessageBuffered(br, w, buf)
+	return m.serveGeneral(br, w, h, buf)
+}
+
+// serveGeneral reads the next message through br on the general path, into
+// buf, and hands it to h.
+func (m *MessageReader) serveGeneral(br peekReader, w io.Writer, h Handler, buf []byte) ([]byte, error) {
+	op, msg, err := m.read(source{br: br, r: br}, w, buf[:0])
 	if err != nil {
 		return msg, err
 	}
@@ -70,19 +111,19 @@ func (m *MessageReader) ServeBuffered(br *bufio.Reader, w io.Writer, h Handler, 
 }
 
 // ServeConn runs the frame path on an upgraded connection until it ends:
-// it reads messages through a bufio.Reader of connBufSize bytes with one
-// MessageReader and one message buffer held for the life of the connection
-// (ServeBuffered) and passes each to h. It returns the error that
+// it reads messages through a FrameReader of DefaultReadBuffer bytes with
+// one MessageReader and one message buffer held for the life of the
+// connection (ServeFrom) and passes each to h. It returns the error that
 // ended the connection: a *CloseError for a close (sent or answered), io.EOF
 // for a peer that went away between messages, or an I/O error. It does not
 // close rw.
 func ServeConn(rw io.ReadWriter, h Handler, lim Limits) error {
 	m := MessageReader{Limits: lim}
-	br := bufio.NewReaderSize(rw, connBufSize)
+	fr := NewFrameReader(rw, DefaultReadBuffer)
 	var buf []byte
 	for {
 		var err error
-		if buf, err = m.ServeBuffered(br, rw, h, buf); err != nil {
+		if buf, err = m.ServeFrom(fr, rw, h, buf); err != nil {
 			return err
 		}
 	}

@@ -174,11 +174,21 @@ func readHeader(src io.Reader, hdr []byte, fragmented bool) (frameHeader, error)
 	return h, err
 }
 
+// peekReader is a reader with a buffer that headers are parsed in:
+// *bufio.Reader and *FrameReader.
+type peekReader interface {
+	io.Reader
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+	Buffered() int
+	Size() int
+}
+
 // peekHeader is readHeader for a source read through br: the header is
 // parsed where it lies in br's buffer (one Peek, two when the buffer holds
 // less than a whole header) and then discarded, instead of being copied out
 // by two Reads.
-func peekHeader(br *bufio.Reader, fragmented bool) (frameHeader, error) {
+func peekHeader(br peekReader, fragmented bool) (frameHeader, error) {
 	b, err := br.Peek(max(2, min(br.Buffered(), ws.MaxHeaderSize)))
 	if len(b) >= 2 && len(b) < headerLen(b[1]) {
 		b, err = br.Peek(headerLen(b[1]))
@@ -253,8 +263,9 @@ type MessageReader struct {
 // errors of rw (io.EOF when the peer closed between messages).
 //
 // ReadMessage reads each frame with three Reads of rw (two for the header,
-// one for the payload). For a stream of small messages read through a
-// bufio.Reader, ReadMessageBuffered does the same with one Peek per header.
+// one for the payload). For a stream of small messages, ReadMessageFrom
+// does the same through a FrameReader, parsing each frame where it lies in
+// the reader's buffer.
 func (m *MessageReader) ReadMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []byte, error) {
 	return m.read(source{r: rw}, rw, buf[:0])
 }
@@ -262,86 +273,179 @@ func (m *MessageReader) ReadMessage(rw io.ReadWriter, buf []byte) (ws.OpCode, []
 // ReadMessageBuffered is ReadMessage for a connection read through br
 // (answers to pings and closes go to w): each header is parsed where it
 // lies in br's buffer, and a payload that br holds whole is copied out of
-// it with one Read. Messages, limits, checks and errors are those of
-// ReadMessage. Payloads larger than br's buffer are still read straight
-// into buf (bufio.Reader.Read bypasses its buffer for them).
+// it. Messages, limits, checks and errors are those of ReadMessage.
+// Payloads larger than br's buffer are still read straight into buf
+// (bufio.Reader.Read bypasses its buffer for them). ReadMessageFrom does
+// the same through a FrameReader, with less work per message.
 func (m *MessageReader) ReadMessageBuffered(br *bufio.Reader, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
-	if op, msg, ok := m.wholeFrame(br, buf[:0], false); ok {
-		return op, msg, nil
-	}
-	return m.read(source{br: br, r: br}, w, buf[:0])
+	return m.readBuffered(br, w, buf[:0])
 }
 
-// wholeFrame reads the next message straight out of br's buffer when it is
-// the common case: one final text or binary frame, valid, within the
-// limits, and small enough to fit br's buffer whole (Peek waits for the
-// bytes of a binary one as a Read would; a text one must be there whole). Its header is parsed where it lies and br moves
-// past it: one Peek, one Discard. The payload is unmasked in br's buffer
-// and returned there if inPlace (valid until the next read from br), else
-// copied to buf and unmasked there. For anything else it consumes nothing
-// and reports false, and the general path reads the message, finding any
-// error as ReadMessage would.
-func (m *MessageReader) wholeFrame(br *bufio.Reader, buf []byte, inPlace bool) (ws.OpCode, []byte, bool) {
-	b, _ := br.Peek(max(2, br.Buffered()))
-	var (
-		h frameHeader
-		n int
-	)
-	if len(b) >= 8 && b[0]-0x81 < 2 && b[1] >= 0x80 && b[1] != 0xff {
-		// A final text or binary frame, masked, with a 7- or 16-bit
-		// length: parseHeader's common case, decoded inline.
-		h.b0, h.masked, h.length, n = b[0], true, int64(b[1]&0x7f), 6
-		if h.length == 126 {
-			h.length, n = int64(binary.BigEndian.Uint16(b[2:4])), 8
+// ReadMessageFrom is ReadMessageBuffered through fr.
+func (m *MessageReader) ReadMessageFrom(fr *FrameReader, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
+	if op, p, ok := m.nextFrame(fr, buf[:0], false); ok {
+		return op, p, nil
+	}
+	return m.read(source{br: fr, r: fr}, w, buf[:0])
+}
+
+// nextFrame is bufferedFrame for a FrameReader, reading its buffer
+// directly: frameAt on the buffered bytes, and a read of fr's source
+// whenever it needs more.
+func (m *MessageReader) nextFrame(fr *FrameReader, buf []byte, inPlace bool) (ws.OpCode, []byte, bool) {
+	for {
+		op, p, n, need := m.frameAt(fr.buf[fr.r:fr.w], len(fr.buf), buf, inPlace)
+		if n > 0 {
+			fr.r += n
+			return op, p, true
 		}
-		h.mask = binary.LittleEndian.Uint32(b[n-4 : n])
-	} else {
-		if len(b) < 2 {
+		if need == 0 || fr.err != nil {
 			return 0, buf, false
 		}
-		if need := headerLen(b[1]); len(b) < need {
-			b, _ = br.Peek(need)
+		// need is at most the buffer's size and more than is buffered,
+		// so the buffer is not full (fill moves the bytes to the front
+		// if they leave less than need behind them).
+		fr.fill(need)
+	}
+}
+
+// WholeFrame is the fast path over bytes already in memory (a reactor's
+// input buffer): if b starts with a message that is one final text or
+// binary frame, held whole in b, valid (masked, no reserved bits, text
+// that is valid UTF-8) and within m's limits, it unmasks the payload where
+// it lies and returns the opcode, the payload (a slice of b) and the
+// frame's size in bytes. Otherwise n is 0 and b is as it was: a control
+// frame, a fragment, a frame not all there yet or any violation is for
+// ReadMessage (on a reader of b) to read, and to fail as it does.
+func (m *MessageReader) WholeFrame(b []byte) (op ws.OpCode, payload []byte, n int) {
+	op, payload, n, _ = m.frameAt(b, len(b), nil, true)
+	return op, payload, n
+}
+
+// readBuffered reads the next message through br: one whole frame copied
+// out of its buffer if it can (bufferedFrame), else the general path.
+func (m *MessageReader) readBuffered(br peekReader, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
+	if op, msg, ok := m.bufferedFrame(br, buf, false); ok {
+		return op, msg, nil
+	}
+	return m.read(source{br: br, r: br}, w, buf)
+}
+
+// bufferedFrame is frameAt on the bytes br holds, waiting (Peek) for the
+// bytes it says it needs: br moves past the frame it returns, and past
+// nothing if ok is false.
+func (m *MessageReader) bufferedFrame(br peekReader, buf []byte, inPlace bool) (op ws.OpCode, p []byte, ok bool) {
+	b, _ := br.Peek(br.Buffered())
+	op, p, n, need := m.frameAt(b, br.Size(), buf, inPlace)
+	for need > 0 {
+		// need grows with each round (a header, then a whole frame) or
+		// is 0: the loop ends.
+		if b, _ = br.Peek(need); len(b) < need {
+			return 0, buf, false
+		}
+		op, p, n, need = m.frameAt(b, br.Size(), buf, inPlace)
+	}
+	if n == 0 {
+		return 0, buf, false
+	}
+	_, _ = br.Discard(n) // n bytes are buffered: Discard cannot fail
+	return op, p, true
+}
+
+// frameAt is the fast path for the message at the start of b, the bytes
+// buffered at the front of a reader whose buffer holds size bytes, when it
+// is the common case: one final text or binary frame, valid, within the
+// limits and no larger than size. If b holds it whole, frameAt unmasks the
+// payload (where it lies if inPlace, else copied into buf, grown as
+// needed), checks text's UTF-8 and returns the opcode, the payload and n,
+// the frame's size in b. If b holds only part of such a frame (part of its
+// header, or part of a binary one's payload), n is 0 and need is how many
+// bytes must be buffered before calling again; a text frame held in part
+// goes to the general path instead, which checks UTF-8 on each piece as it
+// arrives, so that invalid text fails before the rest of its frame is
+// sent. For anything else n and need are 0 and b is as it was (text that
+// is not valid UTF-8 is masked again): the general path reads the message
+// and finds any error as ReadMessage would.
+func (m *MessageReader) frameAt(b []byte, size int, buf []byte, inPlace bool) (op ws.OpCode, p []byte, n, need int) {
+	h, n := commonHeader(b)
+	if n == 0 {
+		if len(b) < 2 {
+			return 0, nil, 0, 2
+		}
+		if hl := headerLen(b[1]); len(b) < hl {
+			return 0, nil, 0, hl
 		}
 		var err error
 		if h, n, err = parseHeader(b, false); err != nil || !h.fin() || h.op().IsControl() {
-			return 0, buf, false
+			return 0, nil, 0, 0
 		}
 	}
-	lim := m.Limits.WithDefaults()
-	if h.length > lim.MaxFrame || h.length > lim.MaxMessage || h.length > int64(br.Size()-n) {
-		return 0, buf, false
+	if !m.fits(h.length, n, size) {
+		return 0, nil, 0, 0
 	}
 	end := n + int(h.length)
 	if len(b) < end {
-		// Wait for the rest of a binary frame here, as a Read would; text
-		// goes to the general path, which checks UTF-8 on each piece as it
-		// arrives, so that invalid text fails before the rest of its frame.
-		if h.op() == ws.OpText {
-			return 0, buf, false
-		}
-		if b, _ = br.Peek(end); len(b) < end {
-			return 0, buf, false
-		}
+		return 0, nil, 0, waitFor(h, end)
 	}
-	p := b[n:end]
+	p = b[n:end]
 	if !inPlace {
 		if cap(buf) < len(p) {
 			// The bytes have arrived: growing to their length is growing
 			// with what arrived, not with what a header declares.
-			buf = proto.Grow(buf, max(len(p), proto.NextCap(cap(buf), 512, lim.MaxMessage)))
+			buf = proto.Grow(buf, max(len(p), proto.NextCap(cap(buf), 512, m.Limits.WithDefaults().MaxMessage)))
 		}
 		p = buf[:copy(buf[:len(p)], p)]
 	}
-	key := h.key()
-	ws.Cipher(p, key, 0)
-	if h.op() == ws.OpText && !utf8.Valid(p) {
+	if !unmask(p, h) {
 		if inPlace {
-			ws.Cipher(p, key, 0) // mask it again: the general path reads it as it came
+			unmask(p, h) // mask it again: the general path reads it as it came
 		}
-		return 0, buf, false
+		return 0, nil, 0, 0
 	}
-	_, _ = br.Discard(end) // end bytes are buffered: Discard cannot fail
-	return h.op(), p, true
+	return h.op(), p, end, 0
+}
+
+// commonHeader decodes the header at the start of b if it is the common
+// one, a final text or binary frame, masked, with a 7- or 16-bit length
+// (what parseHeader would accept without its rule-by-rule check), and b
+// holds it: n is its size, 0 for any other header. It is small enough to
+// be inlined into the loops that call it.
+func commonHeader(b []byte) (h frameHeader, n int) {
+	if len(b) < 8 || b[0]-0x81 >= 2 || b[1] < 0x80 || b[1] == 0xff {
+		return h, 0
+	}
+	h.b0, h.masked, h.length, n = b[0], true, int64(b[1]&0x7f), 6
+	if h.length == 126 {
+		h.length, n = int64(binary.BigEndian.Uint16(b[2:4])), 8
+	}
+	h.mask = binary.LittleEndian.Uint32(b[n-4 : n])
+	return h, n
+}
+
+// fits reports whether a data frame of length bytes behind an n-byte
+// header is within m's limits and fits a buffer of size bytes whole.
+func (m *MessageReader) fits(length int64, n, size int) bool {
+	lim := m.Limits.WithDefaults()
+	return length <= lim.MaxFrame && length <= lim.MaxMessage && length <= int64(size-n)
+}
+
+// waitFor is how many bytes a reader should buffer for the fast path to
+// read a frame h of end bytes (header and payload) that it holds in part:
+// end for binary, 0 for text, which goes to the general path so that its
+// UTF-8 is checked on each piece as it arrives and invalid text fails
+// before the rest of its frame is sent.
+func waitFor(h frameHeader, end int) int {
+	if h.op() == ws.OpText {
+		return 0
+	}
+	return end
+}
+
+// unmask unmasks p, the whole payload of h, and reports whether it is a
+// valid message payload: binary, or text that is valid UTF-8.
+func unmask(p []byte, h frameHeader) bool {
+	ws.Cipher(p, h.key(), 0)
+	return h.op() != ws.OpText || utf8.Valid(p)
 }
 
 // read reads a message with readMessage and writes the close frame for a
@@ -363,10 +467,10 @@ func (m *MessageReader) read(src source, w io.Writer, buf []byte) (ws.OpCode, []
 }
 
 // source is what a MessageReader reads frames from: r, and br when r is a
-// bufio.Reader whose buffer headers are parsed in. It is never converted
-// to an io.Reader itself: that would put it on the heap.
+// reader with a buffer that headers are parsed in (then r is br). It is
+// never converted to an io.Reader itself: that would put it on the heap.
 type source struct {
-	br *bufio.Reader
+	br peekReader
 	r  io.Reader
 }
 
@@ -377,12 +481,7 @@ func (s source) header(hdr []byte, fragmented bool) (frameHeader, error) {
 	return readHeader(s.r, hdr, fragmented)
 }
 
-func (s source) Read(p []byte) (int, error) {
-	if s.br != nil {
-		return s.br.Read(p)
-	}
-	return s.r.Read(p)
-}
+func (s source) Read(p []byte) (int, error) { return s.r.Read(p) }
 
 func (m *MessageReader) readMessage(src source, w io.Writer, buf []byte) (ws.OpCode, []byte, error) {
 	var (

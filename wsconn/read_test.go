@@ -250,8 +250,8 @@ func (c *readCounter) Read(p []byte) (int, error) {
 // TestReadFrameReadCalls backs the package doc's count: read straight from
 // a source with no buffer in between, a masked client frame costs three
 // Read calls (first two header bytes, rest of the header, payload), which
-// on a socket are three system calls; through a bufio.Reader, frames that
-// fit its buffer share one.
+// on a socket are three system calls; through a bufio.Reader or a
+// FrameReader, frames that fit its buffer share one.
 func TestReadFrameReadCalls(t *testing.T) {
 	for _, size := range []int{16, 1024, 70000} {
 		frame := wstest.ClientFrame(ws.OpBinary, true, bytes.Repeat([]byte("r"), size))
@@ -280,6 +280,14 @@ func TestReadFrameReadCalls(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, 1, rc.calls, "100 small messages served from one bufio.Reader fill")
+
+	rc = &readCounter{r: bytes.NewReader(frames)}
+	fr := NewFrameReader(rc, 4096)
+	for range 100 {
+		_, err := m.ServeFrom(fr, io.Discard, h, nil)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, rc.calls, "100 small messages served from one FrameReader read")
 }
 
 // TestParseHeader checks ParseHeader against gobwas' reader on valid
