@@ -265,20 +265,29 @@ func BenchmarkWSEcho(b *testing.B) {
 	}
 }
 
-func benchEcho(b *testing.B, srv load.ServerChild, conns, size, perFlood int) {
+// openLoad starts srv in a child process and opens conns connections to
+// it from load children (over TLS if srv serves it), with size-byte
+// messages (0: the default); both end when b does.
+func openLoad(b *testing.B, srv load.ServerChild, conns, size int) *load.ChildSession {
 	ctx := context.Background()
 	p, err := srv.Start(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer p.Close()
+	b.Cleanup(func() { _ = p.Close() })
 	cfg := wsLoad(p.Addr(), conns, wsFit(b, conns))
 	cfg.MsgSize = size
+	cfg.TLS = p.ClientTLS()
 	lc, err := load.OpenChild(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer lc.Close()
+	b.Cleanup(func() { _, _ = lc.Close() })
+	return lc
+}
+
+func benchEcho(b *testing.B, srv load.ServerChild, conns, size, perFlood int) {
+	lc := openLoad(b, srv, conns, size)
 	for b.Loop() {
 		if _, err := lc.Flood(perFlood); err != nil {
 			b.Fatal(err)
@@ -328,19 +337,7 @@ func BenchmarkWSEchoRate(b *testing.B) {
 }
 
 func benchEchoRate(b *testing.B, srv load.ServerChild, conns int, rc load.RateConfig) {
-	ctx := context.Background()
-	p, err := srv.Start(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	cfg := wsLoad(p.Addr(), conns, wsFit(b, conns))
-	cfg.TLS = p.ClientTLS()
-	lc, err := load.OpenChild(ctx, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer lc.Close()
+	lc := openLoad(b, srv, conns, 0)
 	var sum load.RateResult
 	for b.Loop() {
 		r, err := lc.EchoRate(rc)
