@@ -37,7 +37,7 @@ type Sample struct {
 	GCCycles   uint64 // completed GC cycles since the process started
 	// LastPause is the longest GC stop-the-world pause since the previous
 	// sample (an upper bound, from the runtime's pause histogram), or 0 when
-	// there was none.
+	// there was none. The first sample has no previous one: 0.
 	LastPause time.Duration
 }
 
@@ -138,7 +138,6 @@ func Start(interval time.Duration, w io.Writer) (*Sampler, error) {
 		}
 	}
 	s.start = time.Now()
-	s.pauses = rtmetrics.ReadHistogram(rtmetrics.GCPauses)
 	s.take() // the first sample, before Start returns
 	go s.run()
 	return s, nil
@@ -181,8 +180,12 @@ func (s *Sampler) take() {
 		Goroutines: m.Goroutines,
 		GCCycles:   m.GCCycles,
 	}
-	if d := m.GCPauses.Sub(s.pauses); d.Total() > 0 {
-		x.LastPause = time.Duration(d.Max() * float64(time.Second))
+	// The first sample only sets the baseline: a pause between Start and
+	// its metrics read would otherwise count as one before the run.
+	if len(s.series.Samples) > 0 {
+		if d := m.GCPauses.Sub(s.pauses); d.Total() > 0 {
+			x.LastPause = time.Duration(d.Max() * float64(time.Second))
+		}
 	}
 	s.pauses = m.GCPauses
 	if rss, vss, err := readStatm(); err == nil {

@@ -40,6 +40,16 @@ func TestSeries(t *testing.T) {
 	assert.Equal(t, 5*time.Millisecond, ser.Interval)
 	first, last := ser.Samples[0], ser.Samples[len(ser.Samples)-1]
 	assert.GreaterOrEqual(t, last.GCCycles, first.GCCycles+3, "three forced GCs are counted")
+	// Each forced GC stops the world twice; a later sample holds the pause
+	// and the first, which only sets the baseline, none.
+	assert.Zero(t, first.LastPause)
+	var paused int
+	for _, x := range ser.Samples[1:] {
+		if x.LastPause > 0 {
+			paused++
+		}
+	}
+	assert.Positive(t, paused, "the forced GCs' pauses are seen")
 	for i, x := range ser.Samples {
 		assert.Positive(t, x.Goroutines, "sample %d", i)
 		assert.Positive(t, x.Stacks, "sample %d", i)
