@@ -118,14 +118,17 @@ func BenchmarkSchedBlocking(b *testing.B) {
 
 // BenchmarkSchedFalseSharing: two goroutines increment their own atomic
 // counters; ns/op is per increment. packed (one cache line) is several
-// times slower than pad64 and pad128.
+// times slower than pad64 and pad128 while the two goroutines run at once
+// (on a loaded machine they often take turns, and the layouts cost the
+// same). model=go names these rows beside node/bench.js's model=node (two
+// worker_threads, the same layouts), so -col /model pairs them.
 func BenchmarkSchedFalseSharing(b *testing.B) {
 	n := 1 << 20
 	if testing.Short() {
 		n = 1 << 16
 	}
 	for _, layout := range sched.Layouts() {
-		b.Run(fmt.Sprintf("layout=%s", layout), func(b *testing.B) {
+		b.Run(fmt.Sprintf("model=go/layout=%s", layout), func(b *testing.B) {
 			cfg := sched.FalseSharingConfig{Layout: layout, Increments: n}
 			var ns float64
 			ops := 0

@@ -66,7 +66,7 @@ func nodeRequired() benchcheck.Required {
 	for _, name := range []string{
 		"BenchmarkStackMaxDepth", "BenchmarkAllocSize", "BenchmarkGCShape", "BenchmarkGCObserve",
 		"BenchmarkChanLitmus", "BenchmarkChanPingPong", "BenchmarkChanContended",
-		"BenchmarkSchedParallel", "BenchmarkSchedPreempt",
+		"BenchmarkSchedParallel", "BenchmarkSchedPreempt", "BenchmarkSchedFalseSharing",
 		"BenchmarkWSFrameRead", "BenchmarkWSFrameWrite",
 	} {
 		for _, u := range suiteUnits[name] {

@@ -407,4 +407,4 @@ function benchmarks({ short, procs }) {
 
 const workers = { litmus: litmusSide, pingAtomics, echoAtomics, pingPort, echoPort, increment };
 
-module.exports = { benchmarks, workers, Litmus, PingPong, Contended, startWorkers, request, forbidden };
+module.exports = { benchmarks, workers, Litmus, PingPong, Contended, startWorkers, request, forbidden, spinUntil };

@@ -1,6 +1,6 @@
 'use strict';
 // sched: Node's event loop and worker_threads beside the sched package of
-// the Go suite (C02, C08, C10).
+// the Go suite (C02, C08, C10, C46).
 //
 // BenchmarkSchedParallel/model={eventloop,workers}/workers={1,2,4} hashes
 // the same bytes as Go's sched.Parallel (64-bit FNV-1a over a 16 KiB
@@ -19,6 +19,19 @@
 // resolution). Nothing interrupts a JavaScript task: the timer due during
 // the loop fires after all of it.
 //
+// BenchmarkSchedFalseSharing/model=node/layout={packed,pad64,pad128}: two
+// worker_threads each Atomics.add 1n to their own 64-bit slot of one
+// SharedArrayBuffer (a BigInt64Array, Go's atomic.Uint64), 1<<20 times each
+// (1<<16 with -short); ns/op is per increment, as Go's model=go rows. The
+// slots are 8 (packed), 64 or 128 bytes apart. JavaScript cannot see an
+// address, but a small buffer's memory is malloc's, 16-byte aligned on
+// 64-bit Linux, so packed slots share a 64-byte line and the others never
+// do (pad128: nor one 128-byte pair), wherever it starts, as in Go. Both
+// workers meet at an Atomics barrier before counting (spinUntil: the first
+// may sleep there 50 µs at a time, so their starts can be that far apart);
+// the time is from the first one's start to the last one's end, and the
+// counters must read what was asked.
+//
 // eventOrder (node node/sched.js order) returns the order in which
 // process.nextTick, Promise, setTimeout(0) and setImmediate callbacks run,
 // queued from the main script and from an I/O callback. Call it from a
@@ -29,7 +42,7 @@
 const { parentPort } = require('node:worker_threads');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { quantile, sumRuns } = require('./harness.js');
-const { startWorkers, request } = require('./channels.js');
+const { startWorkers, request, spinUntil } = require('./channels.js');
 
 const chunkSize = 16 << 10;
 
@@ -107,6 +120,59 @@ class Pool {
       shares(chunks, this.workers.length).map(([from, to]) => ({ from, to })),
     );
     return BigInt.asUintN(64, sums.reduce((a, b) => a + b, 0n));
+  }
+
+  close() {
+    return Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+// falseSharingGap is the bytes between the two counters of each layout,
+// as in Go's sched.Layout.
+const falseSharingGap = { packed: 8, pad64: 64, pad128: 128 };
+
+// countWorker adds 1n to its slot n times once both workers have arrived
+// at the barrier (control[0] reaching 2), and replies with its start and
+// end times.
+function countWorker({ counters, control, slot }) {
+  const c = new BigInt64Array(counters);
+  const arrived = new Int32Array(control);
+  parentPort.on('message', ({ n }) => {
+    Atomics.add(arrived, 0, 1);
+    spinUntil(arrived, 0, 2);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) Atomics.add(c, slot, 1n);
+    parentPort.postMessage({ t0, t1: process.hrtime.bigint() });
+  });
+}
+
+// FalseSharing is two counting workers and their counters, laid out as
+// layout.
+class FalseSharing {
+  static async start(layout) {
+    const gap = falseSharingGap[layout];
+    if (gap === undefined) throw new Error(`sched: false-sharing layout ${layout} must be packed, pad64 or pad128`);
+    const f = new FalseSharing();
+    f.counters = new SharedArrayBuffer(gap + 8);
+    f.control = new SharedArrayBuffer(4);
+    f.slots = [0, gap / 8];
+    f.workers = await startWorkers(f.slots.map((slot) => ({ topic: 'sched', role: 'count', counters: f.counters, control: f.control, slot })));
+    return f;
+  }
+
+  // run has each worker add n to its counter and returns {increments, ns}:
+  // ns from the first worker's start to the last one's end.
+  async run(n) {
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`sched: false-sharing increments ${n} must be a positive integer`);
+    const c = new BigInt64Array(this.counters);
+    for (const s of this.slots) Atomics.store(c, s, 0n);
+    Atomics.store(new Int32Array(this.control), 0, 0);
+    const times = await request(this.workers, [{ n }, { n }]);
+    const [a, b] = this.slots.map((s) => Atomics.load(c, s));
+    if (a !== BigInt(n) || b !== BigInt(n)) throw new Error(`sched: counters ${a} and ${b}, want ${n} each`);
+    const t0 = times[0].t0 < times[1].t0 ? times[0].t0 : times[1].t0;
+    const t1 = times[0].t1 > times[1].t1 ? times[0].t1 : times[1].t1;
+    return { increments: n, ns: Number(t1 - t0) };
   }
 
   close() {
@@ -274,6 +340,30 @@ function benchmarks({ short }) {
       b.reportMetric(sum.eldMax / b.n, 'eld-max-ns');
     },
   });
+  const increments = short ? 1 << 16 : 1 << 20;
+  for (const layout of Object.keys(falseSharingGap)) {
+    out.push({
+      name: `BenchmarkSchedFalseSharing/model=node/layout=${layout}`,
+      // 1<<18 increments in setup let V8 optimise the workers' loops:
+      // -benchtime 1x -short would otherwise time mostly unoptimised code
+      // (about 240 ns per increment on its first 1<<16, 25 ns from the
+      // fourth on, on a 2-vCPU EPYC).
+      setup: async () => {
+        const f = await FalseSharing.start(layout);
+        try {
+          await f.run(1 << 18);
+        } catch (e) {
+          await f.close();
+          throw e;
+        }
+        return f;
+      },
+      fn: async (b, f) => {
+        const sum = await sumRuns(b.n, () => f.run(increments));
+        b.reportMetric(sum.ns / sum.increments, 'ns/op');
+      },
+    });
+  }
   return out;
 }
 
@@ -281,4 +371,4 @@ if (require.main === module && process.argv[2] === 'order') {
   eventOrder().then((o) => process.stdout.write(JSON.stringify(o) + '\n'));
 }
 
-module.exports = { benchmarks, workers: { hash: hashWorker }, fnv1a, fnvBuffer, hashChunks, parallelEventLoop, Pool, preempt, eventOrder, spin };
+module.exports = { benchmarks, workers: { hash: hashWorker, count: countWorker }, fnv1a, fnvBuffer, hashChunks, parallelEventLoop, Pool, FalseSharing, preempt, eventOrder, spin };

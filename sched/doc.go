@@ -81,9 +81,15 @@
 // different lines (pad128 also clear of the adjacent-line prefetcher that
 // fetches 128-byte pairs on some x86 cores). Expect packed to be several
 // times slower per increment than pad64, and pad128 about equal to pad64.
-// With GOMAXPROCS=1 there is no difference.
+// With GOMAXPROCS=1 there is no difference. The benchmark's rows are
+// model=go; node/bench.js prints model=node beside them: two worker_threads
+// doing Atomics.add on their own slots of one SharedArrayBuffer, the same
+// layouts and increments, so -col /model puts the runtimes side by side
+// (with an empty -table, since the two files' configuration lines differ):
 //
-//	go test -run '^$' -bench 'BenchmarkSchedFalseSharing' -count 3 . | go tool benchstat -
+//	go test -run '^$' -bench 'BenchmarkSchedFalseSharing' -count 6 . > go.txt
+//	node node/bench.js -bench SchedFalseSharing -count 6 > node.txt
+//	go tool benchstat -table '' -col /model go.txt node.txt
 //
 // The hand-off between two goroutines on one P or two, which this package
 // used to measure as HandOff, is channels.PingPong with its Procs option:

@@ -68,6 +68,34 @@ func TestClientC40(t *testing.T) {
 	assert.Contains(t, m, "no pong within PongTimeout")
 }
 
+// TestFalseSharingVerdict: C46 says which runtime paid for packed
+// counters, from the figures it is given.
+func TestFalseSharingVerdict(t *testing.T) {
+	slow, even := [2]float64{30, 10}, [2]float64{10, 10}
+	var none [2]float64
+	for _, tc := range []struct {
+		name            string
+		cpus, procs     int
+		goNs, l1d, node [2]float64
+		on              string
+	}{
+		{"both pay", 2, 2, slow, none, slow, "in Go and JavaScript alike: counters in one cache line cost both runtimes more (Go 3.0x, Node 3.0x)"},
+		{"Go pays in L1d misses", 2, 2, even, [2]float64{0.5, 0.1}, slow, "in Go and JavaScript alike"},
+		{"Go only", 2, 2, slow, none, even, "Go's packed counters cost 3.0x its padded ones here and Node's 1.0x"},
+		{"Node only", 2, 2, even, none, slow, "Node's packed counters cost 3.0x its padded ones here and Go's 1.0x"},
+		{"neither", 2, 2, even, none, even, "the machine: neither runtime's packed counters took 1.3x"},
+		{"one CPU", 1, 1, slow, none, slow, "with one CPU"},
+		{"one P", 2, 1, slow, none, slow, "with one P"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := falseSharingVerdict("m", tc.cpus, tc.procs, tc.goNs, tc.l1d, tc.node)
+			assert.Equal(t, verdictDepends, f.Verdict)
+			assert.Equal(t, "m", f.Measured)
+			assert.Contains(t, f.On, tc.on)
+		})
+	}
+}
+
 // TestLookupByPrefix: a row is found by its name or by a name that
 // extends it, preferring one with no level set to "on" (a tls=on row).
 func TestLookupByPrefix(t *testing.T) {

@@ -526,7 +526,7 @@ var experiments = []experiment{
 			return func() ([]step, error) {
 				var s []step
 				for _, l := range sched.Layouts() {
-					s = append(s, step{name: "layout=" + l.String(), run: func(ctx context.Context) ([]Metric, error) {
+					s = append(s, step{name: "model=go/layout=" + l.String(), run: func(ctx context.Context) ([]Metric, error) {
 						r, err := sched.FalseSharing(ctx, sched.FalseSharingConfig{Layout: l})
 						if err != nil {
 							return nil, err

@@ -65,7 +65,7 @@ var errNeedsNode = errors.New("needs node")
 // nodeBenches are the node/bench.js benchmarks the ledger reads, run
 // together once (levels are matched as go test matches them: the first is
 // the whole "BenchmarkX").
-const nodeBenches = "^Benchmark(StackMaxDepth|GCShape|GCObserve|ChanLitmus|ChanPingPong|ChanContended|SchedParallel|SchedPreempt|AllocHeap|AllocPage|BufferAlloc|WSFrameRead)$"
+const nodeBenches = "^Benchmark(StackMaxDepth|GCShape|GCObserve|ChanLitmus|ChanPingPong|ChanContended|SchedParallel|SchedPreempt|SchedFalseSharing|AllocHeap|AllocPage|BufferAlloc|WSFrameRead)$"
 
 // benchRun is the results of one run of node/bench.js or of the root
 // suite's test binary (see suite.go), as benchfmt reads them.

@@ -520,16 +520,17 @@ func TestDeeperCommandsExist(t *testing.T) {
 // row with a Go half still shows what Go measured.
 func TestClaimsNeedNode(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	stdout, stderr, code := run(t, "claims", "--quick", "--json", "C04", "C17")
+	stdout, stderr, code := run(t, "claims", "--quick", "--json", "C04", "C17", "C46")
 	require.Zero(t, code, stderr)
 	var got struct{ Claims []ledgerRow }
 	require.NoError(t, json.Unmarshal([]byte(stdout), &got))
-	require.Len(t, got.Claims, 2)
+	require.Len(t, got.Claims, 3)
 	for _, r := range got.Claims {
 		assert.Equal(t, verdictSkip, r.Verdict, r.ID)
 		assert.True(t, strings.HasPrefix(r.On, "needs node"), "%s: %s", r.ID, r.On)
 	}
 	assert.Contains(t, got.Claims[1].Measured, "Go: a 32769 B object", "the Go half of C17 is measured without node")
+	assert.Contains(t, got.Claims[2].Measured, "Go: two goroutines incrementing their own counters", "the Go half of C46 is measured without node")
 }
 
 func TestNodeValueUnits(t *testing.T) {

@@ -82,6 +82,24 @@ test('parallel: FNV-1a matches a BigInt reference, and every split does the same
   }
 });
 
+test('false sharing: both counters reach what was asked in every layout; a bad layout or count is refused', async () => {
+  for (const layout of ['packed', 'pad64', 'pad128']) {
+    const f = await sched.FalseSharing.start(layout);
+    try {
+      for (const n of [1, 5000]) {
+        const r = await f.run(n); // throws unless both counters read n
+        assert.strictEqual(r.increments, n, layout);
+        // A coarse clock may read no time for one increment.
+        assert.ok(Number.isFinite(r.ns) && r.ns >= 0, `${layout}: ${r.ns} ns`);
+      }
+      await assert.rejects(f.run(0), /increments 0 must be a positive integer/);
+    } finally {
+      await f.close();
+    }
+  }
+  await assert.rejects(sched.FalseSharing.start('pad32'), /layout pad32 must be packed, pad64 or pad128/);
+});
+
 test('preempt: the timer due during the loop fires after the loop ends', async () => {
   const r = await sched.preempt(20e6);
   assert.ok(r.loopNs > 0 && r.ticks >= 1);
