@@ -185,7 +185,7 @@ func (r ReuseResult) String() string {
 // writes their first and last byte and puts each back at once: the loop
 // of BenchmarkAllocReuse. ImplNew leaves every object to the GC and causes
 // cycles in proportion to its bytes (GCsPerMobj); ImplPool and ImplBump
-// allocate nothing once warm.
+// allocate nothing once warm. One op before the count warms the source.
 func Reuse(ctx context.Context, cfg ReuseConfig) (ReuseResult, error) {
 	if cfg.Impl == "" {
 		cfg.Impl = ImplNew
@@ -204,11 +204,18 @@ func Reuse(ctx context.Context, cfg ReuseConfig) (ReuseResult, error) {
 	if err != nil {
 		return ReuseResult{}, err
 	}
+	op := func() {
+		p := src.Get()
+		p[0], p[n-1] = 1, 2
+		src.Put(p)
+	}
+	// Warm the source before counting: a sync.Pool's first Put allocates
+	// its per-P array (128 bytes per P, 9.3 KiB at GOMAXPROCS 64: 0.96
+	// B/op over 10,000 ops, counted as the ops' own).
+	op()
 	st := countOps(ops, func() {
 		for range ops {
-			p := src.Get()
-			p[0], p[n-1] = 1, 2
-			src.Put(p)
+			op()
 		}
 	})
 	return ReuseResult{Impl: cfg.Impl, Size: n, OpStats: st}, nil

@@ -80,8 +80,8 @@ func TestSourceAllocs(t *testing.T) {
 }
 
 // TestReuse is TestSourceAllocs through the experiment: Reuse counts one
-// allocation per op for ImplNew and none once warm for the others (a few
-// ops warm the pool; 1% covers them). The GC is off meanwhile (see
+// allocation per op for ImplNew and none for the others, whose source it
+// warms before counting (a pool's per-P array grows with GOMAXPROCS). The GC is off meanwhile (see
 // TestSize): a cycle allocates for the runtime, and empties the pool.
 func TestReuse(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
