@@ -24,7 +24,7 @@
 // increment one Int32 of a SharedArrayBuffer, Atomics.add or a plain
 // a[0]++, msgs increments in all; ns/op is per increment, lost-% the
 // plain increments that another worker's overwrote. procs=all is the -N
-// of the result names (GOMAXPROCS or os.availableParallelism()), as Go's.
+// of the result names (harness.procs: GOMAXPROCS or Go's default), as Go's.
 
 const { Worker, MessageChannel, parentPort } = require('node:worker_threads');
 const { once } = require('node:events');

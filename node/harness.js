@@ -5,7 +5,9 @@
 // results printed the way `go test -bench` prints them so that benchfmt
 // and benchstat read both runtimes' files alike.
 
+const fs = require('node:fs');
 const os = require('node:os');
+const path = require('node:path');
 
 const maxN = 1e9;
 
@@ -199,13 +201,64 @@ function configLines() {
 }
 
 // procs is the -N suffix of result names: GOMAXPROCS from the environment
-// when it is a positive integer, as go test reads it, otherwise
-// os.availableParallelism() (the CPUs this process may run on), which is
-// Go's default GOMAXPROCS unless a cgroup CPU limit lowers it.
-function procs(env = process.env) {
+// when it is a positive integer, as go test reads it, otherwise Go's
+// default GOMAXPROCS: os.availableParallelism() (the CPUs this process may
+// run on), lowered to the cgroup's CPU limit where one is set
+// (cgroupCPULimit). Node 20's libuv does not read the limit, so without
+// this a container with a CPU limit would name Node's rows -64 and Go's -2.
+function procs(env = process.env, fsRoot = '/') {
   const v = env.GOMAXPROCS;
   if (v !== undefined && /^[1-9][0-9]*$/.test(v)) return Number(v);
-  return os.availableParallelism();
+  const cpus = os.availableParallelism();
+  const limit = cgroupCPULimit(fsRoot);
+  return limit === undefined ? cpus : Math.min(cpus, limit);
+}
+
+// cgroupCPULimit is the CPU limit of this process's cgroup the way the Go
+// runtime reads it for GOMAXPROCS (runtime/cgroup_linux.go): the smallest
+// quota/period on the path from the process's cgroup up to the root,
+// rounded up, and at least 2; undefined where there is none or it cannot be
+// read. cgroup v2 reads cpu.max ("max 100000" or "50000 100000"), v1
+// cpu.cfs_quota_us and cpu.cfs_period_us of the cpu controller. fsRoot is
+// where /proc and /sys are found (a test passes a directory of its own).
+function cgroupCPULimit(fsRoot = '/') {
+  const read = (p) => {
+    try {
+      return fs.readFileSync(path.join(fsRoot, p), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const self = read('proc/self/cgroup');
+  if (self === undefined) return undefined;
+  // "0::/a/b" is the v2 hierarchy; "4:cpu,cpuacct:/a/b" a v1 controller.
+  let dir;
+  let quota;
+  for (const line of self.split('\n')) {
+    const [id, ctrls, cg] = line.split(/:(.*?):/);
+    if (cg === undefined) continue;
+    if (id === '0' && ctrls === '') {
+      dir ??= { base: 'sys/fs/cgroup', cg, v2: true };
+    } else if (ctrls.split(',').includes('cpu')) {
+      dir = { base: path.join('sys/fs/cgroup', ctrls), cg, v2: false };
+    }
+  }
+  if (dir === undefined) return undefined;
+  for (let cg = dir.cg; ; cg = path.dirname(cg)) {
+    const at = path.join(dir.base, cg);
+    let q;
+    let p;
+    if (dir.v2) {
+      [q, p] = (read(path.join(at, 'cpu.max')) ?? '').split(' ');
+    } else {
+      [q, p] = [read(path.join(at, 'cpu.cfs_quota_us')), read(path.join(at, 'cpu.cfs_period_us'))];
+    }
+    const qn = Number(q);
+    const pn = Number(p);
+    if (q !== undefined && q !== 'max' && qn > 0 && pn > 0) quota = Math.min(quota ?? Infinity, qn / pn);
+    if (cg === '/' || cg === '.' || cg === '') break;
+  }
+  return quota === undefined ? undefined : Math.max(2, Math.ceil(quota));
 }
 
 // resultName is name with Go's -GOMAXPROCS suffix (none when it is 1).
@@ -233,4 +286,4 @@ async function sumRuns(n, run) {
   return sum;
 }
 
-module.exports = { B, quantile, sumRuns, formatResult, prettyPrint, predictN, runLeaf, splitRegexp, matcher, configLines, procs, resultName };
+module.exports = { B, quantile, sumRuns, formatResult, prettyPrint, predictN, runLeaf, splitRegexp, matcher, configLines, procs, cgroupCPULimit, resultName };

@@ -33,10 +33,57 @@ test('results print as go test prints them', () => {
   assert.strictEqual(harness.resultName('BenchmarkX/k=v', 4), 'BenchmarkX/k=v-4');
 });
 
-test('procs follows GOMAXPROCS, else the CPUs', () => {
+// fakeRoot writes files (path -> content) under a new temporary directory
+// and returns it.
+function fakeRoot(t, files) {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const root = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'rtlab-cgroup-'));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  for (const [p, content] of Object.entries(files)) {
+    fs.mkdirSync(path.join(root, path.dirname(p)), { recursive: true });
+    fs.writeFileSync(path.join(root, p), content);
+  }
+  return root;
+}
+
+test('cgroupCPULimit reads the limit as Go does', (t) => {
+  // v2: the smallest quota on the way up, rounded up.
+  const v2 = fakeRoot(t, {
+    'proc/self/cgroup': '0::/kube/pod1\n',
+    'sys/fs/cgroup/kube/pod1/cpu.max': 'max 100000\n',
+    'sys/fs/cgroup/kube/cpu.max': '250000 100000\n',
+    'sys/fs/cgroup/cpu.max': '800000 100000\n',
+  });
+  assert.strictEqual(harness.cgroupCPULimit(v2), 3);
+  // Under 2 CPUs counts as 2.
+  const half = fakeRoot(t, { 'proc/self/cgroup': '0::/\n', 'sys/fs/cgroup/cpu.max': '50000 100000\n' });
+  assert.strictEqual(harness.cgroupCPULimit(half), 2);
+  // v1: the cpu controller's quota and period; -1 is no limit.
+  const v1 = fakeRoot(t, {
+    'proc/self/cgroup': '4:memory:/x\n3:cpu,cpuacct:/docker/abc\n0::/\n',
+    'sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us': '400000\n',
+    'sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us': '100000\n',
+    'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '-1\n',
+    'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
+  });
+  assert.strictEqual(harness.cgroupCPULimit(v1), 4);
+  const none = fakeRoot(t, { 'proc/self/cgroup': '0::/\n', 'sys/fs/cgroup/cpu.max': 'max 100000\n' });
+  assert.strictEqual(harness.cgroupCPULimit(none), undefined);
+  assert.strictEqual(harness.cgroupCPULimit(fakeRoot(t, {})), undefined, 'no /proc');
+  // procs takes the limit when it is below the CPUs.
+  const cpus = require('node:os').availableParallelism();
+  assert.strictEqual(harness.procs({}, half), Math.min(cpus, 2));
+  assert.strictEqual(harness.procs({}, none), cpus);
+  assert.strictEqual(harness.procs({ GOMAXPROCS: '5' }, half), 5);
+});
+
+test('procs follows GOMAXPROCS, else the CPUs and their cgroup limit', () => {
+  const cpus = require('node:os').availableParallelism();
+  const goDefault = Math.min(cpus, harness.cgroupCPULimit() ?? cpus);
   assert.strictEqual(harness.procs({ GOMAXPROCS: '3' }), 3);
-  assert.strictEqual(harness.procs({ GOMAXPROCS: 'x' }), require('node:os').availableParallelism());
-  assert.strictEqual(harness.procs({}), require('node:os').availableParallelism());
+  assert.strictEqual(harness.procs({ GOMAXPROCS: 'x' }), goDefault);
+  assert.strictEqual(harness.procs({}), goDefault);
 });
 
 test('config lines come first and name the runtime', () => {
