@@ -141,10 +141,9 @@ test('alloc: kept objects grow the heap; the Buffer pool serves only small alloc
   assert.ok(alloc.bytesPerObject(alloc.heapKinds.closure, 4096) > 0);
   // The largest of 5: now and then something else the heap held is freed
   // between the two readings (about 1 in 20 here, and the median of 5 fell
-  // short once in 200 runs under load), so a reading can come out hundreds
-  // of bytes short, never long by that much: a 128-slot array smaller than
-  // 1 KiB would need over 1 MiB of other objects kept in every reading to
-  // pass.
+  // short once in 200 runs under load): a reading comes out hundreds of
+  // bytes short, and none was seen long. A 128-slot array holds 1 KiB of
+  // slots, so at least one clean reading of the five is at least that.
   const runs = Array.from({ length: 5 }, () => alloc.bytesPerObject(alloc.makers.scan(1024), 1024)).sort((a, b) => a - b);
   assert.ok(runs[4] >= 1024, `largest of ${runs.join(', ')} B per 128-slot array`);
   const half = Buffer.poolSize >>> 1;
