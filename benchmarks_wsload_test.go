@@ -16,10 +16,10 @@ import (
 	nblog "github.com/lesismal/nbio/logging"
 	"github.com/lesismal/nbio/nbhttp"
 	nbws "github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/rtlab/rtlab/internal/wstest"
 	"github.com/rtlab/rtlab/wsconn/load"
 	"github.com/rtlab/rtlab/wsconn/server"
-	"golang.org/x/sys/unix"
 )
 
 // The servers of the memory-per-connection benchmarks, each run in a child
@@ -163,29 +163,38 @@ func serveNbioEcho(ln net.Listener, tc *tls.Config) (func(context.Context) error
 	return engine.Shutdown, nil
 }
 
-// wsFit skips b, saying why, when this process's open-files limit cannot
-// hold conns connections in one server process, and returns how many
-// connections each load child may hold under it.
-func wsFit(b *testing.B, conns int) (perProc int) {
-	// A server holds a descriptor per connection plus a few of its own
-	// (listener, epoll, pipes, the runtime's); 256 is ample for those.
-	const spare = 256
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		b.Fatal(err)
+// wsConns is want connections, or as many as the open-files limit lets
+// one server process hold where that is fewer (procmem.FitFDs, at per
+// descriptors a connection: see wsFit), saying so in b's log; the row's
+// name says how many. Where none fit it is want, which wsFit then skips.
+func wsConns(b *testing.B, want, per int) int {
+	n, why := procmem.FitFDs(want, per, 0, "connections in one server process")
+	if n == 0 {
+		return want
 	}
-	if lim.Cur < uint64(conns+spare) {
-		b.Skipf("the open-files limit is %d per process; %d connections in one server need %d", lim.Cur, conns, conns+spare)
+	if why != "" {
+		b.Log(why)
 	}
-	return min(9000, int(lim.Cur)-spare)
+	return n
+}
+
+// wsFit skips b, saying why, when this process's open-files limit (which
+// the server processes get too) cannot hold conns connections in one
+// server process, at per descriptors each: 1, or 2 where the server may
+// still hold a dropped connection when its client's next one arrives.
+func wsFit(b *testing.B, conns, per int) {
+	if n, why := procmem.FitFDs(conns, per, 0, "connections in one server process"); n < conns {
+		b.Skip(why)
+	}
 }
 
 // wsLoad is the load of the server benchmarks: conns connections to addr,
-// spread over child processes of at most perProc connections, with a
-// bound on a dial or an echo that grows with conns, since on 2 shared
-// cores tens of thousands of connections take a while to open and answer.
-func wsLoad(addr string, conns, perProc int) load.Config {
-	return load.Config{Addr: addr, Conns: conns, ConnsPerProc: perProc, Timeout: max(10*time.Second, time.Duration(conns)*2*time.Millisecond)}
+// spread over child processes of as many as the open-files limit lets each
+// hold (at most 9000: load.Config.ConnsPerProc), with a bound on a dial or
+// an echo that grows with conns, since on 2 shared cores tens of thousands
+// of connections take a while to open and answer.
+func wsLoad(addr string, conns int) load.Config {
+	return load.Config{Addr: addr, Conns: conns, Timeout: max(10*time.Second, time.Duration(conns)*2*time.Millisecond)}
 }
 
 // BenchmarkWSIdleConns measures what an idle connection costs a server:
@@ -197,14 +206,15 @@ func wsLoad(addr string, conns, perProc int) load.Config {
 // and the memory its objects hold outside it; no goroutines, no stacks).
 // 1000, 9000 and 18000 connections (1000 with -short); a count that the
 // open-files limit cannot hold in one server process is skipped, saying
-// so. A lost or corrupted echo fails the benchmark: 0 of both is the bar.
+// so, except 1000, which becomes as many as it holds (wsConns). A lost or
+// corrupted echo fails the benchmark: 0 of both is the bar.
 // The last level, tls=off|on, is ws:// or wss:// (TLS 1.3, ECDSA P-256,
 // a full handshake per connection); what TLS costs an idle connection is
 // the difference, per server:
 //
 //	go test -run '^$' -bench 'BenchmarkWSIdleConns/server=(goroutine|reactor|gorilla|nbio|nodews)/conns=9000' -count 3 . | go tool benchstat -col /tls -
 func BenchmarkWSIdleConns(b *testing.B) {
-	conns := []int{1000, 9000, 18000}
+	conns := []int{wsConns(b, 1000, 1), 9000, 18000}
 	if testing.Short() {
 		conns = conns[:1]
 	}
@@ -220,11 +230,11 @@ func BenchmarkWSIdleConns(b *testing.B) {
 }
 
 func benchIdleConns(b *testing.B, srv load.ServerChild, conns int) {
-	perProc := wsFit(b, conns)
+	wsFit(b, conns, 1)
 	var sum load.IdleResult
 	var runs int
 	for b.Loop() {
-		r, err := load.Idle(context.Background(), load.IdleConfig{Server: srv, Conns: conns, Load: wsLoad("", conns, perProc)})
+		r, err := load.Idle(context.Background(), load.IdleConfig{Server: srv, Conns: conns, Load: wsLoad("", conns)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -242,22 +252,24 @@ func benchIdleConns(b *testing.B, srv load.ServerChild, conns int) {
 	b.ReportMetric(sum.Goroutines/n, "goroutines/conn")
 }
 
-// BenchmarkWSEcho measures echo latency and throughput at 1000 connections,
-// all sending at once, one message in flight each (a closed loop: latency
-// from the actual send, see BenchmarkWSEchoRate for the honest figure),
-// server and clients in separate processes, for every server. A lost or
-// corrupted message fails the benchmark.
+// BenchmarkWSEcho measures echo latency and throughput at 1000 connections
+// (as many as the open-files limit lets a server process hold where that
+// is fewer: wsConns), all sending at once, one message in flight each (a
+// closed loop: latency from the actual send, see BenchmarkWSEchoRate for
+// the honest figure), server and clients in separate processes, for every
+// server. A lost or corrupted message fails the benchmark.
 func BenchmarkWSEcho(b *testing.B) {
 	perFlood := 20
 	if testing.Short() {
 		perFlood = 5
 	}
+	conns := wsConns(b, 1000, 1)
 	for _, s := range wsLoadServers {
 		s.run(b, func(b *testing.B) {
-			b.Run("conns=1000", func(b *testing.B) {
+			b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
 				for _, size := range []int{64, 4096} {
 					b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
-						benchEcho(b, s.child, 1000, size, perFlood)
+						benchEcho(b, s.child, conns, size, perFlood)
 					})
 				}
 			})
@@ -269,13 +281,14 @@ func BenchmarkWSEcho(b *testing.B) {
 // it from load children (over TLS if srv serves it), with size-byte
 // messages (0: the default); both end when b does.
 func openLoad(b *testing.B, srv load.ServerChild, conns, size int) *load.ChildSession {
+	wsFit(b, conns, 1)
 	ctx := context.Background()
 	p, err := srv.Start(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = p.Close() })
-	cfg := wsLoad(p.Addr(), conns, wsFit(b, conns))
+	cfg := wsLoad(p.Addr(), conns)
 	cfg.MsgSize = size
 	cfg.TLS = p.ClientTLS()
 	lc, err := load.OpenChild(ctx, cfg)
@@ -308,7 +321,8 @@ func benchEcho(b *testing.B, srv load.ServerChild, conns, size, perFlood int) {
 }
 
 // BenchmarkWSEchoRate is the echo at a fixed rate (open loop): rate
-// messages per second in all over 1000 connections, each connection
+// messages per second in all over 1000 connections (fewer where the
+// open-files limit is lower: wsConns), each connection
 // sending on its own schedule whether or not its earlier echoes are back,
 // for 2 s per iteration (1000 connections at 2000/s for 0.5 s with
 // -short). p50-ns, p99-ns and p999-ns are measured from each message's
@@ -323,12 +337,13 @@ func BenchmarkWSEchoRate(b *testing.B) {
 	if testing.Short() {
 		rate, d = 2000, 500*time.Millisecond
 	}
+	conns := wsConns(b, 1000, 1)
 	for _, s := range wsLoadServers {
 		s.run(b, func(b *testing.B) {
-			b.Run("conns=1000", func(b *testing.B) {
+			b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
 				b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
 					s.runTLS(b, func(b *testing.B, srv load.ServerChild) {
-						benchEchoRate(b, srv, 1000, load.RateConfig{Rate: float64(rate), Duration: d})
+						benchEchoRate(b, srv, conns, load.RateConfig{Rate: float64(rate), Duration: d})
 					})
 				})
 			})
@@ -368,14 +383,16 @@ func benchEchoRate(b *testing.B, srv load.ServerChild, conns int, rc load.RateCo
 }
 
 // BenchmarkWSLifecycle traces a server's memory through establish (9000
-// connections; 1000 with -short) → flood (20 messages each) → idle → close
-// → GC → FreeOSMemory: establish-B/conn is the RSS growth of establishing,
-// flood-B/conn that of the flood alone, close-returned-% the share of the
-// growth given back to the OS after close and a GC, free-returned-% after
-// debug.FreeOSMemory; establish-cpu-us/conn is the server's CPU time per
-// connection while establishing (accept, TLS and opening handshakes;
-// /proc's 10 ms ticks over the phase), establish-conns/s the connections
-// opened per second (the phase includes starting the load's processes).
+// connections, skipped where the open-files limit cannot hold them in one
+// server process; 1000 with -short, or as many as it holds: wsConns) → flood
+// (20 messages each) → idle → close → GC → FreeOSMemory: establish-B/conn is
+// the RSS growth of establishing, flood-B/conn that of the flood alone,
+// close-returned-% the share of the growth given back to the OS after close
+// and a GC, free-returned-% after debug.FreeOSMemory; establish-cpu-us/conn
+// is the server's CPU time per connection while establishing (accept, TLS
+// and opening handshakes; /proc's 10 ms ticks over the phase),
+// establish-conns/s the connections opened per second (the phase includes
+// starting the load's processes).
 // -wsload.cpuprofile=dir writes a CPU profile of each Go server's
 // establish phase (establish-<server>[-tls]-<conns>.pprof): where a
 // handshake's time goes, crypto among it. -wsload.csv=dir writes each trace as CSV
@@ -385,7 +402,7 @@ func benchEchoRate(b *testing.B, srv load.ServerChild, conns int, rc load.RateCo
 func BenchmarkWSLifecycle(b *testing.B) {
 	conns := 9000
 	if testing.Short() {
-		conns = 1000
+		conns = wsConns(b, 1000, 1)
 	}
 	for _, s := range wsLoadServers {
 		s.run(b, func(b *testing.B) {
@@ -399,13 +416,13 @@ func BenchmarkWSLifecycle(b *testing.B) {
 }
 
 func benchLifecycle(b *testing.B, name string, srv load.ServerChild, conns int) {
-	perProc := wsFit(b, conns)
+	wsFit(b, conns, 1)
 	if srv.ServesTLS() {
 		name += "-tls"
 	}
 	var est, flood, closed, freed, estCPU, estRate float64
 	var runs int
-	cfg := load.LifecycleConfig{Config: wsLoad("", conns, perProc), Server: srv}
+	cfg := load.LifecycleConfig{Config: wsLoad("", conns), Server: srv}
 	if *wsLifecycleProf != "" && !srv.External() {
 		cfg.CPUProfile = filepath.Join(*wsLifecycleProf, fmt.Sprintf("establish-%s-%d.pprof", name, conns))
 	}

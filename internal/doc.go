@@ -4,8 +4,8 @@
 // import each other; what two of them need lives here instead, one small
 // package per concern:
 //
-//   - procmem: a process's RSS, VSS and PSS read from /proc, and its open
-//     descriptors.
+//   - procmem: a process's RSS, VSS and PSS read from /proc, its open
+//     descriptors, and how many more fit under its open-files limit.
 //   - rtmetrics: runtime/metrics snapshots, deltas and histogram quantiles.
 //   - quantile: the one quantile definition (nearest rank, ceil(q·n)), for
 //     recorded durations and for histograms.

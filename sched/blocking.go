@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rtlab/rtlab/internal/child"
+	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/rtlab/rtlab/internal/quantile"
 	"github.com/rtlab/rtlab/internal/rtmetrics"
 )
@@ -83,9 +84,12 @@ func (c BlockingConfig) withDefaults() (BlockingConfig, error) {
 	if c.Tick == 0 {
 		c.Tick = defaultTick
 	}
+	fit, why := procmem.FitFDs(c.Blocked, 2, 0, "pipes")
 	switch {
 	case c.Blocked < 0 || c.Blocked > maxBlocked:
 		return c, fmt.Errorf("sched: BlockingConfig.Blocked %d must be in [0, %d] (each costs a thread and two file descriptors)", c.Blocked, maxBlocked)
+	case fit < c.Blocked:
+		return c, fmt.Errorf("sched: BlockingConfig.Blocked %d takes a pipe each, and %s", c.Blocked, why)
 	case c.Duration < 0 || c.Duration > time.Minute:
 		return c, fmt.Errorf("sched: BlockingConfig.Duration %v must be in (0, 1m]", c.Duration)
 	case c.Tick <= 0 || c.Tick > c.Duration:

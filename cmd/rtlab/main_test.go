@@ -20,6 +20,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/rtlab/rtlab/internal/nodejs"
+	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/rtlab/rtlab/internal/runinfo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -454,11 +455,17 @@ func TestWSServeLoad(t *testing.T) {
 
 // TestInterrupt sends Ctrl-C's SIGINT to rtlab while a measurement runs in
 // child processes: it exits 130, leaves no -o file and no child behind.
+// The measurement blocks 1000 goroutines, or as many as the open-files
+// limit holds the pipes of, so that it can fail of nothing but the signal.
 func TestInterrupt(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	out := filepath.Join(t.TempDir(), "r.txt")
-	cmd := exec.CommandContext(t.Context(), exe, "--", "run", "sched-blocking", "-blocked", "1000", "-count", "50", "-o", out)
+	blocked, why := procmem.FitFDs(1000, 2, 0, "pipes")
+	if why != "" {
+		t.Log(why)
+	}
+	cmd := exec.CommandContext(t.Context(), exe, "--", "run", "sched-blocking", "-blocked", strconv.Itoa(blocked), "-count", "50", "-o", out)
 	cmd.Env = append(os.Environ(), mainEnv+"=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -15,6 +15,7 @@ import (
 	"github.com/rtlab/rtlab/alloc"
 	"github.com/rtlab/rtlab/channels"
 	"github.com/rtlab/rtlab/gc"
+	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/rtlab/rtlab/sched"
 	"github.com/rtlab/rtlab/stack"
 	"github.com/rtlab/rtlab/wsconn/server"
@@ -211,7 +212,9 @@ var rules = map[string]rule{
 		return notHold(m, "a macrotask ran before a queued microtask"), nil
 	}},
 	"C09": {"rtlab run sched-blocking; rtlab claims C09 (Node's side: cmd/rtlab/libuvpool.js)", func(ctx context.Context, l *lab) (finding, error) {
-		n := q(l, 100, 1000)
+		// 1000 blocked, or as many as the open-files limit holds the
+		// pipes of (named in the figure).
+		n, _ := procmem.FitFDs(q(l, 100, 1000), 2, 0, "pipes")
 		base, err := sched.Blocking(ctx, sched.BlockingConfig{Duration: q(l, 100*time.Millisecond, 200*time.Millisecond)})
 		if err != nil {
 			return finding{}, err

@@ -4,10 +4,15 @@
 // the process's resident pages, not the Go heap: stacks, runtime metadata and
 // freed-but-unreturned spans all count. Only Linux exposes them through /proc;
 // elsewhere every call returns ErrUnsupported rather than a misleading zero.
+//
+// It also counts a process's open descriptors and, under its open-files
+// limit, how many more a test or a benchmark can open (FitFDs): the one
+// place rtlab sizes connections, pipes and processes to that limit.
 package procmem
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"time"
 )
@@ -46,4 +51,36 @@ func OpenFDs() int {
 		return -1
 	}
 	return len(ents)
+}
+
+// FDSpare is how many descriptors FitFDs leaves free for a process's own
+// use beside what it fits: stdio, the runtime's poller, a listener and its
+// epoll, pipes to a parent or children, a file being read (Node's too).
+const FDSpare = 256
+
+// FDLimit returns the calling process's open-files limit (the soft
+// RLIMIT_NOFILE), or -1 where it cannot be read. The Go runtime raises the
+// soft limit to the hard one when a process starts (Go 1.19+), and so does
+// Node, so unless the process lowered it this is the hard limit, and the
+// Go and Node processes it starts, which raise theirs, get the same.
+func FDLimit() int { return fdLimit() }
+
+// FitFDs returns how many of want things, each holding per descriptors,
+// fit under FDLimit in a process that already holds held descriptors
+// (OpenFDs() for the calling process; 0 for a child process about to
+// start, whose own are within FDSpare), leaving FDSpare free: want, or
+// fewer, down to 0. When fewer than want fit, why says so, naming the
+// limit and what the things are, for a test to log or a skip to give;
+// otherwise it is "". Where the limit cannot be read, all of want fit.
+func FitFDs(want, per, held int, what string) (n int, why string) {
+	limit := FDLimit()
+	if limit < 0 {
+		return want, ""
+	}
+	n = min(want, max(0, (limit-held-FDSpare)/per))
+	if n < want {
+		why = fmt.Sprintf("the open-files limit is %d (ulimit -n): %d of %d %s fit, at %d fd each, with %d open and %d spare",
+			limit, n, want, what, per, held, FDSpare)
+	}
+	return n, why
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -100,4 +102,12 @@ func cpuTime(dir string) (time.Duration, error) {
 		ticks += n
 	}
 	return time.Duration(ticks) * time.Second / userHZ, nil
+}
+
+func fdLimit() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return -1
+	}
+	return int(min(lim.Cur, math.MaxInt32)) // RLIM_INFINITY is all ones
 }

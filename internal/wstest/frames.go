@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/procmem"
 )
 
 // ClientFrame encodes a client frame: masked (with a fixed mask), of type
@@ -103,6 +104,22 @@ func DialTLS(t testing.TB, addr string, cfg *tls.Config) (net.Conn, *bufio.Reade
 		br = bufio.NewReader(nc)
 	}
 	return nc, br
+}
+
+// FitConns returns want, or as many loopback connections as fit under
+// this process's open-files limit when fewer do (procmem.FitFDs: two
+// descriptors each, both ends being in this process, beside those open
+// now), saying so in t's log; it skips t, saying why, when none fit.
+func FitConns(t testing.TB, want int) int {
+	t.Helper()
+	n, why := procmem.FitFDs(want, 2, procmem.OpenFDs(), "loopback connections")
+	if n == 0 {
+		t.Skip(why)
+	}
+	if why != "" {
+		t.Log(why)
+	}
+	return n
 }
 
 // WaitFor polls cond until it holds, or fails the test after d. (Not

@@ -50,11 +50,12 @@
 //	go test -run '^$' -bench BenchmarkWSIdleConns -count 6 . | go tool benchstat -col /server -
 //
 // compares the goroutine, reactor, gorilla, nbio and nodews servers at
-// 1000, 9000 and 18000 idle connections (1000 only with -short; 18000
-// where the open-files limit holds them in one server process, the clients
-// spread over child processes of at most 9000), each after one echo per
-// connection and a forced GC (for Node, two global.gc calls over the
-// child's control channel). Expect goroutines/conn at 1 for goroutine and
+// 1000, 9000 and 18000 idle connections (1000 only with -short; 9000 and
+// 18000 where the open-files limit holds them in one server process, and
+// 1000 lowered to what it holds where it does not; the clients spread over
+// child processes of at most 9000), each after one echo per connection
+// and a forced GC (for Node, two global.gc calls over the child's control
+// channel). Expect goroutines/conn at 1 for goroutine and
 // gorilla and 0 for reactor, nbio and nodews, and B/conn lowest for the
 // two epoll designs, reactor and nbio (a small struct and a socket per
 // connection), then nodews (a ws WebSocket and a net.Socket object per

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/rtlab/rtlab/internal/testcert"
 	"github.com/rtlab/rtlab/wsconn/internal/proto"
 )
@@ -56,7 +57,8 @@ type Config struct {
 	Reconnect bool
 	// ConnsPerProc bounds the connections of one child process started by
 	// OpenChild; 0 means 9000, which with the server's own descriptors fits
-	// an open-files limit of 20000 per process.
+	// an open-files limit of 20000 per process, or as many as the limit
+	// lets a process hold where that is fewer (procmem.FitFDs).
 	ConnsPerProc int
 	// TLS, if set, dials wss:// (TLS 1.3) instead of ws://; an Addr given
 	// as a wss:// URL without it trusts the system's roots.
@@ -106,7 +108,8 @@ func (l Config) withDefaults() Config {
 		l.Timeout = 10 * time.Second
 	}
 	if l.ConnsPerProc == 0 {
-		l.ConnsPerProc = 9000
+		fit, _ := procmem.FitFDs(9000, 1, 0, "connections")
+		l.ConnsPerProc = max(1, fit)
 	}
 	return l
 }
