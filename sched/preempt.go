@@ -167,6 +167,13 @@ func measurePreempt(cfg PreemptConfig) (PreemptResult, error) {
 		defer close(stopped)
 		for {
 			due := time.Now().Add(cfg.Tick)
+			// Release the loop only once this tick's due time is read:
+			// if the ticker is preempted before it sleeps, the loop runs
+			// first and this tick, due before the loop began, wakes after
+			// it, so exactly one tick still overlaps the loop.
+			if len(rec.ticks) >= warmupTicks {
+				once.Do(func() { close(warm) })
+			}
 			time.Sleep(cfg.Tick)
 			ended := atomic.LoadUint32(&stop) == 1 // before the clock: then woke is after the loop
 			woke := time.Now()
@@ -174,9 +181,6 @@ func measurePreempt(cfg PreemptConfig) (PreemptResult, error) {
 			if ended {
 				seen = woke
 				return
-			}
-			if len(rec.ticks) >= warmupTicks {
-				once.Do(func() { close(warm) })
 			}
 		}
 	}()

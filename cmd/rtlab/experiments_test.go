@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -101,7 +102,7 @@ var smallArgs = map[string]struct {
 	"gc-setting":         {args: []string{"-live-mib", "4"}},
 	"gc-observe":         {args: []string{"-calls", "20"}},
 	"gc-sampler":         {args: []string{"-interval", "10ms", "-live-mib", "4", "-churns", "3"}},
-	"chan-litmus":        {args: []string{"-trials", "1000"}},
+	"chan-litmus":        {args: []string{"-trials", "100"}},
 	"chan-pingpong":      {args: []string{"-rounds", "256"}},
 	"chan-throughput":    {args: []string{"-cap", "0,64", "-batch", "1,64", "-msgs", "1024"}},
 	"chan-contended":     {},
@@ -128,6 +129,13 @@ func TestExperimentsReportSuiteUnits(t *testing.T) {
 		t.Skip("-short: runs every experiment")
 	}
 	_, units := rootSuite(t)
+	// stack-closure and sched-looptask time their op with
+	// testing.Benchmark, which runs for go test's -test.benchtime (1s
+	// unless set): a few ops give the same rows and units.
+	bt := flag.Lookup("test.benchtime")
+	old := bt.Value.String()
+	require.NoError(t, bt.Value.Set("100x"))
+	t.Cleanup(func() { require.NoError(t, bt.Value.Set(old)) })
 	for _, x := range experiments {
 		t.Run(x.name, func(t *testing.T) {
 			small, ok := smallArgs[x.name]

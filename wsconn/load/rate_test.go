@@ -89,23 +89,21 @@ func stallingEcho(t *testing.T, after, stall time.Duration) string {
 }
 
 // TestEchoRateShowsStall is the point of measuring from the schedule: a
-// server that stops for 200 ms shows in the p99 of the latency from the
-// scheduled send, open loop or closed, and a closed-loop client that
-// measures from its actual sends hides it.
+// server that stops for 200 ms shows in the latency from the scheduled
+// send, open loop or closed, and a closed-loop client that measures from
+// its actual sends hides it.
 //
-// At 1000 messages/s, about 100 messages fall due in the first 100 ms of
-// the stall; each is echoed after the stall ends, so at least 100 ms after
-// its scheduled time, whatever the machine's load (load only adds). 100 of
-// the 1500 messages is 6.7%, more than the 1% above the p99. The latency
-// histogram reports within 1/32 of the true value, hence 90 ms for 100.
+// At 1000 messages/s, 100 messages fall due in the first 100 ms of the
+// stall; each is echoed after the stall ends, so at least 100 ms after its
+// scheduled time, whatever the machine's load (load only adds). The
+// latency histogram reports within 1/32 of the true value, hence a count
+// above 90 ms for 100.
 //
 // From the actual send, in a closed loop, each connection has at most one
-// message waiting through the stall: 4 of 1500, fewer than the 15 above
-// the p99; the rest were held back and sent after it. So that p99 stays
-// far below the one from the schedule: under half, a margin that holds on
-// a loaded machine too, where the closed loop falls behind its schedule
-// and the latency from the schedule grows with the backlog while the one
-// from the send stays a round trip.
+// message waiting through the stall: 4 of the 1500 are above 90 ms, the
+// rest were held back and sent after it. The test allows up to 15 (1%:
+// the p99 stays under 90 ms), room for a loaded machine's own pauses, which
+// can only add to the count from the schedule.
 func TestEchoRateShowsStall(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	const tol = 90 * time.Millisecond
@@ -121,10 +119,11 @@ func TestEchoRateShowsStall(t *testing.T) {
 			res, err := s.EchoRate(context.Background(), rc)
 			require.NoError(t, err)
 			require.NoError(t, res.Err(), "%v", res)
-			t.Logf("%s loop: %v", name, res)
-			assert.GreaterOrEqual(t, res.Latency.Quantile(0.99), tol, "p99 from the schedule shows the stall")
+			sched, sent := countAbove(res.Latency, tol), countAbove(res.SendLatency, tol)
+			t.Logf("%s loop: %v; above %v: %d from the schedule, %d from the send", name, res, tol, sched, sent)
+			assert.GreaterOrEqual(t, sched, uint64(100), "the schedule shows the stall")
 			if oneInFlight {
-				assert.Less(t, res.SendLatency.Quantile(0.99), res.Latency.Quantile(0.99)/2, "p99 from the actual send hides it")
+				assert.LessOrEqual(t, sent, uint64(15), "the actual send hides it")
 				// 200 messages fell due during the stall; all but the 4 in
 				// flight and those due in its last millisecond left late.
 				assert.GreaterOrEqual(t, res.Late, uint64(150))
@@ -134,6 +133,18 @@ func TestEchoRateShowsStall(t *testing.T) {
 			s.Close()
 		})
 	}
+}
+
+// countAbove is the number of durations in h above d, as h reports them:
+// a bucket counts when the value Quantile reports for it is above d.
+func countAbove(h *LatencyHist, d time.Duration) uint64 {
+	var n uint64
+	for i := range h.counts {
+		if time.Duration(histValue(i)) > d {
+			n += h.counts[i].Load()
+		}
+	}
+	return n
 }
 
 func TestEchoRateChild(t *testing.T) {

@@ -125,12 +125,11 @@ func TestServerShutdownSendsGoingAway(t *testing.T) {
 				peers = append(peers, peer{nc, br})
 			}
 			wstest.WaitFor(t, 5*time.Second, "all upgraded", func() bool { return s.Stats().Open == n })
+			// Shutdown ends when the peers have answered, however long
+			// that takes: its context is the test's, never a deadline
+			// that could close the connections before their close frame.
 			done := make(chan error, 1)
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				done <- s.Shutdown(ctx)
-			}()
+			go func() { done <- s.Shutdown(t.Context()) }()
 			for _, p := range peers {
 				f, err := wstest.ReadFrameWithin(p.nc, p.br, 5*time.Second)
 				require.NoError(t, err)
@@ -446,10 +445,8 @@ func TestServerThousandConnsBaseline(t *testing.T) {
 			st := s.Stats()
 			gMid, fdMid := runtime.NumGoroutine(), procmem.OpenFDs()
 			require.EqualValues(t, n, st.Open)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
 			shut := make(chan error, 1)
-			go func() { shut <- s.Shutdown(ctx) }()
+			go func() { shut <- s.Shutdown(t.Context()) }() // ends when the clients have closed
 			// The clients answer close 1001 and close.
 			for i, nc := range conns {
 				_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
