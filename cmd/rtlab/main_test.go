@@ -180,6 +180,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"ws", "serve", "-design", "threads"}, `-design "threads": want one of`},
 		{[]string{"ws", "load", "-conns", "0"}, "-conns 0"},
 		{[]string{"ws", "load", "-size", "3"}, "-size 3: want at least 24"},
+		{[]string{"ws", "load", "-conns", "100000000"}, "-conns 100000000: the open-files limit is"},
 		{[]string{"run", "ws-frame-read", "-benchtime", "0x"}, `-benchtime "0x": want a positive duration`},
 		{[]string{"run", "ws-frame-read", "-impl", "Gorilla"}, `"Gorilla" is not an impl name`},
 		{[]string{"run", "ws-frame-read", "-impl", "nope", "-size", "16", "-benchtime", "1x"}, "no row of the root suite's BenchmarkWSFrameRead matched"},

@@ -98,7 +98,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 func cmdLoad(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "ws load", "[flags]", "load opens connections to a WebSocket echo server, sends messages on each for a duration,\nchecks every echo and prints the result as benchfmt; files from several hosts go side by side into benchstat.")
 	addr := fs.String("addr", "127.0.0.1:8080", "server `host:port` or ws:// URL")
-	conns := fs.Int("conns", 1000, "connections to open (at most about 19000 per process: the open-files limit)")
+	conns := fs.Int("conns", 1000, "connections to open (at most what the open-files limit allows, less 256: run more load processes for more)")
 	rate := fs.Float64("rate", 0, "connections opened per second; 0 as fast as 64 dialers go")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send once every connection is open")
 	msgRate := fs.Float64("msg-rate", 1, "messages per second on each connection")
@@ -119,6 +119,9 @@ func cmdLoad(ctx context.Context, e *env, args []string) error {
 		return usagef("-msg-rate %g: want a positive rate", *msgRate)
 	case *size < load.MinMsgSize:
 		return usagef("-size %d: want at least %d bytes", *size, load.MinMsgSize)
+	}
+	if n, why := procmem.FitFDs(*conns, 1, procmem.OpenFDs(), "connections"); n < *conns {
+		return usagef("-conns %d: %s; run more load processes", *conns, why)
 	}
 	perConn := max(1, int(math.Round(*msgRate*duration.Seconds())))
 	cfg := load.Config{Addr: *addr, Conns: *conns, Rate: *rate, MsgSize: *size, MsgRate: *msgRate}
