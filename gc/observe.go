@@ -8,6 +8,7 @@ import (
 	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/rtlab/rtlab/internal/quantile"
@@ -158,8 +159,9 @@ func Observe(ctx context.Context, cfg ObserveConfig) (ObserveResult, error) {
 // Churner churns a Heap on its own goroutine until Stop: a workload to
 // measure beside.
 type Churner struct {
-	stop chan struct{}
-	done chan int64
+	stop    chan struct{}
+	done    chan int64
+	churned atomic.Int64 // bytes churned so far, step by step
 }
 
 // churnStep is the work between two checks for Stop.
@@ -180,15 +182,14 @@ func startChurn(s Shape) *Churner {
 	h := newHeap(s)
 	c := &Churner{stop: make(chan struct{}), done: make(chan int64, 1)}
 	go func() {
-		var n int64
-		defer func() { h.Release(); c.done <- n }()
+		defer func() { h.Release(); c.done <- c.churned.Load() }()
 		for {
 			select {
 			case <-c.stop:
 				return
 			default:
 				h.Churn(churnStep)
-				n += churnStep
+				c.churned.Add(churnStep)
 			}
 		}
 	}()
