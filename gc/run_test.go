@@ -190,11 +190,11 @@ func onlineCPUs() int {
 	n := 0
 	for _, r := range strings.Split(strings.TrimSpace(string(b)), ",") {
 		lo, hi, isRange := strings.Cut(r, "-")
-		a, err1 := strconv.Atoi(lo)
-		z, err2 := a, error(nil)
-		if isRange {
-			z, err2 = strconv.Atoi(hi)
+		if !isRange {
+			hi = lo
 		}
+		a, err1 := strconv.Atoi(lo)
+		z, err2 := strconv.Atoi(hi)
 		if err1 != nil || err2 != nil || z < a {
 			return runtime.NumCPU()
 		}
