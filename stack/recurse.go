@@ -194,7 +194,12 @@ type RecurseResult struct {
 	StackBytes int // stack bytes in use at the deepest point, measured
 	Growths    int // times the runtime copied the stack on the way down, observed
 	Steps      []Growth
-	StartBytes int           // /gc/stack/starting-size:bytes when the goroutine was made
+	// StartBytes is /gc/stack/starting-size:bytes when the goroutine was
+	// made: the size of its stack if it reused a finished goroutine's, as
+	// it usually does. One made from scratch starts at 2 KiB whatever the
+	// start size (runtime.newproc1), and a GC may halve a new stack before
+	// it runs, so the stack can be smaller than this, never larger.
+	StartBytes int
 	Elapsed    time.Duration // spawn, descend, unwind
 }
 
@@ -268,6 +273,9 @@ type config struct {
 	// keep it in descend's frame, and 640 bytes there would fill most of a
 	// new goroutine's 2 KiB stack before the recursion starts.
 	steps *[maxSteps]Growth
+	// firstCopy ends the recursion at the first frame that sees the stack
+	// copied (that frame is not counted).
+	firstCopy bool
 }
 
 // progress is what the deepest frame so far publishes.
@@ -279,10 +287,9 @@ type progress struct {
 // new, small stack, and waits for it.
 func run(c config) (RecurseResult, error) {
 	start := time.Now()
-	startBytes := int(rtmetrics.Uint64(startingSize))
 	done := make(chan RecurseResult, 1)
 	c.steps = new([maxSteps]Growth)
-	go func() { done <- descend(c) }()
+	startBytes := spawn(func() { done <- descend(c) })
 	r := <-done
 	r.Elapsed = time.Since(start)
 	r.StartBytes = startBytes
@@ -293,6 +300,35 @@ func run(c config) (RecurseResult, error) {
 }
 
 const startingSize = "/gc/stack/starting-size:bytes"
+
+// spawn runs f in a new goroutine and returns the size of the stack that
+// goroutine was made with.
+//
+// With adaptive start sizes every GC's mark termination sets the size of
+// the next new stacks from the stacks it scanned, so a size read before a
+// go statement is the new goroutine's only if no GC ended in between: one
+// that scanned a deep recursion can raise it from 2 KiB to 64 KiB there.
+// spawn reads the GC count before the size and after the go statement (the
+// count and the size change in the same stop-the-world), and if a GC ended
+// in between it lets that goroutine exit without running f and makes
+// another.
+func spawn(f func()) (startBytes int) {
+	for {
+		cycles := rtmetrics.Uint64(rtmetrics.GCCycles)
+		startBytes = int(rtmetrics.Uint64(startingSize))
+		gate := make(chan bool)
+		go func() {
+			if <-gate {
+				f()
+			}
+		}()
+		same := rtmetrics.Uint64(rtmetrics.GCCycles) == cycles
+		gate <- same
+		if same {
+			return startBytes
+		}
+	}
+}
 
 // maxSteps bounds the growths recorded one by one: doubling from 2 KiB to
 // the 512 MiB maximum takes 18.
@@ -367,6 +403,9 @@ func (p *probe) enter(depth int, localPtr unsafe.Pointer) (over bool) {
 		}
 		p.growths++
 		p.seen = now
+		if p.firstCopy {
+			return true
+		}
 	}
 	used := now + unsafe.Sizeof(*p) - local
 	if used > uintptr(p.limit) {

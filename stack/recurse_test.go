@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/bits"
+	"runtime"
 	"testing"
 	"time"
 
@@ -109,13 +111,22 @@ func TestResultStrings(t *testing.T) {
 
 // TestRecurseGrowth checks what the probe measures against what a doubling
 // stack must show: bytes in use grow with depth by a fixed frame size, the
-// stack is copied at least log2(peak/start) times, and each copy happens
-// once the stack in use passed the previous size.
+// stack is copied at least log2(peak/start) times, and between two copies
+// the stack in use grows by the size the stack had before the first of
+// them, a size that doubles from copy to copy.
+//
+// The sizes come from the copies themselves, not from StartBytes: a
+// goroutine made from scratch starts at 2 KiB whatever the adaptive start
+// size says, and under the race detector the frames above the probe can
+// fill the first stack before the probe exists.
 func TestRecurseGrowth(t *testing.T) {
 	for _, frame := range Frames() {
 		t.Run("frame="+frame.String(), func(t *testing.T) {
 			var prev RecurseResult
 			for _, depth := range []int{1000, 10000, 100000} {
+				// A GC now sets the start size from shallow stacks, not
+				// from a deep recursion that a GC scanned before.
+				runtime.GC()
 				r, err := Recurse(t.Context(), RecurseConfig{Depth: depth, Frame: frame})
 				require.NoError(t, err)
 				require.Equal(t, depth, r.Depth)
@@ -126,33 +137,59 @@ func TestRecurseGrowth(t *testing.T) {
 					assert.Less(t, perFrame, 256.0, "a small frame is a few words")
 				}
 				assert.Greater(t, r.StackBytes, prev.StackBytes, "bytes in use grow with depth")
-				assert.GreaterOrEqual(t, r.Growths, prev.Growths)
 				require.Len(t, r.Steps, r.Growths)
-				require.NotEmpty(t, r.Steps)
-				size := r.StartBytes // the stack's size before each copy
+				start := r.StartBytes
 				if raceEnabled {
-					// The race detector's larger frames above the probe can
-					// fill the start stack before the probe exists; begin
-					// from the first copy it saw.
-					for size < r.Steps[0].StackBytes {
-						size *= 2
-					}
+					start *= 2 // the first copy may come before the probe
 				}
-				assert.GreaterOrEqual(t, float64(r.Growths), math.Log2(float64(r.StackBytes)/float64(size)),
-					"start %d B, peak %d B", size, r.StackBytes)
-				for i, s := range r.Steps {
-					assert.LessOrEqual(t, s.StackBytes, size, "copy %d at %d B: the stack had %d B", i, s.StackBytes, size)
-					if i > 0 {
-						assert.Greater(t, s.StackBytes, size/2, "copy %d at %d B: the previous stack had %d B", i, s.StackBytes, size/2)
-						assert.Greater(t, s.Depth, r.Steps[i-1].Depth)
-					}
-					size *= 2
+				assert.GreaterOrEqual(t, float64(r.Growths), math.Log2(float64(r.StackBytes)/float64(start)),
+					"start %d B, peak %d B", r.StartBytes, r.StackBytes)
+				if depth == 100000 {
+					require.GreaterOrEqual(t, len(r.Steps), 2, "start %d B, peak %d B", r.StartBytes, r.StackBytes)
 				}
-				assert.LessOrEqual(t, r.StackBytes, size, "the final stack holds the peak")
+				checkDoubling(t, r, start, perFrame)
 				prev = r
 			}
 		})
 	}
+}
+
+// checkDoubling checks the copies r saw against a stack that doubles from
+// at most start bytes. The copies come at frame boundaries, so the bytes in
+// use between two copies are the stack's earlier size give or take a frame
+// at either end.
+func checkDoubling(t *testing.T, r RecurseResult, start int, frameBytes float64) {
+	t.Helper()
+	if len(r.Steps) < 2 {
+		return
+	}
+	sizes := make([]int, len(r.Steps)) // the stack's size before each copy
+	for i := 1; i < len(r.Steps); i++ {
+		assert.Greater(t, r.Steps[i].Depth, r.Steps[i-1].Depth)
+		gap := r.Steps[i].StackBytes - r.Steps[i-1].StackBytes
+		sizes[i-1] = nearestPowerOfTwo(gap)
+		assert.InDelta(t, sizes[i-1], gap, 2*frameBytes,
+			"copies %d and %d came %d B apart: the stack had %d B before copy %d", i-1, i, gap, sizes[i-1], i-1)
+		if i > 1 {
+			assert.Equal(t, 2*sizes[i-2], sizes[i-1], "copy %d doubled the stack", i-2)
+		}
+	}
+	last := len(sizes) - 1
+	sizes[last] = 2 * sizes[last-1]
+	assert.LessOrEqual(t, sizes[0], start, "the first copy seen came to a stack of %d B", sizes[0])
+	for i, s := range r.Steps {
+		assert.LessOrEqual(t, s.StackBytes, sizes[i], "copy %d at %d B: the stack had %d B", i, s.StackBytes, sizes[i])
+	}
+	assert.LessOrEqual(t, r.StackBytes, 2*sizes[last], "the final stack holds the peak")
+}
+
+// nearestPowerOfTwo is the power of two nearest n > 0.
+func nearestPowerOfTwo(n int) int {
+	above := 1 << bits.Len(uint(n-1))
+	if above-n > n-above/2 {
+		return above / 2
+	}
+	return above
 }
 
 // TestRecurseMillion: the Go stack grows to what the recursion needs, up to
@@ -219,4 +256,43 @@ func TestLargestPow2(t *testing.T) {
 	for n, want := range map[int]int{1: 1, 2: 2, 3: 2, DefaultBudget: 512 << 10, 1 << 20: 1 << 20, 1_000_000_000: 512 << 20} {
 		assert.Equal(t, want, largestPow2(n), "n=%d", n)
 	}
+}
+
+// TestRecurseStartBytesWhileGCsResize: with adaptive start sizes every GC
+// sets the size of new stacks from the stacks it scanned. A goroutine here
+// alternates GCs run from deep in a recursion (the start size goes up) and
+// from the top (it goes back to 2 KiB) while Recurse runs. A goroutine made
+// from scratch starts at 2 KiB whatever the start size says, and a GC may
+// halve a new stack before it runs, so the stack can be smaller than
+// StartBytes but never larger: the first copy comes at most StartBytes in.
+func TestRecurseStartBytesWhileGCsResize(t *testing.T) {
+	stop := make(chan struct{})
+	resized := make(chan struct{})
+	go func() {
+		defer close(resized)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, _ = run(config{target: 200, frame: FrameLarge, limit: goUsable, bottom: runtime.GC})
+			runtime.GC()
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-resized })
+
+	sizes := map[int]bool{}
+	for range 20000 {
+		r, err := Recurse(t.Context(), RecurseConfig{Depth: 300, Frame: FrameSmall})
+		require.NoError(t, err)
+		sizes[r.StartBytes] = true
+		if r.Growths == 0 {
+			assert.LessOrEqual(t, r.StackBytes, r.StartBytes, "no copy: the stack held all it used")
+			continue
+		}
+		require.NotEmpty(t, r.Steps)
+		assert.LessOrEqual(t, r.Steps[0].StackBytes, r.StartBytes, "first copy at %d B of a %d B start", r.Steps[0].StackBytes, r.StartBytes)
+	}
+	t.Logf("start sizes seen: %v", sizes)
 }

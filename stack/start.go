@@ -85,12 +85,9 @@ func Spawn(ctx context.Context, cfg SpawnConfig) (SpawnResult, error) {
 // and returns the bytes in use at that moment with the start size reported
 // when the goroutine was made.
 func firstGrowth() (used, startBytes int, err error) {
-	startBytes = int(rtmetrics.Uint64(startingSize))
-	// A budget of twice the start size stops the recursion soon after the
-	// first copy.
-	r, _ := run(config{target: math.MaxInt, frame: FrameSmall, limit: 2 * startBytes})
+	r, _ := run(config{target: math.MaxInt, frame: FrameSmall, limit: goUsable, firstCopy: true})
 	if r.Growths == 0 {
-		return 0, r.StartBytes, fmt.Errorf("stack: no stack growth within %d bytes", 2*startBytes)
+		return 0, r.StartBytes, fmt.Errorf("stack: no stack growth within %d bytes", goUsable)
 	}
 	return r.Steps[0].StackBytes, r.StartBytes, nil
 }
