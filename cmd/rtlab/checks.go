@@ -571,7 +571,10 @@ func checkConns(ctx context.Context, l *lab) (finding, error) {
 	}
 	m := fmt.Sprintf("a reactor server in one process, clients in others: %d connections held, %d echoes, %d lost, %d corrupted, server RSS %s",
 		c.res.Conns, c.res.Received, c.res.Lost, c.res.Corrupted, kib(float64(c.srv.RSS)))
-	if c.res.Conns < 10_000 {
+	switch {
+	case c.fit != "":
+		m += "; " + c.fit
+	case c.res.Conns < 10_000:
 		m += "; --quick stops at 9000, one client process (the open-files limit is per process): run without --quick for 18000"
 	}
 	switch {
@@ -579,6 +582,8 @@ func checkConns(ctx context.Context, l *lab) (finding, error) {
 		return notHold(m, "echoes were lost or corrupted"), nil
 	case c.res.Conns >= 12_000:
 		return holds(m), nil
+	case c.fit != "":
+		return depends(m, fmt.Sprintf("the open-files limit: only %d fit in the server's process", c.res.Conns)), nil
 	default:
 		return depends(m, "the run: only 9000 tried in --quick; 12,000+ needs two client processes"), nil
 	}

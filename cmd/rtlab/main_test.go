@@ -188,6 +188,11 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "ws-echo", "-server", "threads"}, `"threads" is not one of all, goroutine, reactor, nodews`},
 		{[]string{"run", "chan-throughput", "-cap", "-1"}, `"-1" is not an integer of at least 0`},
 		{[]string{"run", "gc-sampler", "-interval", "0s"}, `"0s" is not a positive duration`},
+		{[]string{"run", "ws-idleconns", "-conns", "4000000000"}, "-conns 4000000000: in the server's process, the open-files limit is"},
+		{[]string{"run", "ws-echo", "-conns", "4000000000"}, "-conns 4000000000: in the server's process, the open-files limit is"},
+		{[]string{"run", "ws-echo-rate", "-conns", "4000000000"}, "-conns 4000000000: in the server's process, the open-files limit is"},
+		{[]string{"run", "ws-lifecycle", "-conns", "4000000000"}, "-conns 4000000000: in the server's process, the open-files limit is"},
+		{[]string{"run", "ws-reconnect", "-conns", "4000000000"}, "-conns 4000000000: in the server's process, the open-files limit is"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			stdout, stderr, code := run(t, tc.args...)
@@ -197,6 +202,23 @@ func TestUsage(t *testing.T) {
 	}
 	_, _, code := run(t, "-h")
 	assert.Zero(t, code)
+}
+
+// TestFitConns: a default connection count over the open-files limit
+// becomes what fits (4e9 is over any Linux limit); a count given with
+// -conns is refused.
+func TestFitConns(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	counts := intList(fs, "conns", []int{1, 4_000_000_000, 4_000_000_001}, "")
+	got, err := fitConns(fs, *counts)
+	require.NoError(t, err)
+	fit, why := procmem.FitFDs(4_000_000_000, 1, 0, "connections")
+	require.NotEmpty(t, why)
+	assert.Equal(t, []int{1, fit}, got, "defaults fit, each count once")
+
+	require.NoError(t, fs.Parse([]string{"-conns", "1,4000000000"}))
+	_, err = fitConns(fs, *counts)
+	assert.ErrorContains(t, err, "-conns 4000000000: in the server's process, the open-files limit is")
 }
 
 func TestParseClaims(t *testing.T) {
@@ -250,6 +272,7 @@ func TestClaimsQuickJSON(t *testing.T) {
 		if r.Verdict != verdictSkip {
 			assert.NotEmpty(t, r.Measured, "%s: a verdict comes from a measurement", r.ID)
 		}
+		assert.NotContains(t, r.On, "measurement failed", "%s: a measurement the machine allows broke", r.ID)
 		t.Logf("%s %-13s %5.1fs %s", r.ID, r.Verdict, r.Seconds, r.On)
 	}
 }

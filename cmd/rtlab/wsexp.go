@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rtlab/rtlab/internal/nodejs"
+	"github.com/rtlab/rtlab/internal/procmem"
 	"github.com/rtlab/rtlab/wsconn/load"
 	"github.com/rtlab/rtlab/wsconn/server"
 )
@@ -154,7 +156,8 @@ func defineWSEcho(fs *flag.FlagSet) func() ([]step, error) {
 	sizes := intList(fs, "size", []int{64, 4096}, fmt.Sprintf("message sizes in bytes (at least %d)", load.MinMsgSize))
 	flood := fs.Int("flood", 20, "messages per connection, each sent when the last echo is back")
 	return func() ([]step, error) {
-		if err := checkLoadFlags(*conns, *sizes); err != nil {
+		conns, err := checkLoadFlags(fs, *conns, *sizes)
+		if err != nil {
 			return nil, err
 		}
 		if *flood <= 0 {
@@ -163,8 +166,8 @@ func defineWSEcho(fs *flag.FlagSet) func() ([]step, error) {
 		var s []step
 		for _, srv := range servers() {
 			for _, n := range *sizes {
-				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/size=%d", srv, *conns, n), run: func(ctx context.Context) ([]Metric, error) {
-					res, err := withLoad(ctx, srv, false, load.Config{Conns: *conns, MsgSize: n}, func(_ *load.ServerProc, lc *load.ChildSession) error {
+				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/size=%d", srv, conns, n), run: func(ctx context.Context) ([]Metric, error) {
+					res, err := withLoad(ctx, srv, false, load.Config{Conns: conns, MsgSize: n}, func(_ *load.ServerProc, lc *load.ChildSession) error {
 						_, err := lc.Flood(*flood)
 						return err
 					})
@@ -189,7 +192,8 @@ func defineWSEchoRate(fs *flag.FlagSet) func() ([]step, error) {
 	rate := fs.Int("rate", 10000, "messages per second over all connections")
 	d := fs.Duration("duration", 2*time.Second, "how long messages are scheduled")
 	return func() ([]step, error) {
-		if err := checkLoadFlags(*conns, nil); err != nil {
+		conns, err := checkLoadFlags(fs, *conns, nil)
+		if err != nil {
 			return nil, err
 		}
 		if *rate <= 0 {
@@ -202,9 +206,9 @@ func defineWSEchoRate(fs *flag.FlagSet) func() ([]step, error) {
 		var s []step
 		for _, srv := range servers() {
 			for _, tls := range *tlss {
-				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/rate=%d/tls=%s", srv, *conns, *rate, tls), run: func(ctx context.Context) ([]Metric, error) {
+				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/rate=%d/tls=%s", srv, conns, *rate, tls), run: func(ctx context.Context) ([]Metric, error) {
 					var r load.RateResult
-					_, err := withLoad(ctx, srv, tls == "on", load.Config{Conns: *conns}, func(_ *load.ServerProc, lc *load.ChildSession) error {
+					_, err := withLoad(ctx, srv, tls == "on", load.Config{Conns: conns}, func(_ *load.ServerProc, lc *load.ChildSession) error {
 						var err error
 						if r, err = lc.EchoRate(rc); err == nil {
 							err = r.Err()
@@ -227,11 +231,15 @@ func defineWSEchoRate(fs *flag.FlagSet) func() ([]step, error) {
 func defineWSIdleConns(fs *flag.FlagSet) func() ([]step, error) {
 	servers := serverFlag(fs)
 	tlss := tlsFlag(fs)
-	conns := intList(fs, "conns", []int{1000, 9000}, "connection counts")
+	counts := intList(fs, "conns", []int{1000, 9000}, "connection counts")
 	return func() ([]step, error) {
+		conns, err := fitConns(fs, *counts)
+		if err != nil {
+			return nil, err
+		}
 		var s []step
 		for _, srv := range servers() {
-			for _, n := range *conns {
+			for _, n := range conns {
 				for _, tls := range *tlss {
 					s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/tls=%s", srv, n, tls), run: func(ctx context.Context) ([]Metric, error) {
 						r, err := measureIdle(ctx, srv, tls == "on", n)
@@ -254,14 +262,15 @@ func defineWSLifecycle(fs *flag.FlagSet) func() ([]step, error) {
 	conns := fs.Int("conns", 9000, "connections")
 	csvDir := fs.String("csv", "", "`dir`ectory to write each trace to, as the suite's -wsload.csv names them: lifecycle-<server>[-tls]-<conns>.csv")
 	return func() ([]step, error) {
-		if *conns <= 0 {
-			return nil, usagef("-conns %d: want a positive count", *conns)
+		conns, err := checkLoadFlags(fs, *conns, nil)
+		if err != nil {
+			return nil, err
 		}
 		var s []step
 		for _, srv := range servers() {
 			for _, tls := range *tlss {
-				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/tls=%s", srv, *conns, tls), run: func(ctx context.Context) ([]Metric, error) {
-					r, err := lifecycle(ctx, srv, tls == "on", load.LifecycleConfig{Config: load.Config{Conns: *conns}})
+				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/tls=%s", srv, conns, tls), run: func(ctx context.Context) ([]Metric, error) {
+					r, err := lifecycle(ctx, srv, tls == "on", load.LifecycleConfig{Config: load.Config{Conns: conns}})
 					if err != nil {
 						return nil, err
 					}
@@ -270,7 +279,7 @@ func defineWSLifecycle(fs *flag.FlagSet) func() ([]step, error) {
 						if tls == "on" {
 							name += "-tls"
 						}
-						if err := writeLifecycleCSV(filepath.Join(*csvDir, fmt.Sprintf("lifecycle-%s-%d.csv", name, *conns)), r); err != nil {
+						if err := writeLifecycleCSV(filepath.Join(*csvDir, fmt.Sprintf("lifecycle-%s-%d.csv", name, conns)), r); err != nil {
 							return nil, err
 						}
 						// The machine, for rtlab plot lifecycle -csv's caption.
@@ -296,18 +305,19 @@ func defineWSReconnect(fs *flag.FlagSet) func() ([]step, error) {
 	modes := enumList(fs, "tls", []string{"off", "full", "resumed"}, "ws:// (off), wss:// with a full handshake per client (full) or resuming each client's first session (resumed)")
 	conns := fs.Int("conns", 1000, "clients that drop and redial at once")
 	return func() ([]step, error) {
-		if err := checkLoadFlags(*conns, nil); err != nil {
+		conns, err := checkLoadFlags(fs, *conns, nil)
+		if err != nil {
 			return nil, err
 		}
 		var s []step
 		for _, srv := range servers() {
 			for _, mode := range *modes {
-				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/tls=%s", srv, *conns, mode), run: func(ctx context.Context) ([]Metric, error) {
+				s = append(s, step{name: fmt.Sprintf("server=%s/conns=%d/tls=%s", srv, conns, mode), run: func(ctx context.Context) ([]Metric, error) {
 					child, err := wsServerChild(ctx, srv, mode != "off")
 					if err != nil {
 						return nil, err
 					}
-					cfg := load.ReconnectConfig{Server: child, Conns: *conns}
+					cfg := load.ReconnectConfig{Server: child, Conns: conns}
 					if mode == "resumed" {
 						cfg.Load.TLS = &load.TLSConfig{Resume: true}
 					}
@@ -325,17 +335,50 @@ func defineWSReconnect(fs *flag.FlagSet) func() ([]step, error) {
 	}
 }
 
-// checkLoadFlags checks -conns and -size of a load.
-func checkLoadFlags(conns int, sizes []int) error {
+// checkLoadFlags checks -conns and -size of a load and returns the
+// connections to open (fitConns).
+func checkLoadFlags(fs *flag.FlagSet, conns int, sizes []int) (int, error) {
 	if conns <= 0 {
-		return usagef("-conns %d: want a positive count", conns)
+		return 0, usagef("-conns %d: want a positive count", conns)
 	}
 	for _, n := range sizes {
 		if n < load.MinMsgSize {
-			return usagef("-size %d: want at least %d bytes", n, load.MinMsgSize)
+			return 0, usagef("-size %d: want at least %d bytes", n, load.MinMsgSize)
 		}
 	}
-	return nil
+	fit, err := fitConns(fs, []int{conns})
+	if err != nil {
+		return 0, err
+	}
+	return fit[0], nil
+}
+
+// fitConns checks connection counts against the open-files limit of the
+// server's process, which holds a descriptor for each (the clients are
+// spread over processes of their own). A count given with -conns that does
+// not fit is refused, naming the flag and the limit; a default that does
+// not fit becomes as many as fit, as in the suite's benchmarks, and the
+// step's name says how many.
+func fitConns(fs *flag.FlagSet, counts []int) ([]int, error) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "conns" })
+	var out []int
+	for _, n := range counts {
+		fit, why := procmem.FitFDs(n, 1, 0, "connections")
+		switch {
+		case fit == n:
+		case given:
+			return nil, usagef("-conns %d: in the server's process, %s", n, why)
+		case fit == 0:
+			return nil, errors.New(why)
+		default:
+			n = fit
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // checkBenchtime checks a -benchtime as go test reads it: a positive
