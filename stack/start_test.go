@@ -20,12 +20,15 @@ func TestSpawn(t *testing.T) {
 	// The first copy comes once the start stack, less its guard, is full.
 	// Under the race detector the frames above the probe are large enough to
 	// fill the start stack themselves, so the probe sees the second copy.
+	// The stack may be smaller than StartBytes (a goroutine made from
+	// scratch gets 2 KiB, a GC may halve a new stack), never under 2 KiB, so
+	// the copy comes past a quarter of that, whatever the guard.
 	bound := r.StartBytes
 	if raceEnabled {
 		bound *= 2
 	}
 	assert.Less(t, r.FirstGrowthBytes, bound)
-	assert.Greater(t, r.FirstGrowthBytes, r.StartBytes/4)
+	assert.Greater(t, r.FirstGrowthBytes, 2048/4)
 
 	_, err = Spawn(t.Context(), SpawnConfig{N: -1})
 	assert.ErrorContains(t, err, "stack: SpawnConfig.N -1 must be > 0")
