@@ -292,7 +292,11 @@ func TestRecurseStartBytesWhileGCsResize(t *testing.T) {
 			continue
 		}
 		require.NotEmpty(t, r.Steps)
-		assert.LessOrEqual(t, r.Steps[0].StackBytes, r.StartBytes, "first copy at %d B of a %d B start", r.Steps[0].StackBytes, r.StartBytes)
+		bound := r.StartBytes
+		if raceEnabled {
+			bound *= 2 // the first copy may come before the probe
+		}
+		assert.LessOrEqual(t, r.Steps[0].StackBytes, bound, "first copy seen at %d B of a %d B start", r.Steps[0].StackBytes, r.StartBytes)
 	}
 	t.Logf("start sizes seen: %v", sizes)
 }
