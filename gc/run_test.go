@@ -5,8 +5,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -167,45 +165,9 @@ func TestRunScan(t *testing.T) {
 
 var spike []byte
 
-// rssSkew bounds how far one read of the process's RSS can be from the
-// pages it has: the kernel counts RSS in per-CPU counters that each CPU
-// folds into the total every batch pages, batch = max(32, 2 x online CPUs)
-// (lib/percpu_counter.c), and a read sees only the total. Only the CPUs the
-// process may run on (runtime.NumCPU, its affinity) hold a part, but the
-// batch is sized by every online CPU: in a container given 2 of 64 CPUs
-// the skew is 4 times what 2 CPUs alone would make it.
-func rssSkew() uint64 {
-	batch := max(32, 2*onlineCPUs())
-	return uint64(batch * runtime.NumCPU() * os.Getpagesize())
-}
-
-// onlineCPUs counts the CPUs the kernel has online, from
-// /sys/devices/system/cpu/online ("0-63" or "0,2-5"); runtime.NumCPU
-// where that cannot be read.
-func onlineCPUs() int {
-	b, err := os.ReadFile("/sys/devices/system/cpu/online")
-	if err != nil {
-		return runtime.NumCPU()
-	}
-	n := 0
-	for _, r := range strings.Split(strings.TrimSpace(string(b)), ",") {
-		lo, hi, isRange := strings.Cut(r, "-")
-		if !isRange {
-			hi = lo
-		}
-		a, err1 := strconv.Atoi(lo)
-		z, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil || z < a {
-			return runtime.NumCPU()
-		}
-		n += z - a + 1
-	}
-	return max(n, runtime.NumCPU())
-}
-
 // TestMeterPeakRSS checks the peak covers a spike that is gone by Stop: at
 // least the RSS read while the spike was held, less what two reads of the
-// kernel's counters can differ by (2 x rssSkew), and well above the RSS at
+// kernel's counters can differ by (2 x procmem.RSSSkew), and well above the RSS at
 // Stop once the spike is freed and returned to the OS. The spike is large
 // beside that skew (64 MiB plus 4 x the skew) so that both hold on any
 // number of CPUs. Under the race detector the peak is only bounded below
@@ -215,11 +177,11 @@ func TestMeterPeakRSS(t *testing.T) {
 	if !startPeakRSS().ok {
 		t.Skip("the kernel's RSS high-water mark cannot be reset here (not Linux, or clear_refs not writable)")
 	}
-	if skew := rssSkew(); skew > 256<<20 {
+	if skew := procmem.RSSSkew(); skew > 256<<20 {
 		t.Skipf("the kernel's RSS counters can be %d MiB off here (%d online CPUs, %d usable, %d-byte pages): a spike large beside that would take over 1 GiB",
-			skew>>20, onlineCPUs(), runtime.NumCPU(), os.Getpagesize())
+			skew>>20, procmem.OnlineCPUs(), runtime.NumCPU(), os.Getpagesize())
 	}
-	size := 64<<20 + 4*rssSkew()
+	size := 64<<20 + 4*procmem.RSSSkew()
 	m := StartMeter()
 	spike = make([]byte, size)
 	for i := 0; i < len(spike); i += 4096 {
@@ -235,9 +197,9 @@ func TestMeterPeakRSS(t *testing.T) {
 	if raceEnabled {
 		// Freeing the spike clears its shadow memory, which first raises
 		// RSS by about half the spike again: the peak comes after during.
-		assert.GreaterOrEqual(t, float64(st.PeakRSS), float64(during.RSS)-float64(2*rssSkew()))
+		assert.GreaterOrEqual(t, float64(st.PeakRSS), float64(during.RSS)-float64(2*procmem.RSSSkew()))
 	} else {
-		assert.InDelta(t, float64(during.RSS), float64(st.PeakRSS), float64(2*rssSkew()))
+		assert.InDelta(t, float64(during.RSS), float64(st.PeakRSS), float64(2*procmem.RSSSkew()))
 	}
 	assert.Greater(t, st.PeakRSS, after.RSS+size/2)
 }

@@ -14,6 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -83,4 +86,50 @@ func FitFDs(want, per, held int, what string) (n int, why string) {
 			limit, n, want, what, per, held, FDSpare)
 	}
 	return n, why
+}
+
+// RSSBatch is how many bytes of RSS one CPU folds into a process's total
+// at once: the kernel counts RSS in per-CPU counters that each CPU adds to
+// the total every batch pages, batch = max(32, 2 x online CPUs)
+// (lib/percpu_counter.c), and a read sees only the total. Two reads a
+// moment apart differ by a fold or two of this (512 KiB on 64 CPUs).
+func RSSBatch() uint64 {
+	return uint64(max(32, 2*OnlineCPUs()) * os.Getpagesize())
+}
+
+// RSSSkew bounds how far one read of a process's RSS can be from the
+// pages it has: a batch (RSSBatch) not yet folded on every CPU the process
+// may run on (runtime.NumCPU, its affinity). The batch is sized by every
+// online CPU: in a container given 2 of 64 CPUs the skew is 4 times what
+// 2 CPUs alone would make it.
+func RSSSkew() uint64 { return RSSBatch() * uint64(runtime.NumCPU()) }
+
+// OnlineCPUs counts the CPUs the kernel has online, from
+// /sys/devices/system/cpu/online; at least runtime.NumCPU, which it is
+// where that file cannot be read.
+func OnlineCPUs() int {
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return runtime.NumCPU()
+	}
+	return max(countCPUList(string(b)), runtime.NumCPU())
+}
+
+// countCPUList counts the CPUs in a kernel CPU list ("0-63", "0,2-5",
+// "3"); 0 if it cannot be read as one.
+func countCPUList(list string) int {
+	n := 0
+	for _, r := range strings.Split(strings.TrimSpace(list), ",") {
+		lo, hi, isRange := strings.Cut(r, "-")
+		if !isRange {
+			hi = lo
+		}
+		a, err1 := strconv.Atoi(lo)
+		z, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil || z < a {
+			return 0
+		}
+		n += z - a + 1
+	}
+	return n
 }

@@ -4,6 +4,7 @@ package procmem
 
 import (
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -95,4 +96,13 @@ func TestCPUGrowsWhileBusy(t *testing.T) {
 		}
 	}
 	t.Fatalf("CPU time stayed at %v through 30 s of spinning", before.CPU)
+}
+
+func TestCountCPUList(t *testing.T) {
+	for list, want := range map[string]int{"0-63\n": 64, "0,2-5": 5, "3": 1, "0-1,4-5,7": 5, "": 0, "x": 0, "5-2": 0} {
+		assert.Equal(t, want, countCPUList(list), "%q", list)
+	}
+	assert.GreaterOrEqual(t, OnlineCPUs(), runtime.NumCPU())
+	assert.GreaterOrEqual(t, RSSBatch(), uint64(32*os.Getpagesize()))
+	assert.Equal(t, RSSBatch()*uint64(runtime.NumCPU()), RSSSkew())
 }

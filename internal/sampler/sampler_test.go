@@ -82,7 +82,9 @@ func TestSeries(t *testing.T) {
 // TestStatmMatchesProcmem checks the cheap RSS and VSS read agrees with
 // internal/procmem's /proc/self/status read. Both are kernel counters of
 // the same pages, read a moment apart: 5% covers what the process maps or
-// touches in between.
+// touches in between, and for RSS at least two folds of the kernel's
+// per-CPU counters into the total (procmem.RSSBatch: 512 KiB each on 64
+// CPUs, 5% of a 10 MiB test process).
 func TestStatmMatchesProcmem(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("/proc is Linux only")
@@ -91,7 +93,7 @@ func TestStatmMatchesProcmem(t *testing.T) {
 	require.NoError(t, err)
 	pm, err := procmem.Self()
 	require.NoError(t, err)
-	assert.InEpsilon(t, float64(pm.RSS), float64(rss), 0.05)
+	assert.InDelta(t, float64(pm.RSS), float64(rss), max(0.05*float64(pm.RSS), float64(2*procmem.RSSBatch())))
 	assert.InEpsilon(t, float64(pm.VSS), float64(vss), 0.05)
 }
 
