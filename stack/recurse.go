@@ -301,8 +301,9 @@ func run(c config) (RecurseResult, error) {
 
 const startingSize = "/gc/stack/starting-size:bytes"
 
-// spawn runs f in a new goroutine and returns the size of the stack that
-// goroutine was made with.
+// spawn runs f in a new goroutine and returns the start size the runtime
+// made it with: its stack's size, unless the goroutine was made from
+// scratch (RecurseResult.StartBytes).
 //
 // With adaptive start sizes every GC's mark termination sets the size of
 // the next new stacks from the stacks it scanned, so a size read before a
