@@ -19,8 +19,8 @@ import (
 // GC cycle allocates a few objects of the runtime's own, and 2000 large
 // objects would run dozens of cycles (CI saw 1.0101 allocs/op with it on,
 // at -cpu 16). 1% leaves room for anything else that allocates meanwhile,
-// such as the runtime's record of a new thread started at a world restart
-// (a kilobyte or two): each case allocates at least 4 MiB, so 1% is 40 KiB.
+// such as the runtime's record of a new thread started at a world restart:
+// each case allocates at least 4 MiB, so 1% is 40 KiB.
 func TestSize(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	for _, k := range Kinds() {

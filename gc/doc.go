@@ -96,10 +96,8 @@
 // differently on two machines. Whether a span has its eighth marked when a
 // worker takes it depends on how many workers mark at once: an idle worker
 // can take a span soon after its first object is marked, so with more Ps
-// part of a dense heap counts as on the scalar path (on a 2-core VM, 0.17%
-// of the low-density heap at GOMAXPROCS 64, 0.01% at 1; more cores may
-// show more). BenchmarkGCShape's -N suffix keeps runs at different
-// GOMAXPROCS apart.
+// part of a dense heap can count as on the scalar path. BenchmarkGCShape's
+// -N suffix keeps runs at different GOMAXPROCS apart.
 //
 // CurrentScanPath measures which path this process takes (a probe heap of
 // 256-byte objects with one leading pointer: counted whole or as 8 bytes),

@@ -108,10 +108,9 @@ func scannable(d Density, p ScanPath) float64 {
 // vector path a span counts whole only if it is found with an eighth of its
 // objects marked, and with several mark workers an idle one can take a
 // span off the queue before the worker marking the table got that far, so
-// part of the heap counts as on the scalar path: how much depends on the
-// cores (on a 2-core VM, worst of 20: 0.17% of the heap at GOMAXPROCS 64,
-// 0.04% at 16, 0.01% at 1). The layout is checked with one mark
-// worker (GOMAXPROCS 1), where the count is exact on both paths.
+// part of the heap can count as on the scalar path, a share that depends on
+// the cores. The layout is checked with one mark worker (GOMAXPROCS 1),
+// where the count is exact on both paths.
 func TestScannable(t *testing.T) {
 	path := CurrentScanPath()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))

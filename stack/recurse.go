@@ -276,6 +276,11 @@ type config struct {
 	// firstCopy ends the recursion at the first frame that sees the stack
 	// copied (that frame is not counted).
 	firstCopy bool
+	// bareGo makes the goroutine with a plain go statement and leaves
+	// StartBytes 0: for StartSize's timed loop, which reads the start size
+	// once with the GC off, and where spawn's three metric reads would be
+	// a third of the time per goroutine.
+	bareGo bool
 }
 
 // progress is what the deepest frame so far publishes.
@@ -289,7 +294,13 @@ func run(c config) (RecurseResult, error) {
 	start := time.Now()
 	done := make(chan RecurseResult, 1)
 	c.steps = new([maxSteps]Growth)
-	startBytes := spawn(func() { done <- descend(c) })
+	f := func() { done <- descend(c) }
+	var startBytes int
+	if c.bareGo {
+		go f()
+	} else {
+		startBytes = spawn(f)
+	}
 	r := <-done
 	r.Elapsed = time.Since(start)
 	r.StartBytes = startBytes
@@ -308,7 +319,8 @@ const startingSize = "/gc/stack/starting-size:bytes"
 // With adaptive start sizes every GC's mark termination sets the size of
 // the next new stacks from the stacks it scanned, so a size read before a
 // go statement is the new goroutine's only if no GC ended in between: one
-// that scanned a deep recursion can raise it from 2 KiB to 64 KiB there.
+// that scanned a deep recursion can raise it from 2 KiB to tens of KiB
+// there (TestRecurseStartBytesWhileGCsResize -v logs the sizes it saw).
 // spawn reads the GC count before the size and after the go statement (the
 // count and the size change in the same stop-the-world), and if a GC ended
 // in between it lets that goroutine exit without running f and makes

@@ -185,7 +185,7 @@ var startChild = child.RegisterJSON("stack.start", func(struct{}) (StartSizeResu
 	growths := 0
 	t0 := time.Now()
 	for range startSpawns {
-		r, err := run(config{target: startDepth, frame: FrameSmall, limit: goUsable})
+		r, err := run(config{target: startDepth, frame: FrameSmall, limit: goUsable, bareGo: true})
 		if err != nil {
 			return StartSizeResult{}, fmt.Errorf("stack.start: %w", err)
 		}

@@ -92,7 +92,7 @@ func FitFDs(want, per, held int, what string) (n int, why string) {
 // at once: the kernel counts RSS in per-CPU counters that each CPU adds to
 // the total every batch pages, batch = max(32, 2 x online CPUs)
 // (lib/percpu_counter.c), and a read sees only the total. Two reads a
-// moment apart differ by a fold or two of this (512 KiB on 64 CPUs).
+// moment apart differ by a fold or two of this.
 func RSSBatch() uint64 {
 	return uint64(max(32, 2*OnlineCPUs()) * os.Getpagesize())
 }
